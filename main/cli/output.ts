@@ -1,0 +1,89 @@
+/**
+ * Output targets for the CLI. A file output is written to a private temporary file beside the
+ * destination, fsynced and then moved into place, so that on any failure nothing is left at OUT and
+ * an existing OUT is never clobbered without --force.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, link, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { CofferError } from '../core/errors';
+
+export interface OutputTarget {
+  readonly stream: Writable;
+  /** Makes the output visible at its destination. */
+  commit(): Promise<void>;
+  /** Removes everything written so far. Safe to call after a failure at any point. */
+  abort(): Promise<void>;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A Writable that forwards to stdout without ever ending it. */
+export function forwardTo(dest: NodeJS.WritableStream): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      if (dest.write(chunk)) cb();
+      else dest.once('drain', () => cb());
+    },
+    final(cb) {
+      cb();
+    },
+  });
+}
+
+export async function openOutput(out: string | undefined, force: boolean, stdout: NodeJS.WritableStream): Promise<OutputTarget> {
+  if (out === undefined || out === '-') {
+    return { stream: forwardTo(stdout), commit: async () => undefined, abort: async () => undefined };
+  }
+  if (!force && (await exists(out))) {
+    throw new CofferError('EXISTS', `${out} already exists; use --force to overwrite it`);
+  }
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.coffer-partial`);
+  const fh = await open(tmp, 'wx', 0o600);
+  const stream = fh.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await fh.close().catch(() => undefined);
+  };
+  return {
+    stream,
+    async commit() {
+      await fh.sync();
+      await close();
+      if (force) {
+        await rename(tmp, out);
+      } else {
+        try {
+          await link(tmp, out); // fails if OUT appeared meanwhile: never overwrite without --force
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST') {
+            await unlink(tmp).catch(() => undefined);
+            throw new CofferError('EXISTS', `${out} already exists; use --force to overwrite it`);
+          }
+          if (await exists(out)) throw e;
+          await rename(tmp, out); // filesystems without hard links
+          return;
+        }
+        await unlink(tmp);
+      }
+    },
+    async abort() {
+      stream.destroy();
+      await close();
+      await unlink(tmp).catch(() => undefined);
+    },
+  };
+}
