@@ -8,4 +8,4 @@ if (!fs.existsSync(entry)) {
   process.stderr.write('coffer: not built yet; run `npm run build` in ' + path.join(__dirname, '..') + '\n');
   process.exit(1);
 }
-require(entry);
+require(entry).main();

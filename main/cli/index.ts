@@ -70,12 +70,24 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
   }
 }
 
-if (require.main === module) {
+/** Process entry: runs argv and sets the exit code. */
+export function main(): void {
   // A closed stdout (e.g. `coffer decrypt | head`) is not a crash.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(1);
   });
+  let finished = false;
+  // If the event loop ever empties before the command settles, that is a bug: never exit 0 then.
+  process.once('beforeExit', () => {
+    if (!finished) {
+      process.stderr.write('coffer: internal error: the operation stopped before completing\n');
+      process.exitCode = 1;
+    }
+  });
   void runCli(process.argv.slice(2)).then((code) => {
+    finished = true;
     process.exitCode = code;
   });
 }
+
+if (require.main === module) main();

@@ -4,7 +4,7 @@
  * an existing OUT is never clobbered without --force.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { access, link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -49,19 +49,21 @@ export async function openOutput(out: string | undefined, force: boolean, stdout
     throw new CofferError('EXISTS', `${out} already exists; use --force to overwrite it`);
   }
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.coffer-partial`);
-  const fh = await open(tmp, 'wx', 0o600);
-  const stream = fh.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await fh.close().catch(() => undefined);
-  };
+  const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
   return {
     stream,
     async commit() {
-      await fh.sync();
-      await close();
+      // The stream has finished and closed its descriptor; make the bytes durable before the rename.
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       if (force) {
         await rename(tmp, out);
       } else {
@@ -81,8 +83,12 @@ export async function openOutput(out: string | undefined, force: boolean, stdout
       }
     },
     async abort() {
-      stream.destroy();
-      await close();
+      if (!stream.closed) {
+        await new Promise<void>((resolve) => {
+          stream.once('close', () => resolve());
+          stream.destroy();
+        });
+      }
       await unlink(tmp).catch(() => undefined);
     },
   };
