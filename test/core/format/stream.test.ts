@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initSodium } from '../../../main/core/crypto/sodium';
+import { CofferError } from '../../../main/core/errors';
+import { CHUNK_PLAINTEXT } from '../../../main/core/format/constants';
+import { CHUNK_CIPHERTEXT, PAYLOAD_PREFIX_BYTES, decryptPayload, encryptPayload } from '../../../main/core/format/stream';
+import { payloadSize, plaintextSize } from '../../../main/core/format/sizes';
+import { pieces, sink } from '../../helpers/streams';
+
+const C = CHUNK_PLAINTEXT;
+
+async function seal(key: Uint8Array, pt: Buffer, writes: number[]): Promise<Buffer> {
+  const out = sink();
+  await pipeline(pieces(pt, writes), encryptPayload(key), out.stream);
+  return out.bytes();
+}
+
+async function open(key: Uint8Array, ct: Buffer, writes: number[]): Promise<Buffer> {
+  const out = sink();
+  await pipeline(pieces(ct, writes), decryptPayload(key), out.stream);
+  return out.bytes();
+}
+
+async function openError(key: Uint8Array, ct: Buffer): Promise<CofferError> {
+  const e = await open(key, ct, [ct.length || 1]).then(() => null, (x: unknown) => x);
+  expect(e).toBeInstanceOf(CofferError);
+  return e as CofferError;
+}
+
+beforeAll(async () => {
+  await initSodium();
+});
+
+describe('payload stream', () => {
+  const key = randomBytes(32);
+
+  it('round-trips the boundary sizes with write sizes down to 1 byte', async () => {
+    for (const size of [0, C - 1, C, C + 1, 2 * C + 500]) {
+      const pt = randomBytes(size);
+      for (const w of [1, 17, 4096, C - 1, C, C + 1, 1 << 20]) {
+        if (w < 64 && size > C + 1) continue; // 1-byte writes of 131 KiB are covered by the next size
+        const ct = await seal(key, pt, [w]);
+        expect(ct.length).toBe(payloadSize(size));
+        expect(plaintextSize(ct.length)).toBe(size);
+        expect((await open(key, ct, [w])).equals(pt)).toBe(true);
+      }
+    }
+  });
+
+  it('round-trips random sizes and random write patterns (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 * C + 10 }),
+        fc.array(fc.integer({ min: 1, max: 2 * C }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 2 * C }), { minLength: 1, maxLength: 8 }),
+        async (size, wIn, wOut) => {
+          const pt = randomBytes(size);
+          const ct = await seal(key, pt, wIn);
+          expect((await open(key, ct, wOut)).equals(pt)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('makes the last chunk FINAL, an empty file a single empty FINAL chunk', async () => {
+    const empty = await seal(key, Buffer.alloc(0), [1]);
+    expect(empty.length).toBe(PAYLOAD_PREFIX_BYTES + 17);
+    const full = await seal(key, randomBytes(C), [C]);
+    expect(full.length).toBe(PAYLOAD_PREFIX_BYTES + CHUNK_CIPHERTEXT);
+  });
+
+  it('uses a fresh payload nonce each time', async () => {
+    const pt = Buffer.from('same');
+    const a = await seal(key, pt, [4]);
+    const b = await seal(key, pt, [4]);
+    expect(a.subarray(0, 16).equals(b.subarray(0, 16))).toBe(false);
+  });
+
+  it('rejects truncation at every position of a two-chunk payload with a typed error', async () => {
+    const ct = await seal(key, randomBytes(C + 100), [C]);
+    for (let cut = 0; cut < ct.length; cut += 997) {
+      const e = await openError(key, ct.subarray(0, cut));
+      expect(['TRUNCATED', 'PAYLOAD_TAMPERED']).toContain(e.code);
+    }
+    expect((await openError(key, ct.subarray(0, PAYLOAD_PREFIX_BYTES + CHUNK_CIPHERTEXT))).code).toBe('TRUNCATED');
+  });
+
+  it('rejects a wrong key, bit flips, and bytes after FINAL', async () => {
+    const ct = await seal(key, randomBytes(2 * C), [C]);
+    expect((await openError(randomBytes(32), ct)).message).toMatch(/chunk 1/);
+    const flipped = Buffer.from(ct);
+    flipped[PAYLOAD_PREFIX_BYTES + CHUNK_CIPHERTEXT + 5] ^= 0x80;
+    expect((await openError(key, flipped)).message).toBe('file was modified or truncated (chunk 2)');
+    expect((await openError(key, Buffer.concat([ct, Buffer.from('x')]))).code).toBe('TRAILING_DATA');
+  });
+
+  it('emits only authenticated plaintext before failing', async () => {
+    const pt = randomBytes(3 * C);
+    const ct = await seal(key, pt, [C]);
+    const bad = Buffer.from(ct);
+    bad[PAYLOAD_PREFIX_BYTES + 2 * CHUNK_CIPHERTEXT + 3] ^= 1; // third chunk
+    const out = sink();
+    await expect(pipeline(Readable.from([bad]), decryptPayload(key), out.stream)).rejects.toThrow(/chunk 3/);
+    expect(out.bytes().equals(pt.subarray(0, out.bytes().length))).toBe(true);
+    expect(out.bytes().length).toBeLessThanOrEqual(2 * C);
+  });
+});
