@@ -3,17 +3,18 @@
 //   dist/main/cli.js        the `coffer` CLI (same settings)
 //   dist/preload/preload.js ONE CommonJS file for the sandboxed preload (zod bundled; only electron external)
 //   dist/renderer/          the React UI built by Vite with a relative base, loadable from file://
-// Usage: node build/build.mjs [--no-renderer] [--only=main|cli|preload|renderer]
+// Usage: node build/build.mjs [--no-renderer] [--only=PART[,PART…]]   parts: main, cli, preload, renderer
 import { build as esbuild } from 'esbuild';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const only = args.find((a) => a.startsWith('--only='))?.slice(7);
-const want = (part) => (only ? only === part : !(part === 'renderer' && args.includes('--no-renderer')));
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const want = (part) => (only ? only.includes(part) : !(part === 'renderer' && args.includes('--no-renderer')));
 const started = Date.now();
+// vite.config.ts is loaded by Vite's bundling config loader; silence its advice about the native one.
+process.env.VITE_CONFIG_NATIVE_IGNORE_WARNING ??= 'true';
 
 const nodeCommon = {
   bundle: true,
@@ -55,6 +56,7 @@ async function buildPreload() {
     target: 'chrome130',
     external: ['electron'],
     entryPoints: [path.join(root, 'preload/preload.ts')],
+    minify: true,
     outfile: path.join(root, 'dist/preload/preload.js'),
     sourcemap: 'linked',
     logLevel: 'warning',

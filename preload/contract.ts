@@ -1,0 +1,334 @@
+/**
+ * The one IPC contract between the renderer (through the preload) and the main process.
+ *
+ * Every invoke channel has a zod schema for its request and its response; every event channel a
+ * schema for its payload. Main validates each request at run time and parses each response and
+ * event through its schema before sending (zod objects strip unknown keys, so a field that is not
+ * in the contract never crosses). The preload validates both directions again. The renderer
+ * imports only the types.
+ *
+ * Nothing in this contract carries key bytes or file contents. Secrets a person types
+ * (passphrase, PIN, recovery key, Vault token) travel renderer → main only, and are never echoed
+ * back.
+ */
+import { z } from 'zod';
+
+/* ---------------------------------------------------------------- shared shapes */
+
+export const ErrorInfo = z.object({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+/** What main sends back for every invoke: a value or an error, never a thrown stack trace. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+const Id = z.string().min(1).max(200);
+const VPath = z.string().min(1).max(4096); // vault path, "/" is the root
+const FsPath = z.string().min(1).max(4096); // a path on this computer
+const Label = z.string().max(200);
+const Secret = z.string().min(1).max(4096);
+const Iso = z.string(); // ISO 8601 date-time
+
+export const SlotType = z.enum(['passphrase', 'x25519', 'recovery', 'piv-p256', 'vault-transit', 'unknown']);
+export type SlotType = z.infer<typeof SlotType>;
+
+export const SlotInfo = z.object({
+  id: z.string(),
+  type: SlotType,
+  label: z.string(),
+  fingerprint: z.string().nullable(),
+  created: Iso.nullable(),
+});
+export type SlotInfo = z.infer<typeof SlotInfo>;
+
+export const AccessRequest = z.object({
+  id: z.string(),
+  name: z.string(),
+  recipient: z.string(),
+  fingerprint: z.string().nullable(),
+  created: Iso.nullable(),
+});
+export type AccessRequest = z.infer<typeof AccessRequest>;
+
+export const VaultSummary = z.object({
+  id: Id,
+  name: z.string(),
+  path: z.string(),
+  state: z.enum(['locked', 'unlocked', 'missing']),
+  /** Epoch milliseconds at which an unlocked vault locks itself, or null (never / locked). */
+  autoLockAt: z.number().nullable(),
+  /** Key slots readable without unlocking (type, label), for the unlock screen. */
+  slots: z.array(SlotInfo),
+  conflicts: z.number().int().nonnegative(),
+  pendingRequests: z.number().int().nonnegative(),
+});
+export type VaultSummary = z.infer<typeof VaultSummary>;
+
+export const EntryInfo = z.object({
+  path: z.string(),
+  name: z.string(),
+  type: z.enum(['file', 'dir']),
+  size: z.number().nullable(),
+  mtime: Iso.nullable(),
+  /** Set when a sync client left two versions of this entry. */
+  conflict: z.boolean(),
+});
+export type EntryInfo = z.infer<typeof EntryInfo>;
+
+export const ConflictVersion = z.object({
+  id: z.string(),
+  /** "this copy" or where the other copy came from (e.g. "Dropbox conflicted copy (laptop)"). */
+  origin: z.string(),
+  name: z.string(),
+  size: z.number().nullable(),
+  mtime: Iso.nullable(),
+});
+export const ConflictInfo = z.object({
+  path: z.string(),
+  versions: z.array(ConflictVersion),
+});
+export type ConflictInfo = z.infer<typeof ConflictInfo>;
+
+export const JobInfo = z.object({
+  id: z.string(),
+  kind: z.enum(['add', 'export', 'open', 'reencrypt', 'rotate']),
+  title: z.string(),
+  vaultId: z.string().nullable(),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  filesDone: z.number(),
+  filesTotal: z.number(),
+  bytesDone: z.number(),
+  bytesTotal: z.number(),
+  currentFile: z.string().nullable(),
+  currentFileBytesDone: z.number(),
+  currentFileBytesTotal: z.number(),
+  bytesPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  error: ErrorInfo.nullable(),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+});
+export type JobInfo = z.infer<typeof JobInfo>;
+
+export const MemberIdentity = z.object({
+  id: z.string(),
+  label: z.string(),
+  recipient: z.string(),
+  fingerprint: z.string(),
+  created: Iso,
+  /** How the private key is kept on this computer. */
+  protection: z.enum(['os-keychain', 'obfuscated-only']),
+});
+export type MemberIdentity = z.infer<typeof MemberIdentity>;
+
+export const TokenKey = z.object({
+  label: z.string(),
+  id: z.string(),
+  curve: z.string(),
+  fingerprint: z.string(),
+  recipient: z.string().nullable(),
+});
+export const TokenInfo = z.object({
+  slotId: z.string(),
+  label: z.string(),
+  serial: z.string(),
+  manufacturer: z.string(),
+  model: z.string(),
+  keys: z.array(TokenKey),
+});
+export type TokenInfo = z.infer<typeof TokenInfo>;
+
+export const HardwareKey = z.object({
+  id: z.string(),
+  label: z.string(),
+  recipient: z.string(),
+  fingerprint: z.string(),
+  tokenLabel: z.string(),
+  serial: z.string(),
+  module: z.string(),
+  created: Iso,
+});
+export type HardwareKey = z.infer<typeof HardwareKey>;
+
+export const TransitAuth = z.discriminatedUnion('method', [
+  /** token omitted = keep the stored one (the renderer never gets it back). */
+  z.object({ method: z.literal('token'), token: z.string().max(4096).optional() }),
+  z.object({ method: z.literal('approle'), roleId: z.string().max(512), secretId: z.string().max(4096).optional() }),
+  z.object({ method: z.literal('cert'), certRole: z.string().max(512).optional() }),
+]);
+export const TransitSettingsInput = z.object({
+  address: z.string().max(2048),
+  namespace: z.string().max(512),
+  mount: z.string().max(512),
+  keyName: z.string().max(512),
+  caCertPath: z.string().max(4096),
+  clientCertPath: z.string().max(4096),
+  clientKeyPath: z.string().max(4096),
+  auth: TransitAuth,
+});
+export type TransitSettingsInput = z.infer<typeof TransitSettingsInput>;
+export const TransitSettings = TransitSettingsInput.extend({
+  auth: z.discriminatedUnion('method', [
+    z.object({ method: z.literal('token') }),
+    z.object({ method: z.literal('approle'), roleId: z.string() }),
+    z.object({ method: z.literal('cert'), certRole: z.string().optional() }),
+  ]),
+  /** Whether a token / secret id is stored (its value never leaves main). */
+  secretStored: z.boolean(),
+  /** Addresses this computer agrees to contact. */
+  allowlist: z.array(z.string()),
+});
+export type TransitSettings = z.infer<typeof TransitSettings>;
+
+export const Settings = z.object({
+  /** Minutes of inactivity before an unlocked vault locks; 0 = never. */
+  autoLockMinutes: z.number().int().min(0).max(24 * 60),
+  theme: z.enum(['system', 'light', 'dark']),
+  /** PKCS#11 module path; empty = search the usual places. */
+  pkcs11Module: z.string().max(4096),
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const ActivityEntry = z.object({
+  time: z.number(),
+  vaultId: z.string().nullable(),
+  vaultName: z.string().nullable(),
+  action: z.string(),
+  detail: z.string(),
+  ok: z.boolean(),
+});
+export type ActivityEntry = z.infer<typeof ActivityEntry>;
+
+export const AppInfo = z.object({
+  version: z.string(),
+  platform: z.string(),
+  /** safeStorage backend on Linux (basic_text, gnome_libsecret, kwallet…) or "os" elsewhere. */
+  storageBackend: z.string(),
+  /** Set when private keys on this computer are only obfuscated, not encrypted by the OS. */
+  storageWarning: z.string().nullable(),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+export const UnlockMethod = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('passphrase'), passphrase: Secret }),
+  z.object({ kind: z.literal('recovery'), recoveryKey: Secret }),
+  z.object({ kind: z.literal('identity'), identityId: Id }),
+  z.object({ kind: z.literal('hwkey'), hwkeyId: Id, pin: Secret }),
+  z.object({ kind: z.literal('transit') }),
+]);
+export type UnlockMethod = z.infer<typeof UnlockMethod>;
+
+export const CreateVaultRequest = z.object({
+  dir: FsPath,
+  name: z.string().min(1).max(200),
+  passphrase: z.string().max(4096).nullable(),
+  /** This computer's member identities to add as slots. */
+  identityIds: z.array(Id),
+  /** Other people's recipient strings (coffer1…). */
+  recipients: z.array(z.object({ recipient: z.string().min(1).max(2048), label: Label })),
+  hwkeyIds: z.array(Id),
+  transit: z.boolean(),
+  /** Where to save the recovery key (it is never shown in the window); null = no file. */
+  recoveryKeyPath: FsPath.nullable(),
+});
+export type CreateVaultRequest = z.infer<typeof CreateVaultRequest>;
+
+const Empty = z.object({});
+const VaultRef = z.object({ vaultId: Id });
+const Ok = z.object({ ok: z.literal(true) });
+
+/* ---------------------------------------------------------------- invoke channels */
+
+export const channels = {
+  'app:info': { request: Empty, response: AppInfo },
+
+  'vaults:list': { request: Empty, response: z.array(VaultSummary) },
+  'vaults:create': { request: CreateVaultRequest, response: z.object({ vault: VaultSummary, recoveryKeySaved: z.boolean() }) },
+  'vaults:open': { request: z.object({ dir: FsPath }), response: VaultSummary },
+  'vaults:forget': { request: VaultRef, response: Ok },
+  'vaults:unlock': { request: z.object({ vaultId: Id, method: UnlockMethod }), response: VaultSummary },
+  'vaults:lock': { request: VaultRef, response: Ok },
+  /** Tells main the person is active in this vault (resets the auto-lock timer). */
+  'vaults:touch': { request: VaultRef, response: Ok },
+
+  'files:list': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ entries: z.array(EntryInfo), conflicts: z.array(ConflictInfo) }) },
+  'files:add': { request: z.object({ vaultId: Id, sources: z.array(FsPath).min(1).max(10_000), to: VPath }), response: z.object({ jobId: z.string() }) },
+  'files:export': { request: z.object({ vaultId: Id, path: VPath, dest: FsPath }), response: z.object({ jobId: z.string() }) },
+  'files:open': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ jobId: z.string() }) },
+  'files:mkdir': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
+  'files:move': { request: z.object({ vaultId: Id, from: VPath, to: VPath }), response: Ok },
+  'files:remove': { request: z.object({ vaultId: Id, path: VPath, recursive: z.boolean() }), response: Ok },
+  'files:resolveConflict': { request: z.object({ vaultId: Id, path: VPath, keep: z.enum(['both', 'mine', 'theirs']), versionId: z.string().optional() }), response: Ok },
+
+  'jobs:list': { request: Empty, response: z.array(JobInfo) },
+  'jobs:cancel': { request: z.object({ jobId: z.string().min(1) }), response: Ok },
+  'jobs:clearFinished': { request: Empty, response: Ok },
+
+  'members:list': { request: VaultRef, response: z.object({ slots: z.array(SlotInfo), pending: z.array(AccessRequest) }) },
+  'members:grant': { request: z.object({ vaultId: Id, recipient: z.string().min(1).max(2048), label: Label }), response: SlotInfo },
+  'members:revoke': { request: z.object({ vaultId: Id, slotId: Id, reencrypt: z.boolean() }), response: z.object({ rotatedTo: z.number().nullable(), reencryptedFiles: z.number() }) },
+  'members:rotate': { request: VaultRef, response: z.object({ epoch: z.number(), records: z.number() }) },
+  'members:dismissRequest': { request: z.object({ vaultId: Id, requestId: Id }), response: Ok },
+  'members:requestAccess': { request: z.object({ dir: FsPath, identityId: Id, name: z.string().min(1).max(200) }), response: Ok },
+
+  'identities:list': { request: Empty, response: z.array(MemberIdentity) },
+  'identities:create': { request: z.object({ label: z.string().min(1).max(200) }), response: MemberIdentity },
+  'identities:remove': { request: z.object({ identityId: Id }), response: Ok },
+
+  'hwkeys:detect': { request: z.object({ modulePath: z.string().max(4096) }), response: z.object({ module: z.string(), tokens: z.array(TokenInfo) }) },
+  'hwkeys:enroll': {
+    request: z.object({
+      modulePath: z.string().max(4096),
+      serial: z.string().min(1).max(200),
+      slot: z.string().regex(/^(9d|8[2-9]|9[0-5])$/),
+      mode: z.enum(['generate', 'existing']),
+      keyId: z.string().max(200).optional(),
+      label: z.string().min(1).max(200),
+      pin: Secret,
+    }),
+    response: HardwareKey,
+  },
+  'hwkeys:list': { request: Empty, response: z.array(HardwareKey) },
+  'hwkeys:remove': { request: z.object({ hwkeyId: Id }), response: Ok },
+
+  'transit:get': { request: Empty, response: TransitSettings },
+  'transit:set': { request: TransitSettingsInput, response: TransitSettings },
+  'transit:test': { request: TransitSettingsInput, response: z.object({ ok: z.boolean(), address: z.string(), message: z.string(), keyVersions: z.number().nullable() }) },
+
+  'settings:get': { request: Empty, response: Settings },
+  'settings:set': { request: Settings.partial(), response: Settings },
+
+  'activity:list': { request: z.object({ limit: z.number().int().min(1).max(5000).optional() }), response: z.array(ActivityEntry) },
+
+  'dialog:pickFolder': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
+  'dialog:pickFiles': { request: z.object({ title: z.string().max(200), folders: z.boolean() }), response: z.object({ paths: z.array(z.string()) }) },
+  'dialog:saveFile': { request: z.object({ title: z.string().max(200), defaultName: z.string().max(500) }), response: z.object({ path: z.string().nullable() }) },
+} as const;
+
+export type Channel = keyof typeof channels;
+export type RequestOf<C extends Channel> = z.input<(typeof channels)[C]['request']>;
+export type ParsedRequestOf<C extends Channel> = z.output<(typeof channels)[C]['request']>;
+export type ResponseOf<C extends Channel> = z.output<(typeof channels)[C]['response']>;
+
+/* ---------------------------------------------------------------- events (main → renderer) */
+
+export const events = {
+  'event:job': JobInfo,
+  'event:vaultLocked': z.object({ vaultId: z.string(), reason: z.enum(['manual', 'idle', 'exit', 'revoked']) }),
+  'event:conflicts': z.object({ vaultId: z.string(), conflicts: z.array(ConflictInfo) }),
+  'event:accessRequests': z.object({ vaultId: z.string(), requests: z.array(AccessRequest) }),
+  /** "Touch your key", "Contacting Vault…": shown while a provider waits. */
+  'event:notice': z.object({ kind: z.enum(['touch', 'contacting', 'info']), message: z.string() }),
+} as const;
+
+export type EventChannel = keyof typeof events;
+export type EventOf<E extends EventChannel> = z.output<(typeof events)[E]>;
+
+export const isChannel = (c: string): c is Channel => Object.prototype.hasOwnProperty.call(channels, c);
+export const isEventChannel = (c: string): c is EventChannel => Object.prototype.hasOwnProperty.call(events, c);
+
+/** Turns a zod failure into the contract's error shape (field paths, no values). */
+export function validationError(where: string, error: z.ZodError): ErrorInfo {
+  const first = error.issues[0];
+  const at = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
+  return { code: 'USAGE', message: `${where}: invalid ${first ? first.message.toLowerCase() : 'value'}${at}` };
+}

@@ -1,0 +1,195 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
+import { coffer, errorOf } from './util';
+import { VaultList } from './screens/VaultList';
+import { CreateVault } from './screens/CreateVault';
+import { VaultView } from './screens/VaultView';
+import { JobsPanel } from './screens/Jobs';
+import { MemberKeys } from './screens/MemberKeys';
+import { HardwareKeys } from './screens/HardwareKeys';
+import { TransitSettingsScreen } from './screens/Transit';
+import { ActivityScreen } from './screens/Activity';
+import { SettingsScreen } from './screens/Settings';
+
+export type View =
+  | { name: 'vaults' }
+  | { name: 'create' }
+  | { name: 'vault'; vaultId: string }
+  | { name: 'identities' }
+  | { name: 'hwkeys' }
+  | { name: 'transit' }
+  | { name: 'activity' }
+  | { name: 'settings' };
+
+function Logo() {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <rect x="3" y="9" width="18" height="12" rx="2.5" fill="currentColor" opacity=".2" />
+      <rect x="3" y="9" width="18" height="12" rx="2.5" fill="none" stroke="currentColor" strokeWidth="1.8" />
+      <path d="M7.5 9V7a4.5 4.5 0 0 1 9 0v2" fill="none" stroke="currentColor" strokeWidth="1.8" />
+      <circle cx="12" cy="15" r="1.8" fill="currentColor" />
+    </svg>
+  );
+}
+
+function useTheme(theme: Settings['theme'] | undefined) {
+  useEffect(() => {
+    const media = window.matchMedia('(prefers-color-scheme: dark)');
+    const apply = () => {
+      const dark = theme === 'dark' || (theme !== 'light' && media.matches);
+      document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+    };
+    apply();
+    media.addEventListener('change', apply);
+    return () => media.removeEventListener('change', apply);
+  }, [theme]);
+}
+
+export function App() {
+  const [view, setView] = useState<View>({ name: 'vaults' });
+  const [vaults, setVaults] = useState<VaultSummary[]>([]);
+  const [jobs, setJobs] = useState<JobInfo[]>([]);
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [lockedMessage, setLockedMessage] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const mainRef = useRef<HTMLElement>(null);
+
+  useTheme(settings?.theme);
+
+  const refreshVaults = useCallback(async () => {
+    try {
+      setVaults(await coffer().vaults.list());
+    } catch (e) {
+      setLoadError(errorOf(e).message);
+    }
+  }, []);
+
+  useEffect(() => {
+    void refreshVaults();
+    coffer().settings.get().then(setSettings, (e: unknown) => setLoadError(errorOf(e).message));
+    coffer().app.info().then(setInfo, () => undefined);
+    coffer().jobs.list().then(setJobs, () => undefined);
+    const offs = [
+      coffer().on.job((job) =>
+        setJobs((prev) => {
+          const i = prev.findIndex((j) => j.id === job.id);
+          if (i < 0) return [...prev, job];
+          const next = prev.slice();
+          next[i] = job;
+          return next;
+        }),
+      ),
+      coffer().on.vaultLocked(({ vaultId, reason }) => {
+        void refreshVaults();
+        if (reason === 'idle') setLockedMessage('A vault was locked after being idle. Unlock it again to continue.');
+        void vaultId;
+      }),
+      coffer().on.accessRequests(() => void refreshVaults()),
+      coffer().on.conflicts(() => void refreshVaults()),
+      coffer().on.notice((n) => {
+        setNotice(n.message);
+        window.setTimeout(() => setNotice(null), 6000);
+      }),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [refreshVaults]);
+
+  // A finished "add" job changes listings; refresh the vault list (counts, conflicts).
+  const finishedAdds = jobs.filter((j) => j.state === 'done').length;
+  useEffect(() => {
+    if (finishedAdds > 0) void refreshVaults();
+  }, [finishedAdds, refreshVaults]);
+
+  const go = (v: View) => {
+    setView(v);
+    setLockedMessage(null);
+    window.setTimeout(() => mainRef.current?.focus(), 0);
+  };
+
+  const navItem = (label: string, target: View, badge?: number) => (
+    <button
+      type="button"
+      className="nav-button"
+      aria-current={view.name === target.name && (target.name !== 'vault' || (view.name === 'vault' && view.vaultId === target.vaultId)) ? 'page' : undefined}
+      onClick={() => go(target)}
+    >
+      <span>{label}</span>
+      {badge ? <span className="badge" aria-label={`${badge} need attention`}>{badge}</span> : null}
+    </button>
+  );
+
+  let screen;
+  switch (view.name) {
+    case 'vaults':
+      screen = <VaultList vaults={vaults} onOpen={(id) => go({ name: 'vault', vaultId: id })} onCreate={() => go({ name: 'create' })} onChanged={refreshVaults} />;
+      break;
+    case 'create':
+      screen = (
+        <CreateVault
+          onCancel={() => go({ name: 'vaults' })}
+          onCreated={async (id) => {
+            await refreshVaults();
+            go({ name: 'vault', vaultId: id });
+          }}
+          goTo={go}
+        />
+      );
+      break;
+    case 'vault': {
+      const vault = vaults.find((v) => v.id === view.vaultId);
+      screen = vault ? <VaultView key={vault.id} vault={vault} jobs={jobs} onChanged={refreshVaults} goTo={go} /> : <p>That vault is no longer in the list.</p>;
+      break;
+    }
+    case 'identities':
+      screen = <MemberKeys />;
+      break;
+    case 'hwkeys':
+      screen = <HardwareKeys settings={settings} />;
+      break;
+    case 'transit':
+      screen = <TransitSettingsScreen />;
+      break;
+    case 'activity':
+      screen = <ActivityScreen />;
+      break;
+    case 'settings':
+      screen = <SettingsScreen settings={settings} info={info} onSaved={setSettings} />;
+      break;
+  }
+
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">
+          <Logo />
+          Coffer
+        </div>
+        {navItem('Vaults', { name: 'vaults' })}
+        {vaults.length > 0 && <div className="nav-section">Your vaults</div>}
+        {vaults.map((v) => (
+          <div key={v.id}>{navItem(`${v.state === 'unlocked' ? '🔓' : '🔒'} ${v.name}`, { name: 'vault', vaultId: v.id }, v.conflicts + v.pendingRequests)}</div>
+        ))}
+        <div className="nav-section">Keys</div>
+        {navItem('Member keys', { name: 'identities' })}
+        {navItem('Hardware keys', { name: 'hwkeys' })}
+        {navItem('Vault connection', { name: 'transit' })}
+        <div className="nav-section">App</div>
+        {navItem('Activity', { name: 'activity' })}
+        {navItem('Settings', { name: 'settings' })}
+      </nav>
+      <main className="main" ref={mainRef} tabIndex={-1}>
+        {loadError && <div className="alert error" role="alert">{loadError}</div>}
+        {lockedMessage && <div className="alert info" role="status">{lockedMessage}</div>}
+        {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{info.storageWarning}</div>}
+        {screen}
+      </main>
+      <JobsPanel jobs={jobs} onClear={async () => {
+        await coffer().jobs.clearFinished();
+        setJobs((prev) => prev.filter((j) => j.finishedAt === null));
+      }} />
+      {notice && <div className="notice" role="status" aria-live="polite">{notice}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,176 @@
+import { useEffect, useState } from 'react';
+import type { HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
+import type { View } from '../App';
+import { coffer, errorOf } from '../util';
+import { FileBrowser } from './FileBrowser';
+import { Members } from './Members';
+
+type Choice = 'passphrase' | 'recovery' | 'transit' | `identity:${string}` | `hwkey:${string}`;
+
+const unlockHelp: Record<string, string> = {
+  WRONG_PASSPHRASE: 'Check the passphrase (and Caps Lock) and try again.',
+  NO_IDENTITY: 'None of the keys you tried opens this vault. Pick another slot, or ask a member to grant you access.',
+  PIN_INCORRECT: 'The PIN was wrong. After too many wrong tries the key locks and needs its PUK.',
+  PIN_LOCKED: 'This key’s PIN is blocked. Reset it with the PUK (ykman piv access unblock-pin) and try again.',
+  TRANSIT_DENIED: 'Vault refused: your token’s policy does not allow decrypting with this key. Ask your Vault admin.',
+  TRANSIT_SEALED: 'Vault is sealed. Ask your Vault admin to unseal it, then try again.',
+  TRANSIT_UNREACHABLE: 'Vault could not be reached. Check the address and your network in Vault connection.',
+  TOKEN_NOT_FOUND: 'The hardware key is not plugged in (or its module cannot see it).',
+};
+
+function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => Promise<void> }) {
+  const [identities, setIdentities] = useState<MemberIdentity[]>([]);
+  const [hwkeys, setHwkeys] = useState<HardwareKey[]>([]);
+  const [choice, setChoice] = useState<Choice | null>(null);
+  const [secret, setSecret] = useState('');
+  const [error, setError] = useState<{ code: string; message: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    coffer().identities.list().then(setIdentities, () => undefined);
+    coffer().hwkeys.list().then(setHwkeys, () => undefined);
+  }, []);
+
+  const types = new Set(vault.slots.map((s) => s.type));
+  const fps = new Set(vault.slots.map((s) => s.fingerprint).filter((f): f is string => !!f));
+  const options: { value: Choice; label: string; hint: string }[] = [];
+  if (types.has('passphrase')) options.push({ value: 'passphrase', label: 'Passphrase', hint: vault.slots.filter((s) => s.type === 'passphrase').map((s) => s.label).join(', ') });
+  for (const i of identities) if (types.has('x25519') && (fps.size === 0 || fps.has(i.fingerprint))) options.push({ value: `identity:${i.id}`, label: `My member key “${i.label}”`, hint: i.fingerprint });
+  for (const h of hwkeys) if (types.has('piv-p256') && (fps.size === 0 || fps.has(h.fingerprint))) options.push({ value: `hwkey:${h.id}`, label: `Hardware key “${h.label}”`, hint: `${h.tokenLabel}, serial ${h.serial}` });
+  if (types.has('vault-transit')) options.push({ value: 'transit', label: 'HashiCorp Vault Transit', hint: 'asks your Vault server' });
+  if (types.has('recovery')) options.push({ value: 'recovery', label: 'Recovery key', hint: 'the key saved when the vault was created' });
+
+  const current = choice ?? options[0]?.value ?? null;
+
+  const unlock = async () => {
+    if (!current) return;
+    let method: UnlockMethod;
+    if (current === 'passphrase') method = { kind: 'passphrase', passphrase: secret };
+    else if (current === 'recovery') method = { kind: 'recovery', recoveryKey: secret };
+    else if (current === 'transit') method = { kind: 'transit' };
+    else if (current.startsWith('identity:')) method = { kind: 'identity', identityId: current.slice(9) };
+    else method = { kind: 'hwkey', hwkeyId: current.slice(6), pin: secret };
+    setBusy(true);
+    setError(null);
+    try {
+      await coffer().vaults.unlock({ vaultId: vault.id, method });
+      setSecret('');
+      await onUnlocked();
+    } catch (e) {
+      setError(errorOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const needsSecret = current === 'passphrase' || current === 'recovery' || (current?.startsWith('hwkey:') ?? false);
+  const secretLabel = current === 'recovery' ? 'Recovery key' : current?.startsWith('hwkey:') ? 'PIN' : 'Passphrase';
+
+  return (
+    <div className="card" style={{ maxWidth: 640 }}>
+      <h2 style={{ marginTop: 0 }}>Unlock “{vault.name}”</h2>
+      {options.length === 0 ? (
+        <p>None of this vault’s key slots can be used from this computer yet. Create a member key and send its recipient to a member so they can grant you access.</p>
+      ) : (
+        <form onSubmit={(e) => { e.preventDefault(); void unlock(); }}>
+          <fieldset>
+            <legend>Unlock with</legend>
+            {options.map((o) => (
+              <label key={o.value} className="check">
+                <input type="radio" name="slot" value={o.value} checked={current === o.value} onChange={() => { setChoice(o.value); setSecret(''); setError(null); }} />
+                <span>{o.label} <span className="muted">{o.hint}</span></span>
+              </label>
+            ))}
+          </fieldset>
+          {needsSecret && (
+            <label className="field">
+              <span>{secretLabel}</span>
+              <input type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoFocus autoComplete="off" />
+            </label>
+          )}
+          {error && (
+            <div className="alert error" role="alert">
+              <strong>{error.message}</strong>
+              {unlockHelp[error.code] && <div>{unlockHelp[error.code]}</div>}
+            </div>
+          )}
+          <button type="submit" className="btn primary" disabled={busy || (needsSecret && !secret)}>{busy ? 'Unlocking…' : 'Unlock'}</button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChanged: () => Promise<void>; goTo: (v: View) => void }) {
+  const { vault } = props;
+  const [tab, setTab] = useState<'files' | 'members'>('files');
+  const [error, setError] = useState<string | null>(null);
+
+  // Activity in the window keeps the vault unlocked.
+  useEffect(() => {
+    if (vault.state !== 'unlocked') return;
+    let last = 0;
+    const touch = () => {
+      const now = Date.now();
+      if (now - last < 30_000) return;
+      last = now;
+      void coffer().vaults.touch({ vaultId: vault.id }).catch(() => undefined);
+    };
+    window.addEventListener('pointerdown', touch);
+    window.addEventListener('keydown', touch);
+    return () => {
+      window.removeEventListener('pointerdown', touch);
+      window.removeEventListener('keydown', touch);
+    };
+  }, [vault.id, vault.state]);
+
+  const lock = async () => {
+    try {
+      await coffer().vaults.lock({ vaultId: vault.id });
+      await props.onChanged();
+    } catch (e) {
+      setError(errorOf(e).message);
+    }
+  };
+  const forget = async () => {
+    try {
+      await coffer().vaults.forget({ vaultId: vault.id });
+      await props.onChanged();
+      props.goTo({ name: 'vaults' });
+    } catch (e) {
+      setError(errorOf(e).message);
+    }
+  };
+
+  return (
+    <section aria-labelledby="vault-title">
+      <div className="row">
+        <h1 id="vault-title">{vault.name}</h1>
+        <span className={`state ${vault.state}`}>{vault.state}</span>
+        <span className="spacer" />
+        {vault.state === 'unlocked' ? (
+          <button type="button" className="btn" onClick={() => void lock()}>Lock</button>
+        ) : (
+          <button type="button" className="btn small" onClick={() => void forget()}>Remove from list</button>
+        )}
+      </div>
+      <p className="mono muted">{vault.path}</p>
+      {error && <div className="alert error" role="alert">{error}</div>}
+      {vault.state === 'missing' && <div className="alert error" role="alert">The vault folder is not there any more. Was it moved, or is the drive disconnected?</div>}
+      {vault.state === 'locked' && <Unlock vault={vault} onUnlocked={props.onChanged} />}
+      {vault.state === 'unlocked' && (
+        <>
+          <div className="tabs" role="tablist">
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'files'} onClick={() => setTab('files')}>Files</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'members'} onClick={() => setTab('members')}>
+              Members & sharing{vault.pendingRequests > 0 ? ` (${vault.pendingRequests})` : ''}
+            </button>
+          </div>
+          <div role="tabpanel">
+            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : <Members vault={vault} onChanged={props.onChanged} />}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

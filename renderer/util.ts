@@ -1,0 +1,63 @@
+/** Small helpers shared by the screens. No Node, no electron: only window.coffer. */
+import type { ErrorInfo } from '../preload/contract';
+
+export const coffer = (): Window['coffer'] => window.coffer;
+
+/** Turns what a failed call rejected with into something to show. */
+export function errorOf(e: unknown): ErrorInfo {
+  if (typeof e === 'object' && e !== null && typeof (e as ErrorInfo).message === 'string') {
+    const code = typeof (e as ErrorInfo).code === 'string' ? (e as ErrorInfo).code : 'INTERNAL';
+    return { code, message: (e as ErrorInfo).message };
+  }
+  return { code: 'INTERNAL', message: String(e) };
+}
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1000;
+    i++;
+  } while (v >= 1000 && i < units.length - 1);
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+}
+
+export function formatEta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function formatDate(iso: string | number | null | undefined): string {
+  if (iso === null || iso === undefined) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+export function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+export const slotTypeLabel: Record<string, string> = {
+  passphrase: 'Passphrase',
+  x25519: 'Member key',
+  recovery: 'Recovery key',
+  'piv-p256': 'Hardware key',
+  'vault-transit': 'Vault Transit',
+  unknown: 'Unknown',
+};
