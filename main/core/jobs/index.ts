@@ -1,0 +1,3 @@
+export * from './progress';
+export * from './pool';
+export * from './queue';

@@ -1,0 +1,15 @@
+/** The vault core API (see docs/FORMAT.md "Vault layout" and the CLI in main/cli/vault.ts). */
+export {
+  initVault, openVault, readVaultInfo, requestAccess, splitVaultPath, Vault, DESCRIPTOR_KEY,
+  type InitOptions, type OpenOptions, type OpProgress, type VaultDescriptor, type EpochBody,
+} from './vault';
+export type {
+  AccessRequest, AddResult, EntryInfo, EntryType, RecordBody, RotateResult, SlotInfo, VaultProblem, VerifyReport, ProblemSeverity,
+} from './types';
+export {
+  registerSlotKind, recipientSlotKind, slotKind, type SlotBody, type SlotKind, type SlotType, type UnlockCredentials, type SlotIdentities,
+} from './slots';
+export { FsStorage, type VaultStorage, type ObjectInfo, type FsStorageOptions } from './storage';
+export { parseObjectName, type ConflictSource, type ObjectName } from './names';
+export { decodeRecoveryKey, encodeRecoveryKey, generateRecoveryKey } from './recovery';
+export { readMemory, type VaultMemory } from './state';

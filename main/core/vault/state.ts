@@ -1,0 +1,72 @@
+/**
+ * What this computer remembers about each vault, to refuse rollbacks and replays: the highest epoch
+ * seen, and the highest version seen of every entry (a negative number marks an entry deleted at that
+ * version). Kept in `<stateDir>/vaults/<vaultId>.json`, written atomically; concurrent writers merge
+ * by taking maxima, so no process can lower what another has recorded.
+ */
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface VaultMemory {
+  epochN: number;
+  epochId: string;
+  /** entry id → highest version seen (negative: deleted at that version). */
+  entries: Record<string, number>;
+}
+
+const empty = (): VaultMemory => ({ epochN: -1, epochId: '', entries: {} });
+
+function fileFor(stateDir: string, vaultId: string): string {
+  return path.join(stateDir, 'vaults', `${vaultId}.json`);
+}
+
+export async function readMemory(stateDir: string, vaultId: string): Promise<VaultMemory> {
+  try {
+    const m = JSON.parse(await readFile(fileFor(stateDir, vaultId), 'utf8')) as Partial<VaultMemory>;
+    return {
+      epochN: typeof m.epochN === 'number' ? m.epochN : -1,
+      epochId: typeof m.epochId === 'string' ? m.epochId : '',
+      entries: m.entries && typeof m.entries === 'object' ? m.entries : {},
+    };
+  } catch {
+    return empty();
+  }
+}
+
+function mergeVersion(a: number | undefined, b: number): number {
+  if (a === undefined) return b;
+  const abs = Math.max(Math.abs(a), Math.abs(b));
+  // At equal versions a deletion wins; otherwise the higher version decides.
+  if (Math.abs(a) === Math.abs(b)) return a < 0 || b < 0 ? -abs : abs;
+  return Math.abs(a) > Math.abs(b) ? a : b;
+}
+
+/** Merges `update` into the stored memory (maxima only) and writes it atomically. */
+export async function updateMemory(stateDir: string, vaultId: string, update: Partial<VaultMemory>): Promise<VaultMemory> {
+  const file = fileFor(stateDir, vaultId);
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const cur = await readMemory(stateDir, vaultId);
+  if (update.epochN !== undefined && update.epochN > cur.epochN) {
+    cur.epochN = update.epochN;
+    cur.epochId = update.epochId ?? '';
+  } else if (update.epochN !== undefined && update.epochN === cur.epochN && update.epochId && update.epochId > cur.epochId) {
+    cur.epochId = update.epochId;
+  }
+  for (const [id, v] of Object.entries(update.entries ?? {})) cur.entries[id] = mergeVersion(cur.entries[id], v);
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(cur));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  return cur;
+}

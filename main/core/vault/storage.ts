@@ -1,0 +1,291 @@
+/**
+ * Where a vault's objects live. The interface is deliberately narrow (whole-object get/put, streaming
+ * put and get, list one folder, delete, an advisory lock) so that an object store can implement it
+ * later; the filesystem implementation below is what sync folders and network shares use.
+ *
+ * Keys are relative slash paths such as `records/3f…a1.rec`. Every put is atomic and durable:
+ * the bytes go to `tmp/`, are fsynced, then renamed into place (and the folder fsynced), so a crash
+ * at any instant leaves either the old object or the new one.
+ */
+import { closeSync, fsyncSync, openSync, constants as fsc } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { CofferError } from '../errors';
+
+export interface ObjectInfo {
+  /** Name within the listed folder (no slashes). */
+  readonly name: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** Changes whenever the object is replaced (inode + size + mtime on a filesystem, an ETag on a store). */
+  readonly tag: string;
+}
+
+export interface LockOwner {
+  readonly host: string;
+  readonly pid: number;
+  readonly since: string;
+}
+
+export interface VaultStorage {
+  /** Human-readable location for messages (a folder path or URL). */
+  readonly location: string;
+  /** Whole object, or null if it does not exist. */
+  get(key: string): Promise<Buffer | null>;
+  /** Atomic, durable replace. */
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  /** Atomic, durable streaming put; returns the bytes written. Nothing appears under `key` unless it completes. */
+  putStream(key: string, source: Readable, signal?: AbortSignal): Promise<number>;
+  /** Streams an object (NOT_FOUND if absent). */
+  getStream(key: string): Readable;
+  /** Objects directly inside `folder` (not recursive); [] if the folder does not exist. */
+  list(folder: string): Promise<ObjectInfo[]>;
+  /** Removes an object; absent objects are fine. */
+  delete(key: string): Promise<void>;
+  /** Size of an object, or null. */
+  size(key: string): Promise<number | null>;
+  /**
+   * Takes the vault's writer lock (waits up to `timeoutMs`, then VAULT_BUSY). Only processes on the
+   * same host exclude each other; machines sharing a sync folder reconcile through conflict copies.
+   */
+  lock(timeoutMs?: number): Promise<() => Promise<void>>;
+}
+
+export const TMP_FOLDER = 'tmp';
+export const LOCK_KEY = `${TMP_FOLDER}/lock`;
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_') || 'host';
+
+/** Name of a temp file owned by this process: `HOST~PID~RANDOM.tmp`. */
+export function tempName(): string {
+  return `${HOST}~${process.pid}~${randomBytes(8).toString('hex')}.tmp`;
+}
+
+/** Parses `HOST~PID~…` names of temp and intent files. */
+export function ownerOf(name: string): { host: string; pid: number } | null {
+  const m = /^([^~]+)~(\d+)~/.exec(name);
+  return m ? { host: m[1] as string, pid: Number(m[2]) } : null;
+}
+
+export const thisHost = (): string => HOST;
+
+/** Whether a process on this host with `pid` is still running. */
+export function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function fsyncDir(dir: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    const fd = openSync(dir, fsc.O_RDONLY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some filesystems refuse fsync on folders; the rename is still atomic */
+  }
+}
+
+function checkKey(key: string): void {
+  if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw new CofferError('INTERNAL', `invalid storage key ${JSON.stringify(key)}`);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface FsStorageOptions {
+  /** fsync files and folders (default true). Only benchmarks comparing against `cp` turn this off. */
+  readonly durable?: boolean;
+}
+
+export class FsStorage implements VaultStorage {
+  readonly location: string;
+  private readonly durable: boolean;
+  private readonly made = new Set<string>();
+  constructor(readonly root: string, opts: FsStorageOptions = {}) {
+    this.location = root;
+    this.durable = opts.durable ?? true;
+  }
+
+  private abs(key: string): string {
+    checkKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
+  }
+
+  private async tempPath(): Promise<string> {
+    const dir = path.join(this.root, TMP_FOLDER);
+    await this.ensureDir(dir);
+    return path.join(dir, tempName());
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this.abs(key));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  private async commit(tmp: string, key: string): Promise<void> {
+    const dest = this.abs(key);
+    const dir = path.dirname(dest);
+    await this.ensureDir(dir);
+    await rename(tmp, dest);
+    if (this.durable) fsyncDir(dir);
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    const tmp = await this.tempPath();
+    try {
+      const fh = await open(tmp, 'wx', 0o644);
+      try {
+        await fh.writeFile(data);
+        if (this.durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.commit(tmp, key);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async putStream(key: string, source: Readable, signal?: AbortSignal): Promise<number> {
+    const tmp = await this.tempPath();
+    let bytes = 0;
+    try {
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+      source.on('data', (c: Buffer) => { bytes += c.length; });
+      await pipeline(source, out, signal ? { signal } : {});
+      if (this.durable) {
+        const fh = await open(tmp, 'r+');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+      await this.commit(tmp, key);
+      return bytes;
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  getStream(key: string): Readable {
+    return createReadStream(this.abs(key), { highWaterMark: 1 << 20 });
+  }
+
+  async list(folder: string): Promise<ObjectInfo[]> {
+    const dir = folder === '' ? this.root : this.abs(folder);
+    let names: string[];
+    try {
+      names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out: ObjectInfo[] = [];
+    const CONC = 64;
+    for (let i = 0; i < names.length; i += CONC) {
+      const part = await Promise.all(names.slice(i, i + CONC).map(async (name) => {
+        try {
+          const st = await stat(path.join(dir, name), { bigint: false });
+          return { name, size: st.size, mtimeMs: st.mtimeMs, tag: `${st.ino}:${st.size}:${st.mtimeMs}` };
+        } catch {
+          return null; // removed meanwhile
+        }
+      }));
+      for (const p of part) if (p) out.push(p);
+    }
+    return out;
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.abs(key), { force: true });
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await stat(this.abs(key))).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async lock(timeoutMs = 60_000): Promise<() => Promise<void>> {
+    const file = this.abs(LOCK_KEY);
+    await this.ensureDir(path.dirname(file));
+    const me: LockOwner = { host: HOST, pid: process.pid, since: new Date().toISOString() };
+    const token = JSON.stringify(me);
+    const deadline = Date.now() + timeoutMs;
+    let delay = 5;
+    for (;;) {
+      try {
+        await writeFile(file, token, { flag: 'wx' });
+        let released = false;
+        return async () => {
+          if (released) return;
+          released = true;
+          const cur = await readFile(file, 'utf8').catch(() => '');
+          if (cur === token) await unlink(file).catch(() => undefined);
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      // Held: steal it only if its owner is a dead process on this host (a crash or SIGKILL).
+      const text = await readFile(file, 'utf8').catch(() => null);
+      if (text !== null) {
+        let owner: LockOwner | null = null;
+        try {
+          owner = JSON.parse(text) as LockOwner;
+        } catch {
+          owner = null;
+        }
+        const stale = owner === null
+          ? Date.now() - ((await stat(file).catch(() => null))?.mtimeMs ?? Date.now()) > 10_000
+          : owner.host === HOST ? !pidAlive(owner.pid) : false;
+        if (stale) {
+          // Re-read right before removing, so that a lock just taken by someone else survives.
+          const again = await readFile(file, 'utf8').catch(() => null);
+          if (again === text) await unlink(file).catch(() => undefined);
+          continue;
+        }
+        if (owner && owner.host !== HOST) {
+          // Another machine's lock reached us through a sync client: it does not guard this host.
+          const again = await readFile(file, 'utf8').catch(() => null);
+          if (again === text) await unlink(file).catch(() => undefined);
+          continue;
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new CofferError('VAULT_BUSY', `the vault at ${this.root} is busy: another coffer process is writing to it (${text ?? 'lock file'}); try again when it finishes`);
+      }
+      await sleep(delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+}

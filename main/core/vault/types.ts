@@ -1,0 +1,100 @@
+import type { ErrorCode } from '../errors';
+import type { ConflictSource } from './names';
+import type { SlotType } from './slots';
+
+export type EntryType = 'file' | 'dir';
+
+/** The plaintext of an entry record (inside the AEAD). */
+export interface RecordBody {
+  readonly v: 1;
+  readonly id: string;
+  readonly type: EntryType;
+  /** Parent folder's entry id; '' for the vault root. */
+  readonly parent: string;
+  readonly name: string;
+  /** Plaintext size in bytes (0 for folders). */
+  readonly size: number;
+  /** Modification time, ms since the epoch. */
+  readonly mtime: number;
+  /** Incremented by every change to this entry. */
+  readonly version: number;
+  /** Files: the file key K (base64), which encrypts the blob's payload. */
+  readonly key?: string;
+  /** Files: the content blob's id. */
+  readonly blob?: string;
+}
+
+/** One row of a listing. Stable JSON shape (see docs/FORMAT.md, "vault --json"). */
+export interface EntryInfo {
+  readonly id: string;
+  /** Vault path, '/'-separated, no leading slash; '' is the root. */
+  readonly path: string;
+  readonly name: string;
+  readonly type: EntryType;
+  readonly size: number;
+  /** ISO 8601. */
+  readonly mtime: string;
+  readonly version: number;
+  /** Set for the extra versions kept when copies disagree (sync conflict copies, same-name entries, orphans). */
+  readonly conflict: { readonly source: ConflictSource | 'duplicate-name' | 'orphan'; readonly file: string } | null;
+}
+
+export interface SlotInfo {
+  readonly id: string;
+  readonly type: SlotType;
+  readonly label: string;
+  readonly fingerprint: string;
+  readonly created: string;
+  /** active: wraps the current epoch; unconfirmed: granted concurrently with a revocation, needs `grant` again. */
+  readonly status: 'active' | 'unconfirmed';
+  /** Whether this slot opened the vault in this session. */
+  readonly current: boolean;
+}
+
+export interface AccessRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly recipient: string;
+  readonly fingerprint: string;
+  readonly created: string;
+}
+
+export type ProblemSeverity = 'error' | 'warning' | 'info';
+
+export interface VaultProblem {
+  readonly severity: ProblemSeverity;
+  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE';
+  /** The storage object concerned, e.g. `records/3f…a1.rec`. */
+  readonly object: string;
+  /** Vault path when known. */
+  readonly path: string | null;
+  readonly message: string;
+  /** `verify --repair` removes it (only leftovers proven unreferenced). */
+  readonly repairable: boolean;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly records: number;
+  readonly blobs: number;
+  readonly bytes: number;
+  readonly problems: VaultProblem[];
+  readonly repaired: string[];
+}
+
+export interface RotateResult {
+  readonly epoch: string;
+  readonly previous: string[];
+  readonly records: number;
+  readonly slots: number;
+  readonly blobsReencrypted: number;
+  readonly ms: number;
+}
+
+export interface AddResult {
+  readonly files: number;
+  readonly folders: number;
+  readonly bytes: number;
+  readonly replaced: number;
+  readonly skipped: string[];
+}

@@ -1,0 +1,1588 @@
+/**
+ * A vault: a folder of small objects that sync clients can copy independently (docs/FORMAT.md,
+ * "Vault layout"). This module opens, unlocks and changes one.
+ *
+ *   coffer-vault.json        descriptor (plaintext: format, id, name, created)
+ *   epochs/<E>.epoch         one per epoch, signed with VK_E; holds older epochs' keys (chain)
+ *   slots/<S>.slot           one per key slot, signed with the key of the epoch named inside
+ *   keys/<S>.<E>.key         VK_E wrapped for slot S (a coffer header whose MAC proves VK_E)
+ *   records/<id>.rec         one encrypted record per file or folder
+ *   blobs/<id>.blob          one immutable encrypted payload per file version
+ *   requests/<R>.req         access requests (unauthenticated; approved by `grant`)
+ *   tmp/                     temp files, intents, the writer lock (need not be synced)
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CofferError, isCofferError } from '../errors';
+import { initSodium, sodium } from '../crypto/sodium';
+import { decodeB64, encodeB64 } from '../format/base64';
+import { encodeHeader, parseHeader, verifyHeaderMac } from '../format/header';
+import { unwrapKey, wrapKey } from '../format/file';
+import { decryptPayload, encryptPayload } from '../format/stream';
+import { parseRecipient } from '../keys/recipients';
+import { X25519Identity } from '../keys/x25519';
+import type { Argon2Params } from '../keys/passphrase';
+import { nonInteractiveUI, type ProviderUI, type Recipient } from '../keys/types';
+import { defaultConcurrency, runPool, throwIfAborted } from '../jobs/pool';
+import { ProgressTracker, type ProgressListener } from '../jobs/progress';
+import {
+  EpochKeys, VAULT_KEY_BYTES, openChain, openRecord, parseSignedObject, recordEpoch, sealChain, sealRecord,
+  signObject, verifyObject, type SignedObject,
+} from './crypto';
+import {
+  EPOCH_ID_RE, EPOCH_PAT, HEX12, HEX32, ID_RE, SLOT_ID_RE, epochNumber, newEpochId, newId, newSlotId,
+  parseObjectName, type ObjectName,
+} from './names';
+import { generateRecoveryKey, recoverySecretKey } from './recovery';
+import {
+  newPassphraseSlotKeys, slotKind, slotTypeForRecipient, wrapSlotSecret, type SlotBody, type SlotIdentities,
+  type UnlockCredentials,
+} from './slots';
+import { readMemory, updateMemory } from './state';
+import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type VaultStorage } from './storage';
+import type {
+  AccessRequest, AddResult, EntryInfo, RecordBody, RotateResult, SlotInfo, VaultProblem, VerifyReport,
+} from './types';
+
+export const DESCRIPTOR_KEY = 'coffer-vault.json';
+export const VAULT_FORMAT = 'coffer-vault';
+export const VAULT_VERSION = 1;
+
+export interface VaultDescriptor {
+  readonly format: typeof VAULT_FORMAT;
+  readonly version: 1;
+  readonly id: string;
+  readonly name: string;
+  readonly created: string;
+}
+
+/** The signed body of `epochs/<E>.epoch`. */
+export interface EpochBody {
+  readonly v: 1;
+  readonly vault: string;
+  readonly epoch: string;
+  readonly n: number;
+  readonly parents: string[];
+  readonly created: string;
+  /** SHA-256 (hex) of coffer-vault.json's exact bytes. */
+  readonly descriptor: string;
+  /** parent epoch id → its VK sealed under this epoch's chain key. */
+  readonly chain: Record<string, string>;
+  /** Slots wrapped when this epoch was made. */
+  readonly members: string[];
+  /** Slots this epoch revokes (and their fingerprints). */
+  readonly revoked: string[];
+  readonly revokedFingerprints: string[];
+}
+
+interface EpochObj {
+  readonly id: string;
+  readonly obj: SignedObject<EpochBody>;
+}
+
+interface SlotObj {
+  readonly file: string;
+  readonly name: ObjectName;
+  readonly obj: SignedObject<SlotBody>;
+  verified: boolean;
+}
+
+interface Node {
+  /** Record object name (unique per node). */
+  readonly file: string;
+  readonly tag: string;
+  readonly body: RecordBody;
+  readonly conflict: ObjectName['conflict'];
+}
+
+interface Tree {
+  readonly byPath: Map<string, { node: Node; info: EntryInfo }>;
+  readonly infoByFile: Map<string, EntryInfo>;
+  readonly children: Map<string, EntryInfo[]>;
+}
+
+export interface OpenOptions {
+  readonly credentials: UnlockCredentials;
+  /** Client state folder (highest epoch seen per vault, entry versions). */
+  readonly stateDir: string;
+  readonly ui?: ProviderUI;
+  readonly storage?: VaultStorage;
+}
+
+export interface InitOptions {
+  readonly name?: string;
+  /** Adds a passphrase slot. */
+  readonly passphrase?: string;
+  /** Argon2id cost for the passphrase slot (default: DEFAULT_ARGON2). Tests pass small values. */
+  readonly kdf?: Argon2Params;
+  /** Member recipients (`coffer1…`, or any registered provider's recipient string). */
+  readonly recipients?: readonly { readonly recipient: string; readonly label?: string }[];
+  readonly stateDir: string;
+  readonly storage?: VaultStorage;
+}
+
+export interface OpProgress {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+}
+
+const RECORDS = 'records';
+const BLOBS = 'blobs';
+const SLOTS = 'slots';
+const KEYS = 'keys';
+const EPOCHS = 'epochs';
+const REQUESTS = 'requests';
+
+const recordKey = (id: string): string => `${RECORDS}/${id}.rec`;
+const blobKey = (id: string): string => `${BLOBS}/${id}.blob`;
+const slotKey = (id: string): string => `${SLOTS}/${id}.slot`;
+const wrapKeyName = (slot: string, epoch: string): string => `${KEYS}/${slot}.${epoch}.key`;
+const epochKey = (id: string): string => `${EPOCHS}/${id}.epoch`;
+
+const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const nowIso = (): string => new Date().toISOString();
+
+/** Splits a vault path into components ('' and '/' are the root). */
+export function splitVaultPath(vpath: string): string[] {
+  const parts = vpath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+  for (const p of parts) {
+    if (p === '..') throw new CofferError('USAGE', `vault paths cannot contain "..": ${vpath}`);
+  }
+  return parts;
+}
+
+function checkName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || Buffer.byteLength(name) > 1024) {
+    throw new CofferError('USAGE', `invalid name ${JSON.stringify(name)}`);
+  }
+}
+
+function conflictName(name: string, n: number): string {
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  return `${stem} (conflict ${n})${ext}`;
+}
+
+function validRecordBody(b: unknown, id: string): b is RecordBody {
+  const r = b as RecordBody;
+  return typeof r === 'object' && r !== null && r.v === 1 && r.id === id && (r.type === 'file' || r.type === 'dir')
+    && typeof r.parent === 'string' && (r.parent === '' || ID_RE.test(r.parent)) && typeof r.name === 'string' && r.name !== ''
+    && Number.isSafeInteger(r.size) && r.size >= 0 && Number.isFinite(r.mtime) && Number.isSafeInteger(r.version) && r.version >= 1
+    && (r.type === 'dir' || (typeof r.key === 'string' && typeof r.blob === 'string' && ID_RE.test(r.blob)));
+}
+
+function fileKeyOf(body: RecordBody): Uint8Array {
+  const k = body.key ? decodeB64(body.key) : null;
+  if (!k || k.length !== 32) throw new CofferError('VAULT_TAMPERED', `record of ${body.name} holds no valid file key`);
+  return k;
+}
+
+/** Reads the plaintext descriptor; VAULT_INVALID when `dir` is not a vault. */
+async function readDescriptor(storage: VaultStorage): Promise<{ desc: VaultDescriptor; bytes: Buffer }> {
+  const bytes = await storage.get(DESCRIPTOR_KEY);
+  if (!bytes) throw new CofferError('VAULT_INVALID', `${storage.location} is not a coffer vault (no ${DESCRIPTOR_KEY})`);
+  let d: VaultDescriptor;
+  try {
+    d = JSON.parse(bytes.toString('utf8')) as VaultDescriptor;
+  } catch {
+    throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not valid JSON`);
+  }
+  if (d.format !== VAULT_FORMAT || typeof d.id !== 'string' || !ID_RE.test(d.id)) {
+    throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not a coffer vault descriptor`);
+  }
+  if (d.version !== VAULT_VERSION) {
+    throw new CofferError('UNSUPPORTED_VERSION', `vault format version ${String(d.version)} is not supported by this build (it reads version ${VAULT_VERSION})`);
+  }
+  return { desc: d, bytes };
+}
+
+/** What can be read without unlocking: name, id and the slots (for an unlock screen). Unauthenticated. */
+export async function readVaultInfo(dir: string, storage: VaultStorage = new FsStorage(dir)): Promise<{ id: string; name: string; created: string; slots: { id: string; type: string; label: string; fingerprint: string }[] }> {
+  const { desc } = await readDescriptor(storage);
+  const slots: { id: string; type: string; label: string; fingerprint: string }[] = [];
+  for (const o of await storage.list(SLOTS)) {
+    const n = parseObjectName(o.name, '.slot', HEX12);
+    if (!n || n.conflict) continue;
+    const raw = await storage.get(`${SLOTS}/${o.name}`);
+    try {
+      const b = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), 'slot').body;
+      slots.push({ id: n.id, type: b.type, label: b.label, fingerprint: b.fingerprint });
+    } catch {
+      /* shown as a problem once unlocked */
+    }
+  }
+  return { id: desc.id, name: desc.name, created: desc.created, slots };
+}
+
+/** Drops an access request into the vault folder; no key needed. `members` lists it, `grant` approves it. */
+export async function requestAccess(dir: string, recipient: string, name: string, storage: VaultStorage = new FsStorage(dir)): Promise<AccessRequest> {
+  await initSodium();
+  await readDescriptor(storage);
+  const r = parseRecipient(recipient);
+  const clean = name.trim();
+  if (clean === '' || clean.length > 200) throw new CofferError('USAGE', 'give your name (1–200 characters) with --name');
+  const req: AccessRequest = { id: newSlotId(), name: clean, recipient: recipient.trim(), fingerprint: r.fingerprint ?? '', created: nowIso() };
+  await storage.put(`${REQUESTS}/${req.id}.req`, `${JSON.stringify({ v: 1, ...req })}\n`);
+  return req;
+}
+
+/** Creates a vault in `dir` (absent or empty). The recovery key is returned once and stored nowhere. */
+export async function initVault(dir: string, opts: InitOptions): Promise<{ vault: Vault; recoveryKey: string }> {
+  await initSodium();
+  const na = sodium();
+  const storage = opts.storage ?? new FsStorage(dir);
+  if (storage instanceof FsStorage) {
+    const existing = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    if (existing.length > 0) throw new CofferError('EXISTS', `${dir} is not empty; a vault needs an empty or new folder`);
+    await mkdir(dir, { recursive: true });
+  }
+  if (!opts.passphrase && (opts.recipients ?? []).length === 0) {
+    throw new CofferError('USAGE', 'a vault needs a passphrase (-p) or at least one member recipient (-r)');
+  }
+  const members = (opts.recipients ?? []).map((m) => ({ r: parseRecipient(m.recipient), text: m.recipient.trim(), label: m.label }));
+  const desc: VaultDescriptor = { format: VAULT_FORMAT, version: 1, id: newId(), name: (opts.name ?? path.basename(path.resolve(dir))).trim() || 'vault', created: nowIso() };
+  const descBytes = Buffer.from(`${JSON.stringify(desc, null, 2)}\n`, 'utf8');
+  const eid = newEpochId(1);
+  const vk = na.secureAlloc(VAULT_KEY_BYTES);
+  vk.set(na.randomBytes(VAULT_KEY_BYTES));
+  const keys = new EpochKeys(eid, vk, desc.id);
+  const created = nowIso();
+  const slots: SlotBody[] = [];
+  const rec = generateRecoveryKey();
+  const rsk = recoverySecretKey(rec.key);
+  na.memzero(rec.key);
+  const rid = new X25519Identity(rsk);
+  na.memzero(rsk);
+  const rRecipient = rid.recipient();
+  rid.destroy();
+  slots.push({ v: 1, vault: desc.id, slot: newSlotId(), type: 'recovery', label: 'recovery key', fingerprint: rRecipient.fingerprint, created, epoch: eid, recipient: rRecipient.toString() });
+  let passSecret: { slot: string; key: Uint8Array } | null = null;
+  if (opts.passphrase) {
+    const p = newPassphraseSlotKeys(opts.passphrase, opts.kdf);
+    const sid = newSlotId();
+    slots.push({ v: 1, vault: desc.id, slot: sid, type: 'passphrase', label: 'passphrase', fingerprint: p.recipient.fingerprint, created, epoch: eid, recipient: p.recipient.toString(), secret: p.secret });
+    passSecret = { slot: sid, key: p.secretKey };
+  }
+  for (const m of members) {
+    slots.push({ v: 1, vault: desc.id, slot: newSlotId(), type: slotTypeForRecipient(m.r), label: m.label ?? `member ${m.r.fingerprint ?? ''}`.trim(), fingerprint: m.r.fingerprint ?? '', created, epoch: eid, recipient: m.text });
+  }
+  for (const s of slots) {
+    const stanzas = await slotKind(s.type).recipient(s).wrap(vk);
+    await storage.put(wrapKeyName(s.slot, eid), encodeHeader(stanzas, vk));
+    await storage.put(slotKey(s.slot), signObject('slot', s, keys.mac));
+  }
+  const body: EpochBody = {
+    v: 1, vault: desc.id, epoch: eid, n: 1, parents: [], created, descriptor: sha256hex(descBytes), chain: {},
+    members: slots.map((s) => s.slot), revoked: [], revokedFingerprints: [],
+  };
+  await storage.put(epochKey(eid), signObject('epoch', body, keys.mac));
+  // The descriptor goes last: until it exists, the folder is not a vault.
+  await storage.put(DESCRIPTOR_KEY, descBytes);
+  await updateMemory(opts.stateDir, desc.id, { epochN: 1, epochId: eid });
+  keys.wipe();
+  const vault = await openVault(dir, {
+    storage, stateDir: opts.stateDir,
+    credentials: { recoveryKey: rec.text },
+  });
+  if (passSecret) {
+    vault.rememberSlotSecret(passSecret.slot, passSecret.key);
+  }
+  return { vault, recoveryKey: rec.text };
+}
+
+export async function openVault(dir: string, opts: OpenOptions): Promise<Vault> {
+  await initSodium();
+  const storage = opts.storage ?? new FsStorage(dir);
+  const { desc, bytes } = await readDescriptor(storage);
+  const v = new Vault(storage, desc, bytes, opts.stateDir, opts.ui ?? nonInteractiveUI, opts.credentials);
+  await v.load();
+  return v;
+}
+
+/** An open, unlocked vault. Call `lock()` when done: it wipes every key. */
+export class Vault {
+  readonly id: string;
+  readonly name: string;
+  private locked = false;
+  private readonly keyring = new Map<string, EpochKeys>();
+  private epochs = new Map<string, EpochObj>();
+  private slots: SlotObj[] = [];
+  private head = '';
+  private heads: string[] = [];
+  private readonly records = new Map<string, Node>();
+  private tree: Tree | null = null;
+  private loadProblems: VaultProblem[] = [];
+  private readonly slotIdentityCache = new Map<string, SlotIdentities>();
+  private readonly slotSecrets = new Map<string, Uint8Array>();
+  private readonly openedBy = new Set<string>();
+  private memEntries: Record<string, number> = {};
+
+  constructor(
+    readonly storage: VaultStorage,
+    private readonly desc: VaultDescriptor,
+    private readonly descBytes: Buffer,
+    private readonly stateDir: string,
+    private readonly ui: ProviderUI,
+    private credentials: UnlockCredentials,
+  ) {
+    this.id = desc.id;
+    this.name = desc.name;
+  }
+
+  get location(): string {
+    return this.storage.location;
+  }
+
+  /** The current (newest) epoch id. */
+  get epoch(): string {
+    return this.head;
+  }
+
+  /** Problems found while loading (bad records, unknown epochs, conflicts); `verify` reports more. */
+  get problems(): readonly VaultProblem[] {
+    return this.loadProblems;
+  }
+
+  private ensureOpen(): void {
+    if (this.locked) throw new CofferError('VAULT_LOCKED', `vault ${this.name} is locked; unlock it again`);
+  }
+
+  /** Wipes every key held in memory; the object is unusable afterwards. */
+  lock(): void {
+    if (this.locked) return;
+    this.locked = true;
+    for (const k of this.keyring.values()) k.wipe();
+    this.keyring.clear();
+    for (const s of this.slotSecrets.values()) sodium().memzero(s);
+    this.slotSecrets.clear();
+    for (const c of this.slotIdentityCache.values()) {
+      for (const id of c.identities) if (id instanceof X25519Identity) id.destroy();
+      if (c.secret) sodium().memzero(c.secret);
+    }
+    this.slotIdentityCache.clear();
+    this.records.clear();
+    this.tree = null;
+    this.credentials = {};
+  }
+
+  /** @internal init hands over the passphrase slot's secret so `passwd` works right after init. */
+  rememberSlotSecret(slot: string, secret: Uint8Array): void {
+    this.slotSecrets.set(slot, secret);
+    this.openedBy.add(slot);
+  }
+
+  /* ------------------------------------------------------------------ loading */
+
+  private problem(p: Omit<VaultProblem, 'repairable' | 'path'> & { path?: string | null; repairable?: boolean }): void {
+    this.loadProblems.push({ path: null, repairable: false, ...p });
+  }
+
+  private async loadEpochs(): Promise<void> {
+    const out = new Map<string, EpochObj>();
+    for (const o of await this.storage.list(EPOCHS)) {
+      const n = parseObjectName(o.name, '.epoch', EPOCH_PAT);
+      if (!n) {
+        this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object: `${EPOCHS}/${o.name}`, message: 'not an epoch file' });
+        continue;
+      }
+      if (n.conflict) continue; // epochs are written once; a conflict copy adds nothing
+      const raw = await this.storage.get(`${EPOCHS}/${o.name}`);
+      try {
+        const obj = parseSignedObject<EpochBody>((raw ?? Buffer.alloc(0)).toString('utf8'), `epoch ${n.id}`);
+        const b = obj.body;
+        if (b.vault !== this.id || b.epoch !== n.id || b.n !== epochNumber(n.id) || !Array.isArray(b.parents)
+          || b.parents.some((p) => !EPOCH_ID_RE.test(p) || epochNumber(p) >= b.n) || typeof b.chain !== 'object'
+          || !Array.isArray(b.members) || !Array.isArray(b.revoked) || !Array.isArray(b.revokedFingerprints)) {
+          throw new CofferError('VAULT_TAMPERED', `epoch ${n.id} does not belong to this vault or is malformed`);
+        }
+        out.set(n.id, { id: n.id, obj });
+      } catch (e) {
+        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: `${EPOCHS}/${o.name}`, message: (e as Error).message });
+      }
+    }
+    this.epochs = out;
+  }
+
+  private computeHeads(): string[] {
+    const referenced = new Set<string>();
+    for (const e of this.epochs.values()) for (const p of e.obj.body.parents) referenced.add(p);
+    return [...this.epochs.keys()].filter((id) => !referenced.has(id)).sort().reverse();
+  }
+
+  private async loadSlots(): Promise<void> {
+    const out: SlotObj[] = [];
+    for (const o of await this.storage.list(SLOTS)) {
+      const n = parseObjectName(o.name, '.slot', HEX12);
+      const object = `${SLOTS}/${o.name}`;
+      if (!n) {
+        this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object, message: 'not a slot file' });
+        continue;
+      }
+      const raw = await this.storage.get(object);
+      try {
+        const obj = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), `slot ${n.id}`);
+        out.push({ file: o.name, name: n, obj, verified: false });
+      } catch (e) {
+        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object, message: (e as Error).message });
+      }
+    }
+    // Originals first, then conflict copies, each in name order: deterministic.
+    out.sort((a, b) => Number(a.name.conflict !== null) - Number(b.name.conflict !== null) || a.file.localeCompare(b.file));
+    this.slots = out;
+  }
+
+  private async identitiesFor(slot: SlotObj): Promise<SlotIdentities> {
+    const cached = this.slotIdentityCache.get(slot.file);
+    if (cached) return cached;
+    const r = await slotKind(slot.obj.body.type).identities(slot.obj.body, this.credentials, this.ui);
+    this.slotIdentityCache.set(slot.file, r);
+    return r;
+  }
+
+  private addKeys(keys: EpochKeys): void {
+    const old = this.keyring.get(keys.epochId);
+    if (old) {
+      keys.wipe();
+      return;
+    }
+    this.keyring.set(keys.epochId, keys);
+  }
+
+  /** Tries every slot's wrap of `epoch`; returns true when VK_epoch is in the keyring. */
+  private async unlockEpoch(epoch: string, errors: CofferError[]): Promise<boolean> {
+    if (this.keyring.has(epoch)) return true;
+    const eobj = this.epochs.get(epoch);
+    if (!eobj) return false;
+    const na = sodium();
+    for (const slot of this.slots) {
+      const b = slot.obj.body;
+      if (b.slot !== slot.name.id) continue;
+      let ids;
+      try {
+        ids = await this.identitiesFor(slot);
+      } catch (e) {
+        if (isCofferError(e)) errors.push(e);
+        else throw e;
+        continue;
+      }
+      if (ids.identities.length === 0) continue;
+      const wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
+      if (!wrap) continue;
+      let vk: Uint8Array;
+      try {
+        const header = parseHeader(wrap);
+        vk = await unwrapKey(header.stanzas, ids.identities, this.ui, (k) => verifyHeaderMac(header, k));
+      } catch (e) {
+        if (isCofferError(e) && e.code !== 'NO_IDENTITY' && e.code !== 'HEADER_MAC') errors.push(e);
+        continue;
+      }
+      const secure = na.secureAlloc(VAULT_KEY_BYTES);
+      secure.set(vk);
+      na.memzero(vk);
+      const keys = new EpochKeys(epoch, secure, this.id);
+      if (!verifyObject('epoch', eobj.obj, keys.mac)) {
+        keys.wipe();
+        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(epoch), message: `epoch ${epoch} failed authentication (altered or forged)` });
+        return false;
+      }
+      this.addKeys(keys);
+      this.openedBy.add(b.slot);
+      if (ids.secret && b.type === 'passphrase' && !this.slotSecrets.has(b.slot)) {
+        const s = na.secureAlloc(32);
+        s.set(ids.secret);
+        this.slotSecrets.set(b.slot, s);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Opens older epochs through the chains of the unlocked ones. */
+  private expandChains(): void {
+    const queue = [...this.keyring.keys()];
+    while (queue.length > 0) {
+      const eid = queue.shift() as string;
+      const keys = this.keyring.get(eid);
+      const e = this.epochs.get(eid);
+      if (!keys || !e) continue;
+      for (const [pid, sealed] of Object.entries(e.obj.body.chain)) {
+        if (this.keyring.has(pid)) continue;
+        const pe = this.epochs.get(pid);
+        if (!pe) {
+          this.problem({ severity: 'warning', code: 'VAULT_INVALID', object: epochKey(pid), message: `epoch ${pid} is missing (referenced by ${eid})` });
+          continue;
+        }
+        try {
+          const vk = openChain(keys, pid, sealed);
+          const pk = new EpochKeys(pid, vk, this.id);
+          if (!verifyObject('epoch', pe.obj, pk.mac)) {
+            pk.wipe();
+            throw new CofferError('VAULT_TAMPERED', `epoch ${pid} failed authentication (altered or forged)`);
+          }
+          this.addKeys(pk);
+          queue.push(pid);
+        } catch (e2) {
+          this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(pid), message: (e2 as Error).message });
+        }
+      }
+    }
+  }
+
+  private ancestors(eid: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...(this.epochs.get(eid)?.obj.body.parents ?? [])];
+    while (stack.length > 0) {
+      const p = stack.pop() as string;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      stack.push(...(this.epochs.get(p)?.obj.body.parents ?? []));
+    }
+    return seen;
+  }
+
+  /** Authenticated epochs (those in the keyring). */
+  private verifiedEpochs(): EpochBody[] {
+    return [...this.keyring.keys()].map((id) => (this.epochs.get(id) as EpochObj).obj.body);
+  }
+
+  private revokedSets(): { ids: Set<string>; fps: Set<string> } {
+    const ids = new Set<string>();
+    const fps = new Set<string>();
+    for (const e of this.verifiedEpochs()) {
+      for (const r of e.revoked) ids.add(r);
+      for (const f of e.revokedFingerprints) fps.add(f);
+    }
+    return { ids, fps };
+  }
+
+  private verifySlots(): void {
+    for (const s of this.slots) {
+      const b = s.obj.body;
+      const keys = typeof b.epoch === 'string' ? this.keyring.get(b.epoch) : undefined;
+      s.verified = !!keys && b.v === 1 && b.vault === this.id && b.slot === s.name.id && SLOT_ID_RE.test(b.slot) && verifyObject('slot', s.obj, keys.mac);
+      if (!s.verified && !keys && typeof b.epoch === 'string' && this.epochs.has(b.epoch)) {
+        this.problem({ severity: 'warning', code: 'VAULT_INVALID', object: `${SLOTS}/${s.file}`, message: `slot ${s.name.id} is signed under epoch ${b.epoch}, which these keys cannot open` });
+      } else if (!s.verified) {
+        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: `${SLOTS}/${s.file}`, message: `slot ${s.name.id} failed authentication (altered, forged or from another vault)` });
+      }
+    }
+  }
+
+  /** One verified slot object per slot id, with its membership status; revoked slots left out. */
+  private memberSlots(): { slot: SlotObj; status: 'active' | 'unconfirmed' }[] {
+    const { ids, fps } = this.revokedSets();
+    const out = new Map<string, { slot: SlotObj; status: 'active' | 'unconfirmed' }>();
+    const closing = this.verifiedEpochs().filter((e) => e.revoked.length > 0);
+    for (const s of this.slots) {
+      if (!s.verified) continue;
+      const b = s.obj.body;
+      if (out.has(b.slot) || ids.has(b.slot) || fps.has(b.fingerprint)) continue;
+      // Signed under an epoch that a later revocation closed, and not a member of that revocation's
+      // epoch: made concurrently with the revocation, or forged by someone holding an old key.
+      const unconfirmed = closing.some((r) => r.epoch !== b.epoch && !r.members.includes(b.slot) && this.ancestors(r.epoch).has(b.epoch));
+      out.set(b.slot, { slot: s, status: unconfirmed ? 'unconfirmed' : 'active' });
+    }
+    return [...out.values()];
+  }
+
+  private async loadRecords(): Promise<void> {
+    const listed = await this.storage.list(RECORDS);
+    const seen = new Set<string>();
+    const todo: { file: string; tag: string; name: ObjectName }[] = [];
+    for (const o of listed) {
+      const n = parseObjectName(o.name, '.rec', HEX32);
+      if (!n) {
+        this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object: `${RECORDS}/${o.name}`, message: 'not a record file (left alone)' });
+        continue;
+      }
+      seen.add(o.name);
+      const cached = this.records.get(o.name);
+      if (cached && cached.tag === o.tag && this.keyring.has(this.recordEpochOf(cached))) continue;
+      todo.push({ file: o.name, tag: o.tag, name: n });
+    }
+    for (const k of [...this.records.keys()]) if (!seen.has(k)) this.records.delete(k);
+    await runPool(todo, 64, async (t) => {
+      const object = `${RECORDS}/${t.file}`;
+      const raw = await this.storage.get(object);
+      if (!raw) return;
+      const text = raw.toString('latin1');
+      const epoch = recordEpoch(text);
+      try {
+        if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
+        const keys = this.keyring.get(epoch);
+        if (!keys) {
+          this.records.delete(t.file);
+          this.problem({ severity: this.epochs.has(epoch) ? 'warning' : 'error', code: this.epochs.has(epoch) ? 'VAULT_INVALID' : 'VAULT_TAMPERED', object, message: this.epochs.has(epoch) ? `record is under epoch ${epoch}, which these keys cannot open` : `record claims epoch ${epoch}, which this vault does not have (from another vault, or its epoch has not synced yet)` });
+          return;
+        }
+        const body = JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown;
+        if (!validRecordBody(body, t.name.id)) throw new CofferError('VAULT_TAMPERED', 'record content is malformed');
+        if (!t.name.conflict) {
+          const seenV = this.memEntries[t.name.id];
+          if (seenV !== undefined && (Math.abs(seenV) > body.version || (seenV < 0 && -seenV >= body.version))) {
+            throw new CofferError('VAULT_TAMPERED', seenV < 0
+              ? `record of deleted entry "${body.name}" reappeared with an old version (v${body.version}): it was replayed`
+              : `record of "${body.name}" is older (v${body.version}) than the version this computer already saw (v${seenV}): it was replayed or rolled back`);
+          }
+        }
+        this.records.set(t.file, { file: t.file, tag: t.tag, body, conflict: t.name.conflict });
+        this.recordEpochs.set(t.file, epoch);
+      } catch (e) {
+        this.records.delete(t.file);
+        const msg = e instanceof SyntaxError ? 'record content is malformed' : (e as Error).message;
+        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object, message: msg });
+      }
+    });
+  }
+
+  private readonly recordEpochs = new Map<string, string>();
+  private recordEpochOf(n: Node): string {
+    return this.recordEpochs.get(n.file) ?? '';
+  }
+
+  /** (Re)reads the vault from storage: epochs, slots, records; unlocks new epochs. Idempotent. */
+  async load(): Promise<void> {
+    this.ensureOpen();
+    this.loadProblems = [];
+    this.tree = null;
+    await this.loadEpochs();
+    if (this.epochs.size === 0) throw new CofferError('VAULT_INVALID', `${this.location} has no valid epoch: it is damaged or incomplete`);
+    const mem = await readMemory(this.stateDir, this.id);
+    this.memEntries = mem.entries;
+    const maxN = Math.max(...[...this.epochs.values()].map((e) => e.obj.body.n));
+    if (mem.epochN > maxN) {
+      throw new CofferError('VAULT_ROLLBACK', `vault ${this.name} was rolled back: this computer has seen epoch ${mem.epochN}, but the folder's newest is ${maxN}. Restore the newer copy; if the rollback is intended, remove ${path.join(this.stateDir, 'vaults', `${this.id}.json`)}`);
+    }
+    if (mem.epochId && epochNumber(mem.epochId) === maxN && !this.epochs.has(mem.epochId) && ![...this.epochs.keys()].some((k) => epochNumber(k) > maxN - 1 && this.epochs.get(k)?.obj.body.parents.length)) {
+      // same number but a different id than the one we saw: only a fork can explain it; keep going (both are heads).
+    }
+    await this.loadSlots();
+    this.heads = this.computeHeads();
+    const errors: CofferError[] = [];
+    const winner = this.heads[0] as string;
+    for (const h of this.heads) await this.unlockEpoch(h, errors);
+    if (!this.keyring.has(winner)) {
+      const first = errors.find((e) => e.code === 'WRONG_PASSPHRASE') ?? errors[0];
+      if (first) throw first;
+      if (this.keyring.size > 0) {
+        throw new CofferError('NO_IDENTITY', `vault ${this.name} moved to epoch ${winner}, and the keys given are not among its members (revoked, or its key files have not synced yet)`);
+      }
+      throw new CofferError('NO_IDENTITY', this.credentialsGiven()
+        ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')})`
+        : `vault ${this.name} is locked: give a passphrase (-p), an identity (-i) or the recovery key`);
+    }
+    for (const h of this.heads) {
+      if (!this.keyring.has(h)) this.problem({ severity: 'warning', code: 'CONFLICT', object: epochKey(h), message: `concurrent epoch ${h} cannot be opened with these keys` });
+    }
+    this.head = winner;
+    this.expandChains();
+    const headBody = (this.epochs.get(winner) as EpochObj).obj.body;
+    if (headBody.descriptor !== sha256hex(this.descBytes)) {
+      throw new CofferError('VAULT_TAMPERED', `${DESCRIPTOR_KEY} was altered or swapped (it does not match epoch ${winner})`);
+    }
+    this.verifySlots();
+    await this.loadRecords();
+    const versions: Record<string, number> = {};
+    for (const n of this.records.values()) if (!n.conflict) versions[n.body.id] = Math.max(versions[n.body.id] ?? 0, n.body.version);
+    const saved = await updateMemory(this.stateDir, this.id, { epochN: headBody.n, epochId: winner, entries: versions });
+    this.memEntries = saved.entries;
+  }
+
+  private credentialsGiven(): boolean {
+    const c = this.credentials;
+    return (c.identities?.length ?? 0) > 0 || c.passphrase !== undefined || c.recoveryKey !== undefined;
+  }
+
+  /* ------------------------------------------------------------------ tree */
+
+  private getTree(): Tree {
+    if (this.tree) return this.tree;
+    const nodes = [...this.records.values()];
+    const dirIds = new Set(nodes.filter((n) => !n.conflict && n.body.type === 'dir').map((n) => n.body.id));
+    const primaryIds = new Set(nodes.filter((n) => !n.conflict).map((n) => n.body.id));
+    const byParent = new Map<string, Node[]>();
+    const orphan = new Set<string>();
+    for (const n of nodes) {
+      let parent = n.body.parent;
+      // A conflict copy of an entry whose original is missing stands in for it.
+      if (parent !== '' && !dirIds.has(parent)) {
+        orphan.add(n.file);
+        parent = '';
+      }
+      const list = byParent.get(parent) ?? [];
+      list.push(n);
+      byParent.set(parent, list);
+    }
+    const byPath = new Map<string, { node: Node; info: EntryInfo }>();
+    const infoByFile = new Map<string, EntryInfo>();
+    const children = new Map<string, EntryInfo[]>();
+    const visit = (parentId: string, parentPath: string, depth: number): void => {
+      if (depth > 256) return;
+      const list = byParent.get(parentId) ?? [];
+      const groups = new Map<string, Node[]>();
+      for (const n of list) {
+        const key = n.body.name.normalize('NFC');
+        const g = groups.get(key) ?? [];
+        g.push(n);
+        groups.set(key, g);
+      }
+      const infos: EntryInfo[] = [];
+      for (const [name, g] of groups) {
+        g.sort((a, b) => Number(a.conflict !== null || orphan.has(a.file)) - Number(b.conflict !== null || orphan.has(b.file))
+          || a.body.id.localeCompare(b.body.id) || a.file.localeCompare(b.file));
+        g.forEach((n, i) => {
+          const shown = i === 0 ? name : conflictName(name, i);
+          const p = parentPath === '' ? shown : `${parentPath}/${shown}`;
+          const source = n.conflict ? n.conflict.source : orphan.has(n.file) ? 'orphan' : i > 0 ? 'duplicate-name' : null;
+          const info: EntryInfo = {
+            id: n.body.id, path: p, name: shown, type: n.body.type, size: n.body.size, mtime: new Date(n.body.mtime).toISOString(),
+            version: n.body.version, conflict: source ? { source, file: `${RECORDS}/${n.file}` } : null,
+          };
+          byPath.set(p, { node: n, info });
+          infoByFile.set(n.file, info);
+          infos.push(info);
+          if (n.body.type === 'dir' && !n.conflict && primaryIds.has(n.body.id)) visit(n.body.id, p, depth + 1);
+        });
+      }
+      infos.sort((a, b) => a.name.localeCompare(b.name));
+      children.set(parentPath, infos);
+    };
+    visit('', '', 0);
+    this.tree = { byPath, infoByFile, children };
+    return this.tree;
+  }
+
+  private resolve(vpath: string): { node: Node; info: EntryInfo } | null {
+    const parts = splitVaultPath(vpath);
+    if (parts.length === 0) return null;
+    return this.getTree().byPath.get(parts.join('/')) ?? null;
+  }
+
+  private mustResolve(vpath: string): { node: Node; info: EntryInfo } {
+    const r = this.resolve(vpath);
+    if (!r) throw new CofferError('NOT_FOUND', `${vpath}: no such file or folder in vault ${this.name}`);
+    return r;
+  }
+
+  /** The entry id of a folder path ('' for the root); NOT_FOUND / USAGE if not a folder. */
+  private dirId(vpath: string): string {
+    if (splitVaultPath(vpath).length === 0) return '';
+    const r = this.mustResolve(vpath);
+    if (r.node.body.type !== 'dir' || r.node.conflict) throw new CofferError('USAGE', `${vpath} is not a folder`);
+    return r.node.body.id;
+  }
+
+  /** Lists a folder (or one file). `recursive` lists the whole subtree. */
+  list(vpath = '', opts: { recursive?: boolean } = {}): EntryInfo[] {
+    this.ensureOpen();
+    const parts = splitVaultPath(vpath);
+    const tree = this.getTree();
+    const key = parts.join('/');
+    if (key !== '') {
+      const r = this.mustResolve(key);
+      if (r.node.body.type === 'file' || r.node.conflict) return [r.info];
+    }
+    if (!opts.recursive) return [...(tree.children.get(key) ?? [])];
+    const out: EntryInfo[] = [];
+    const walk = (p: string): void => {
+      for (const c of tree.children.get(p) ?? []) {
+        out.push(c);
+        if (c.type === 'dir' && !c.conflict) walk(c.path);
+      }
+    };
+    walk(key);
+    return out;
+  }
+
+  /** One entry, or null. */
+  stat(vpath: string): EntryInfo | null {
+    this.ensureOpen();
+    return this.resolve(vpath)?.info ?? null;
+  }
+
+  /* ------------------------------------------------------------------ writing */
+
+  private headKeys(): EpochKeys {
+    return this.keyring.get(this.head) as EpochKeys;
+  }
+
+  private async writeRecord(body: RecordBody, file = `${body.id}.rec`): Promise<void> {
+    const text = sealRecord(this.headKeys(), body.id, Buffer.from(JSON.stringify(body), 'utf8'));
+    await this.storage.put(`${RECORDS}/${file}`, text);
+    this.records.set(file, { file, tag: '', body, conflict: null });
+    this.recordEpochs.set(file, this.head);
+    this.tree = null;
+  }
+
+  private async deleteRecord(n: Node): Promise<void> {
+    await this.storage.delete(`${RECORDS}/${n.file}`);
+    this.records.delete(n.file);
+    this.tree = null;
+  }
+
+  private blobReferenced(blob: string, except?: string): boolean {
+    for (const n of this.records.values()) if (n.file !== except && n.body.blob === blob) return true;
+    return false;
+  }
+
+  private async saveVersions(entries: Record<string, number>): Promise<void> {
+    if (Object.keys(entries).length === 0) return;
+    const saved = await updateMemory(this.stateDir, this.id, { entries });
+    this.memEntries = saved.entries;
+  }
+
+  /**
+   * Runs a change under the writer lock, on a freshly re-read vault, after healing forks
+   * (concurrent epochs) and missing key wraps.
+   */
+  private async mutate<T>(fn: () => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    const release = await this.storage.lock();
+    try {
+      await this.load();
+      await this.heal();
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+
+  /** Merges concurrent epochs into one and wraps the current epoch for members that lack it. */
+  private async heal(): Promise<void> {
+    const unlockedHeads = this.heads.filter((h) => this.keyring.has(h));
+    if (unlockedHeads.length > 1) {
+      await this.newEpoch({ revoke: [], rewriteRecords: false });
+      return;
+    }
+    const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
+    for (const { slot, status } of this.memberSlots()) {
+      if (status !== 'active') continue;
+      const name = `${slot.obj.body.slot}.${this.head}.key`;
+      if (present.has(name)) continue;
+      await this.writeWrap(slot.obj.body, this.head, this.headKeys().vk);
+    }
+  }
+
+  private async writeWrap(slot: SlotBody, epoch: string, vk: Uint8Array): Promise<void> {
+    const stanzas = await slotKind(slot.type).recipient(slot).wrap(vk);
+    await this.storage.put(wrapKeyName(slot.slot, epoch), encodeHeader(stanzas, vk));
+  }
+
+  private async writeIntent(op: string, objects: string[]): Promise<string> {
+    const key = `${TMP_FOLDER}/${tempName().replace(/\.tmp$/, '.intent')}`;
+    await this.storage.put(key, JSON.stringify({ v: 1, op, created: nowIso(), objects }));
+    return key;
+  }
+
+  /** Creates a folder (and any missing parents). EXISTS if something is already there. */
+  async mkdir(vpath: string): Promise<EntryInfo> {
+    return this.mutate(async () => {
+      const parts = splitVaultPath(vpath);
+      if (parts.length === 0) throw new CofferError('EXISTS', 'the vault root already exists');
+      if (this.resolve(vpath)) throw new CofferError('EXISTS', `${vpath} already exists in vault ${this.name}`);
+      const versions: Record<string, number> = {};
+      await this.ensureDirs(parts, versions);
+      await this.saveVersions(versions);
+      return this.getTree().byPath.get(parts.join('/'))?.info as EntryInfo;
+    });
+  }
+
+  /** mkdir -p inside a mutation; returns the folder's id. */
+  private async ensureDirs(parts: string[], versions: Record<string, number>): Promise<string> {
+    let parent = '';
+    let p = '';
+    for (const name of parts) {
+      checkName(name);
+      p = p === '' ? name : `${p}/${name}`;
+      const r = this.getTree().byPath.get(p);
+      if (r) {
+        if (r.node.body.type !== 'dir' || r.node.conflict) throw new CofferError('EXISTS', `${p} exists and is not a folder`);
+        parent = r.node.body.id;
+        continue;
+      }
+      const body: RecordBody = { v: 1, id: newId(), type: 'dir', parent, name, size: 0, mtime: Date.now(), version: 1 };
+      await this.writeRecord(body);
+      versions[body.id] = 1;
+      parent = body.id;
+    }
+    return parent;
+  }
+
+  /**
+   * Adds files and folders (recursively) under `to`. Content streams through encryptPayload into
+   * one new blob per file, up to one file per core at a time. A file whose name exists is replaced
+   * by a new version. Cancelling or failing leaves only complete, committed entries.
+   */
+  async add(sources: readonly string[], to = '', opts: OpProgress & { concurrency?: number } = {}): Promise<AddResult> {
+    this.ensureOpen();
+    const signal = opts.signal;
+    const progress = new ProgressTracker(opts.onProgress);
+    // 1. Scan the sources (no lock needed).
+    interface FilePlan { abs: string; rel: string[]; size: number; mtime: number }
+    const files: FilePlan[] = [];
+    const folders: string[][] = [];
+    const skipped: string[] = [];
+    const scan = async (abs: string, rel: string[]): Promise<void> => {
+      throwIfAborted(signal);
+      const st = await lstat(abs);
+      if (st.isSymbolicLink()) {
+        skipped.push(abs);
+        return;
+      }
+      if (st.isDirectory()) {
+        folders.push(rel);
+        const names = (await readdir(abs)).sort();
+        for (const n of names) await scan(path.join(abs, n), [...rel, n]);
+      } else if (st.isFile()) {
+        files.push({ abs, rel, size: st.size, mtime: st.mtimeMs });
+      } else {
+        skipped.push(abs);
+      }
+    };
+    for (const s of sources) {
+      const st = await stat(s).catch(() => null);
+      if (!st) throw new CofferError('NOT_FOUND', `${s}: no such file or folder`);
+      await scan(path.resolve(s), [path.basename(path.resolve(s))]);
+    }
+    progress.setTotals(files.length, files.reduce((a, f) => a + f.size, 0));
+    const toParts = splitVaultPath(to);
+
+    // 2. Create the folders and decide which entries are replaced (under the lock).
+    const dirOf = new Map<string, string>();
+    const plans: { f: FilePlan; parent: string; name: string; blob: string; replaces: Node | null }[] = [];
+    await this.mutate(async () => {
+      const versions: Record<string, number> = {};
+      const base = await this.ensureDirs(toParts, versions);
+      dirOf.set('', base);
+      for (const rel of folders) {
+        const id = await this.ensureDirs([...toParts, ...rel], versions);
+        dirOf.set(rel.join('/'), id);
+      }
+      await this.saveVersions(versions);
+      for (const f of files) {
+        const name = f.rel[f.rel.length - 1] as string;
+        checkName(name);
+        const parent = dirOf.get(f.rel.slice(0, -1).join('/')) ?? base;
+        const existing = this.getTree().byPath.get([...toParts, ...f.rel].join('/'));
+        if (existing && (existing.node.body.type !== 'file' || existing.node.conflict)) {
+          throw new CofferError('EXISTS', `${[...toParts, ...f.rel].join('/')} exists and is not a file`);
+        }
+        plans.push({ f, parent, name, blob: newId(), replaces: existing?.node ?? null });
+      }
+    });
+
+    // 3. Encrypt blobs in parallel; commit records in batches under the lock.
+    const intent = await this.writeIntent('add', plans.map((p) => blobKey(p.blob)));
+    const written = new Set<string>();
+    const committed = new Set<string>();
+    let pending: { body: RecordBody; replaces: Node | null }[] = [];
+    let bytes = 0;
+    let replaced = 0;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = async (): Promise<void> => {
+      const batch = pending;
+      pending = [];
+      if (batch.length === 0) return;
+      const release = await this.storage.lock();
+      try {
+        const epochsNow = (await this.storage.list(EPOCHS)).map((o) => o.name).sort().join();
+        if (epochsNow !== [...this.epochs.keys()].map((e) => `${e}.epoch`).sort().join()) {
+          await this.load();
+          await this.heal();
+        }
+        const versions: Record<string, number> = {};
+        const oldBlobs: string[] = [];
+        await runPool(batch, 16, async ({ body, replaces }) => {
+          let b = body;
+          if (replaces) {
+            const cur = await this.storage.get(recordKey(replaces.body.id));
+            const curEpoch = cur ? recordEpoch(cur.toString('latin1')) : null;
+            const unchanged = cur && curEpoch && this.keyring.has(curEpoch)
+              && JSON.parse(openRecord(this.keyring.get(curEpoch) as EpochKeys, replaces.body.id, cur.toString('latin1')).toString('utf8')).version === replaces.body.version;
+            if (unchanged) {
+              b = { ...body, id: replaces.body.id, version: replaces.body.version + 1 };
+              if (replaces.body.blob) oldBlobs.push(replaces.body.blob);
+              replaced++;
+            }
+            // Otherwise someone else changed it meanwhile: keep theirs and add ours beside it (shown as a conflict).
+          }
+          await this.writeRecord(b);
+          versions[b.id] = b.version;
+          committed.add(blobKey(b.blob as string));
+        });
+        for (const blob of oldBlobs) if (!this.blobReferenced(blob)) await this.storage.delete(blobKey(blob));
+        await this.saveVersions(versions);
+      } finally {
+        await release();
+      }
+    };
+    let lastFlush = Date.now();
+    try {
+      await runPool(plans, opts.concurrency ?? defaultConcurrency(), async (p) => {
+        const na = sodium();
+        const k = na.secureAlloc(32);
+        k.set(na.randomBytes(32));
+        let done = 0;
+        progress.setCurrent([...toParts, ...p.f.rel].join('/'));
+        const enc = encryptPayload(k, (n) => {
+          progress.addBytes(n - done);
+          done = n;
+        });
+        const key = encodeB64(k);
+        na.memzero(k);
+        const blob = blobKey(p.blob);
+        written.add(blob);
+        await this.storage.putStream(blob, createReadStream(p.f.abs).pipe(enc), signal);
+        bytes += done;
+        const body: RecordBody = {
+          v: 1, id: newId(), type: 'file', parent: p.parent, name: p.name, size: done, mtime: Math.round(p.f.mtime), version: 1, key, blob: p.blob,
+        };
+        pending.push({ body, replaces: p.replaces });
+        progress.fileDone();
+        if (pending.length >= 256 || Date.now() - lastFlush > 500) {
+          lastFlush = Date.now();
+          flushing = flushing.then(flush);
+          await flushing;
+        }
+      }, signal);
+      flushing = flushing.then(flush);
+      await flushing;
+    } catch (e) {
+      // Only complete, committed entries remain: remove blobs that never got a record.
+      await flushing.catch(() => undefined);
+      for (const b of written) if (!committed.has(b)) await this.storage.delete(b).catch(() => undefined);
+      await this.storage.delete(intent).catch(() => undefined);
+      throw e;
+    }
+    await this.storage.delete(intent);
+    progress.finish();
+    return { files: plans.length, folders: folders.length, bytes, replaced, skipped };
+  }
+
+  /** Decrypts a file or a whole folder to `dest` (a new file or folder). Nothing partial is left on failure. */
+  async get(vpath: string, dest: string, opts: OpProgress & { overwrite?: boolean } = {}): Promise<{ files: number; bytes: number }> {
+    this.ensureOpen();
+    const r = this.mustResolve(vpath);
+    const progress = new ProgressTracker(opts.onProgress);
+    let files = 0;
+    let bytes = 0;
+    const getFile = async (n: Node, out: string): Promise<void> => {
+      throwIfAborted(opts.signal);
+      if (!opts.overwrite && (await lstat(out).catch(() => null))) throw new CofferError('EXISTS', `${out} already exists`);
+      const tmp = `${out}.coffer-${tempName()}`;
+      try {
+        await this.decryptBlobTo(n.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), (d) => progress.addBytes(d), opts.signal);
+        await rename(tmp, out);
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined);
+        throw e;
+      }
+      files++;
+      bytes += n.body.size;
+      progress.fileDone();
+    };
+    if (r.node.body.type === 'file') {
+      progress.setTotals(1, r.node.body.size);
+      const st = await stat(dest).catch(() => null);
+      await getFile(r.node, st?.isDirectory() ? path.join(dest, r.info.name) : dest);
+    } else {
+      const all = this.list(r.info.path, { recursive: true });
+      progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
+      const st = await stat(dest).catch(() => null);
+      const root = st?.isDirectory() ? path.join(dest, r.info.name) : dest;
+      await mkdir(root, { recursive: true });
+      const prefix = `${r.info.path}/`;
+      const fileJobs: { node: Node; out: string }[] = [];
+      for (const e of all) {
+        const rel = e.path.slice(prefix.length);
+        const out = path.join(root, ...rel.split('/'));
+        if (e.type === 'dir') await mkdir(out, { recursive: true });
+        else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out });
+      }
+      await runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal);
+    }
+    progress.finish();
+    return { files, bytes };
+  }
+
+  private async decryptBlobTo(body: RecordBody, out: Writable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<number> {
+    const k = fileKeyOf(body);
+    let last = 0;
+    const src = this.storage.getStream(blobKey(body.blob as string));
+    try {
+      await pipeline(src, decryptPayload(k, (n) => {
+        onBytes?.(n - last);
+        last = n;
+      }), out, signal ? { signal } : {});
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CofferError('VAULT_INVALID', `the content of ${body.name} is missing (blob ${body.blob}); it may not have synced yet`);
+      }
+      throw e;
+    } finally {
+      sodium().memzero(k);
+    }
+    if (last !== body.size) throw new CofferError('VAULT_TAMPERED', `the content of ${body.name} has ${last} bytes but its record says ${body.size}`);
+    return last;
+  }
+
+  /** Streams one file's plaintext to `out` (for the app's preview/drag-out). */
+  async readFile(vpath: string, out: Writable, opts: OpProgress = {}): Promise<number> {
+    this.ensureOpen();
+    const r = this.mustResolve(vpath);
+    if (r.node.body.type !== 'file') throw new CofferError('USAGE', `${vpath} is a folder`);
+    return this.decryptBlobTo(r.node.body, out, undefined, opts.signal);
+  }
+
+  /** Renames or moves. If `to` is an existing folder, the entry moves into it. */
+  async mv(from: string, to: string): Promise<EntryInfo> {
+    return this.mutate(async () => {
+      const src = this.mustResolve(from);
+      const toParts = splitVaultPath(to);
+      let parentId: string;
+      let name: string;
+      const target = this.resolve(to);
+      if (toParts.length === 0 || (target && target.node.body.type === 'dir' && !target.node.conflict)) {
+        parentId = toParts.length === 0 ? '' : (target as { node: Node }).node.body.id;
+        name = src.node.body.name;
+        const dest = [...toParts, src.info.name].join('/');
+        if (this.resolve(dest) && dest !== src.info.path) throw new CofferError('EXISTS', `${dest} already exists`);
+      } else {
+        if (target && target.info.path !== src.info.path) throw new CofferError('EXISTS', `${to} already exists`);
+        parentId = this.dirId(toParts.slice(0, -1).join('/'));
+        name = toParts[toParts.length - 1] as string;
+      }
+      checkName(name);
+      if (src.node.body.type === 'dir') {
+        for (let p: string = parentId; p !== '';) {
+          if (p === src.node.body.id) throw new CofferError('USAGE', `cannot move ${from} into itself`);
+          const pn = [...this.records.values()].find((n) => !n.conflict && n.body.id === p);
+          p = pn ? pn.body.parent : '';
+        }
+      }
+      const versions: Record<string, number> = {};
+      if (src.node.conflict || src.info.conflict) {
+        // Keeping a conflict version: it becomes an entry of its own, then its copy file goes.
+        const body: RecordBody = { ...src.node.body, id: newId(), parent: parentId, name, version: 1 };
+        await this.writeRecord(body);
+        versions[body.id] = 1;
+        if (src.node.conflict) await this.deleteRecord(src.node);
+        else if (src.node.body.type === 'file') {
+          // a same-name duplicate or orphan: move the original record itself
+          await this.deleteRecord(src.node);
+          versions[src.node.body.id] = -(src.node.body.version + 1);
+        }
+      } else {
+        const body: RecordBody = { ...src.node.body, parent: parentId, name, version: src.node.body.version + 1 };
+        await this.writeRecord(body);
+        versions[body.id] = body.version;
+      }
+      await this.saveVersions(versions);
+      const dest = this.getTree();
+      for (const v of dest.byPath.values()) if (v.node.body.parent === parentId && v.node.body.name === name) return v.info;
+      return src.info;
+    });
+  }
+
+  /** Removes a file, or a folder with `recursive`; their blobs are deleted after their records. */
+  async rm(vpath: string, opts: { recursive?: boolean } = {}): Promise<{ files: number; folders: number }> {
+    return this.mutate(async () => {
+      const r = this.mustResolve(vpath);
+      const victims: Node[] = [];
+      if (r.node.body.type === 'dir' && !r.node.conflict) {
+        const sub = this.list(r.info.path, { recursive: true });
+        if (sub.length > 0 && !opts.recursive) throw new CofferError('USAGE', `${vpath} is a folder and not empty; use -r to remove it and everything in it`);
+        const tree = this.getTree();
+        for (const e of sub.reverse()) victims.push((tree.byPath.get(e.path) as { node: Node }).node);
+      }
+      victims.push(r.node);
+      const versions: Record<string, number> = {};
+      let files = 0;
+      let folders = 0;
+      for (const n of victims) {
+        await this.deleteRecord(n);
+        if (!n.conflict) versions[n.body.id] = -(n.body.version);
+        if (n.body.type === 'file') {
+          files++;
+          if (n.body.blob && !this.blobReferenced(n.body.blob)) await this.storage.delete(blobKey(n.body.blob));
+        } else folders++;
+      }
+      await this.saveVersions(versions);
+      return { files, folders };
+    });
+  }
+
+  /* ------------------------------------------------------------------ epochs and members */
+
+  /**
+   * Makes a new epoch: a fresh VK wrapped for every remaining member, older keys chained, then (if
+   * asked) every record re-encrypted under it. Order: wraps, then the epoch (the commit point), then
+   * slots and records; a crash before the commit leaves only leftovers, after it a readable vault.
+   */
+  private async newEpoch(opts: { revoke: string[]; rewriteRecords: boolean } & OpProgress): Promise<RotateResult> {
+    const t0 = Date.now();
+    const na = sodium();
+    const parents = this.heads.filter((h) => this.keyring.has(h));
+    const members = this.memberSlots().filter((m) => m.status === 'active' && !opts.revoke.includes(m.slot.obj.body.slot));
+    if (members.length === 0) throw new CofferError('USAGE', 'this would leave the vault with no way in; add another slot first');
+    const revokedFps = this.memberSlots().filter((m) => opts.revoke.includes(m.slot.obj.body.slot)).map((m) => m.slot.obj.body.fingerprint).filter((f) => f !== '');
+    const n = Math.max(...[...this.epochs.values()].map((e) => e.obj.body.n)) + 1;
+    const eid = newEpochId(n);
+    const vk = na.secureAlloc(VAULT_KEY_BYTES);
+    vk.set(na.randomBytes(VAULT_KEY_BYTES));
+    const keys = new EpochKeys(eid, vk, this.id);
+    const intent = await this.writeIntent('epoch', [epochKey(eid), ...members.map((m) => wrapKeyName(m.slot.obj.body.slot, eid))]);
+    try {
+      for (const m of members) await this.writeWrap(m.slot.obj.body, eid, vk);
+      const chain: Record<string, string> = {};
+      for (const p of parents) chain[p] = sealChain(keys, p, (this.keyring.get(p) as EpochKeys).vk);
+      const body: EpochBody = {
+        v: 1, vault: this.id, epoch: eid, n, parents, created: nowIso(), descriptor: sha256hex(this.descBytes), chain,
+        members: members.map((m) => m.slot.obj.body.slot), revoked: [...opts.revoke], revokedFingerprints: revokedFps,
+      };
+      const signed = signObject('epoch', body, keys.mac);
+      await this.storage.put(epochKey(eid), signed);
+      this.epochs.set(eid, { id: eid, obj: parseSignedObject<EpochBody>(signed, 'epoch') });
+      this.keyring.set(eid, keys);
+      this.heads = [eid];
+      this.head = eid;
+      await updateMemory(this.stateDir, this.id, { epochN: n, epochId: eid });
+    } catch (e) {
+      await this.storage.delete(intent).catch(() => undefined);
+      throw e;
+    }
+    // Committed. Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
+    for (const m of members) {
+      const b: SlotBody = { ...m.slot.obj.body, epoch: eid };
+      const text = signObject('slot', b, keys.mac);
+      await this.storage.put(slotKey(b.slot), text);
+    }
+    for (const sid of opts.revoke) {
+      for (const s of this.slots.filter((x) => x.name.id === sid)) await this.storage.delete(`${SLOTS}/${s.file}`);
+      for (const o of await this.storage.list(KEYS)) if (o.name.startsWith(`${sid}.`)) await this.storage.delete(`${KEYS}/${o.name}`);
+    }
+    await this.loadSlots();
+    this.verifySlots();
+    let records = 0;
+    if (opts.rewriteRecords) {
+      const all = [...this.records.values()].filter((r) => this.recordEpochOf(r) !== eid);
+      const progress = new ProgressTracker(opts.onProgress);
+      progress.setTotals(all.length, 0);
+      await runPool(all, 32, async (r) => {
+        const text = sealRecord(keys, r.body.id, Buffer.from(JSON.stringify(r.body), 'utf8'));
+        await this.storage.put(`${RECORDS}/${r.file}`, text);
+        this.recordEpochs.set(r.file, eid);
+        records++;
+        progress.fileDone();
+      }, opts.signal);
+      progress.finish();
+    }
+    await this.storage.delete(intent);
+    return { epoch: eid, previous: parents, records, slots: members.length, blobsReencrypted: 0, ms: Date.now() - t0 };
+  }
+
+  /** A new epoch; every record rewrapped under it; content untouched. */
+  async rotate(opts: OpProgress = {}): Promise<RotateResult> {
+    return this.mutate(() => this.newEpoch({ revoke: [], rewriteRecords: true, ...opts }));
+  }
+
+  /** Members (key slots) and pending access requests. */
+  async members(): Promise<{ slots: SlotInfo[]; requests: AccessRequest[] }> {
+    this.ensureOpen();
+    const slots = this.memberSlots().map(({ slot, status }): SlotInfo => {
+      const b = slot.obj.body;
+      return { id: b.slot, type: b.type, label: b.label, fingerprint: b.fingerprint, created: b.created, status, current: this.openedBy.has(b.slot) };
+    });
+    slots.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
+    return { slots, requests: await this.requests() };
+  }
+
+  private async requests(): Promise<AccessRequest[]> {
+    const out: AccessRequest[] = [];
+    for (const o of await this.storage.list(REQUESTS)) {
+      const n = parseObjectName(o.name, '.req', HEX12);
+      if (!n) continue;
+      try {
+        const r = JSON.parse(((await this.storage.get(`${REQUESTS}/${o.name}`)) ?? Buffer.alloc(0)).toString('utf8')) as AccessRequest;
+        const rec = parseRecipient(r.recipient);
+        out.push({ id: n.id, name: String(r.name).slice(0, 200), recipient: r.recipient, fingerprint: rec.fingerprint ?? '', created: String(r.created) });
+      } catch {
+        /* malformed requests are ignored */
+      }
+    }
+    return out.sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /**
+   * Adds a member: `recipient` is a recipient string or the id of a pending access request.
+   * No content is re-encrypted: the current VK is wrapped for them (older epochs are reachable through the chain).
+   */
+  async grant(recipient: string, opts: { label?: string } = {}): Promise<SlotInfo> {
+    return this.mutate(async () => {
+      const reqs = await this.requests();
+      const req = reqs.find((r) => r.id === recipient.trim() || r.recipient === recipient.trim());
+      const text = req ? req.recipient : recipient.trim();
+      const r: Recipient = parseRecipient(text);
+      const type = slotTypeForRecipient(r);
+      const existing = this.memberSlots().find((m) => m.slot.obj.body.recipient === text);
+      const label = opts.label ?? req?.name ?? `member ${r.fingerprint ?? ''}`.trim();
+      const body: SlotBody = {
+        v: 1, vault: this.id, slot: existing?.slot.obj.body.slot ?? newSlotId(), type, label, fingerprint: r.fingerprint ?? '',
+        created: existing?.slot.obj.body.created ?? nowIso(), epoch: this.head, recipient: text,
+      };
+      if (existing && existing.status === 'active') throw new CofferError('EXISTS', `${text.slice(0, 24)}… is already a member (slot ${body.slot})`);
+      await this.writeWrap(body, this.head, this.headKeys().vk);
+      await this.storage.put(slotKey(body.slot), signObject('slot', body, this.headKeys().mac));
+      for (const q of reqs.filter((x) => x.recipient === text)) await this.storage.delete(`${REQUESTS}/${q.id}.req`);
+      await this.loadSlots();
+      this.verifySlots();
+      return { id: body.slot, type, label, fingerprint: body.fingerprint, created: body.created, status: 'active', current: false };
+    });
+  }
+
+  /**
+   * Removes a slot, then rotates (new epoch without it; all records rewrapped). With `reencrypt`,
+   * every file's content is also re-encrypted under a new file key, because the removed member may
+   * have kept file keys of files they opened before; without it those old versions stay readable to them.
+   */
+  async revoke(slotId: string, opts: OpProgress & { reencrypt?: boolean } = {}): Promise<RotateResult> {
+    return this.mutate(async () => {
+      const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
+      if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
+      const r = await this.newEpoch({ revoke: [slotId], rewriteRecords: !opts.reencrypt, ...opts });
+      if (!opts.reencrypt) return r;
+      const n = await this.reencryptAll(opts);
+      return { ...r, records: n.records, blobsReencrypted: n.blobs, ms: r.ms + n.ms };
+    });
+  }
+
+  /** Re-encrypts every file's content under a new file key and rewrites every record (inside a mutation). */
+  private async reencryptAll(opts: OpProgress): Promise<{ records: number; blobs: number; ms: number }> {
+    const t0 = Date.now();
+    const all = [...this.records.values()];
+    const progress = new ProgressTracker(opts.onProgress);
+    progress.setTotals(all.length, all.reduce((a, r) => a + r.body.size, 0));
+    const newBlobs = new Map<string, string>();
+    for (const r of all) if (r.body.type === 'file' && r.body.blob && !newBlobs.has(r.body.blob)) newBlobs.set(r.body.blob, newId());
+    const intent = await this.writeIntent('reencrypt', [...newBlobs.values()].map(blobKey));
+    const keyFor = new Map<string, string>();
+    let blobs = 0;
+    await runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
+      const owner = all.find((r) => r.body.blob === oldB) as Node;
+      const na = sodium();
+      const k = na.secureAlloc(32);
+      k.set(na.randomBytes(32));
+      const oldK = fileKeyOf(owner.body);
+      let last = 0;
+      const src = this.storage.getStream(blobKey(oldB)).pipe(decryptPayload(oldK, (n) => {
+        progress.addBytes(n - last);
+        last = n;
+      }));
+      await this.storage.putStream(blobKey(newB), src.pipe(encryptPayload(k)), opts.signal);
+      keyFor.set(oldB, encodeB64(k));
+      na.memzero(k);
+      na.memzero(oldK);
+      blobs++;
+    }, opts.signal);
+    const versions: Record<string, number> = {};
+    let records = 0;
+    await runPool(all, 32, async (r) => {
+      let b = r.body;
+      if (b.type === 'file' && b.blob) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
+      else b = { ...b, version: b.version + 1 };
+      const text = sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8'));
+      await this.storage.put(`${RECORDS}/${r.file}`, text);
+      this.records.set(r.file, { ...r, body: b });
+      this.recordEpochs.set(r.file, this.head);
+      if (!r.conflict) versions[b.id] = b.version;
+      records++;
+      progress.fileDone();
+    });
+    for (const oldB of newBlobs.keys()) await this.storage.delete(blobKey(oldB));
+    await this.storage.delete(intent);
+    await this.saveVersions(versions);
+    this.tree = null;
+    progress.finish();
+    return { records, blobs, ms: Date.now() - t0 };
+  }
+
+  /**
+   * Changes the passphrase of the passphrase slot that opened the vault (or `slotId`); if the vault
+   * was opened another way and has no such slot, adds a passphrase slot. Content is not touched.
+   */
+  async passwd(newPassphrase: string, opts: { kdf?: Argon2Params; slotId?: string } = {}): Promise<SlotInfo> {
+    return this.mutate(async () => {
+      const passSlots = this.memberSlots().filter((m) => m.slot.obj.body.type === 'passphrase' && m.status === 'active');
+      const target = opts.slotId
+        ? passSlots.find((m) => m.slot.obj.body.slot === opts.slotId)
+        : passSlots.find((m) => this.slotSecrets.has(m.slot.obj.body.slot));
+      if (opts.slotId && !target) throw new CofferError('NOT_FOUND', `no passphrase slot ${opts.slotId}`);
+      let body: SlotBody;
+      if (target) {
+        const sk = this.slotSecrets.get(target.slot.obj.body.slot);
+        if (!sk) throw new CofferError('WRONG_PASSPHRASE', `unlock with slot ${target.slot.obj.body.slot}'s current passphrase to change it`);
+        body = { ...target.slot.obj.body, epoch: this.head, secret: wrapSlotSecret(sk, newPassphrase, opts.kdf) };
+      } else {
+        const p = newPassphraseSlotKeys(newPassphrase, opts.kdf);
+        body = { v: 1, vault: this.id, slot: newSlotId(), type: 'passphrase', label: 'passphrase', fingerprint: p.recipient.fingerprint, created: nowIso(), epoch: this.head, recipient: p.recipient.toString(), secret: p.secret };
+        await this.writeWrap(body, this.head, this.headKeys().vk);
+        this.slotSecrets.set(body.slot, p.secretKey);
+      }
+      await this.storage.put(slotKey(body.slot), signObject('slot', body, this.headKeys().mac));
+      await this.loadSlots();
+      this.verifySlots();
+      return { id: body.slot, type: body.type, label: body.label, fingerprint: body.fingerprint, created: body.created, status: 'active', current: true };
+    });
+  }
+
+  /**
+   * One file out of the vault as a standalone coffer file for `recipients`: a new header wrapping the
+   * file's K, followed by the blob's payload bytes copied unchanged (not re-encrypted).
+   */
+  async export(vpath: string, recipients: readonly Recipient[], out: string | Writable, opts: { overwrite?: boolean } = {}): Promise<{ bytes: number }> {
+    this.ensureOpen();
+    const r = this.mustResolve(vpath);
+    if (r.node.body.type !== 'file') throw new CofferError('USAGE', `${vpath} is a folder; export takes one file`);
+    const k = fileKeyOf(r.node.body);
+    let header: Buffer;
+    try {
+      header = encodeHeader(await wrapKey(k, recipients), k);
+    } finally {
+      sodium().memzero(k);
+    }
+    const copy = async (w: Writable): Promise<number> => {
+      let n = header.length;
+      const src = this.storage.getStream(blobKey(r.node.body.blob as string));
+      async function* gen(): AsyncGenerator<Buffer> {
+        yield header;
+        for await (const c of src as AsyncIterable<Buffer>) {
+          n += c.length;
+          yield c;
+        }
+      }
+      await pipeline(gen, w);
+      return n;
+    };
+    if (typeof out !== 'string') return { bytes: await copy(out) };
+    if (!opts.overwrite && (await lstat(out).catch(() => null))) throw new CofferError('EXISTS', `${out} already exists`);
+    const tmp = `${out}.coffer-${tempName()}`;
+    try {
+      const bytes = await copy(createWriteStream(tmp, { flags: 'wx' }));
+      await rename(tmp, out);
+      return { bytes };
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /* ------------------------------------------------------------------ verify */
+
+  /**
+   * Authenticates every record and every blob (full decryption), and reports problems by path.
+   * With `repair`, removes only leftovers proven unreferenced: temp files and intents of dead
+   * processes on this host, blobs and key wraps that such an intent created and nothing references.
+   */
+  async verify(opts: OpProgress & { repair?: boolean } = {}): Promise<VerifyReport> {
+    this.ensureOpen();
+    const release = await this.storage.lock();
+    try {
+      await this.load();
+      const problems: VaultProblem[] = [...this.loadProblems];
+      const repaired: string[] = [];
+      const tree = this.getTree();
+      const pathOf = (n: Node): string | null => tree.infoByFile.get(n.file)?.path ?? null;
+      // Records: conflicts, stale epochs, orphans.
+      for (const n of this.records.values()) {
+        const info = tree.infoByFile.get(n.file);
+        if (info?.conflict) {
+          problems.push({ severity: 'warning', code: 'CONFLICT', object: `${RECORDS}/${n.file}`, path: info.path, message: info.conflict.source === 'orphan' ? `its folder is gone (removed on another copy?); shown at the top level` : `a second version (${info.conflict.source}) is kept beside the original; keep it with mv or remove it with rm`, repairable: false });
+        }
+        if (this.recordEpochOf(n) !== this.head) {
+          problems.push({ severity: 'info', code: 'STALE_EPOCH', object: `${RECORDS}/${n.file}`, path: pathOf(n), message: `still under epoch ${this.recordEpochOf(n)}; run rotate to rewrap it`, repairable: false });
+        }
+      }
+      // Blobs: every referenced blob decrypts completely.
+      const files = [...this.records.values()].filter((n) => n.body.type === 'file');
+      const progress = new ProgressTracker(opts.onProgress);
+      progress.setTotals(files.length, files.reduce((a, n) => a + n.body.size, 0));
+      let bytes = 0;
+      await runPool(files, defaultConcurrency(), async (n) => {
+        try {
+          const sink = new Writable({ write: (_c, _e, cb) => cb() });
+          bytes += await this.decryptBlobTo(n.body, sink, (d) => progress.addBytes(d), opts.signal);
+        } catch (e) {
+          if (isCofferError(e) && e.code === 'CANCELLED') throw e;
+          const info = isCofferError(e) ? e : new CofferError('IO', (e as Error).message);
+          problems.push({ severity: 'error', code: info.code, object: blobKey(n.body.blob as string), path: pathOf(n), message: info.message, repairable: false });
+        }
+        progress.fileDone();
+      }, opts.signal);
+      // Leftovers.
+      const deadIntents: { key: string; objects: Set<string> }[] = [];
+      for (const o of await this.storage.list(TMP_FOLDER)) {
+        if (o.name === 'lock') continue;
+        const key = `${TMP_FOLDER}/${o.name}`;
+        const owner = ownerOf(o.name);
+        const dead = owner ? owner.host === thisHost() && !pidAlive(owner.pid) : false;
+        const old = Date.now() - o.mtimeMs > 7 * 24 * 3600 * 1000;
+        if (o.name.endsWith('.intent') && dead) {
+          let objects: string[] = [];
+          try {
+            objects = (JSON.parse(((await this.storage.get(key)) ?? Buffer.alloc(0)).toString('utf8')) as { objects: string[] }).objects ?? [];
+          } catch {
+            objects = [];
+          }
+          deadIntents.push({ key, objects: new Set(objects) });
+        }
+        if (dead || old) problems.push({ severity: 'error', code: 'LEFTOVER', object: key, path: null, message: o.name.endsWith('.intent') ? 'record of an interrupted operation' : 'temporary file of an interrupted operation', repairable: true });
+      }
+      const proven = (obj: string): boolean => deadIntents.some((d) => d.objects.has(obj));
+      const referenced = new Set(files.map((n) => `${n.body.blob as string}.blob`));
+      let blobCount = 0;
+      for (const o of await this.storage.list(BLOBS)) {
+        const n = parseObjectName(o.name, '.blob', HEX32);
+        const key = `${BLOBS}/${o.name}`;
+        if (!n || n.conflict) {
+          problems.push({ severity: 'warning', code: 'UNKNOWN_FILE', object: key, path: null, message: 'not a blob name (left alone)', repairable: false });
+          continue;
+        }
+        blobCount++;
+        if (referenced.has(o.name)) continue;
+        const p = proven(key);
+        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'content of an interrupted add; no entry refers to it' : 'no entry refers to this blob (maybe its record has not synced yet); left alone', repairable: p });
+      }
+      const epochIds = new Set(this.epochs.keys());
+      const slotIds = new Set(this.slots.map((s) => s.name.id));
+      for (const o of await this.storage.list(KEYS)) {
+        const m = /^([0-9a-f]{12})\.([0-9]{8}-[0-9a-f]{8})\.key$/.exec(o.name);
+        const key = `${KEYS}/${o.name}`;
+        if (!m) continue;
+        if (epochIds.has(m[2] as string) && slotIds.has(m[1] as string)) continue;
+        const p = proven(key) || proven(epochKey(m[2] as string));
+        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'key wrap of an interrupted rotation' : 'key wrap for an unknown slot or epoch (maybe not synced yet); left alone', repairable: p && !epochIds.has(m[2] as string) });
+      }
+      let report = problems;
+      if (opts.repair) {
+        for (const p of problems.filter((x) => x.repairable)) {
+          await this.storage.delete(p.object);
+          repaired.push(p.object);
+        }
+        report = problems.filter((x) => !x.repairable);
+      }
+      progress.finish();
+      const ok = !report.some((p) => p.severity === 'error');
+      return { ok, records: this.records.size, blobs: blobCount, bytes, problems: report, repaired };
+    } finally {
+      await release();
+    }
+  }
+}
+
