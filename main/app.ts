@@ -1,0 +1,201 @@
+/**
+ * The Electron bootstrap (main process). Kept thin: a hardened window, IPC registration,
+ * native dialogs and safeStorage. Everything of value lives in main/services and main/core.
+ */
+import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createServices, type AppServices } from './services';
+import { createHandlers } from './ipc';
+import { createDispatch, createEventSink, ourWindowOnly, registerIpc, type EventSink } from './ipc/router';
+
+/** Content Security Policy for every response the window loads (also set as a <meta> in index.html). */
+export const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'none'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-src 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const rendererDir = path.join(__dirname, '..', 'renderer');
+const rendererIndex = path.join(rendererDir, 'index.html');
+const rendererUrlPrefix = pathToFileURL(rendererDir + path.sep).toString();
+const preloadPath = path.join(__dirname, '..', 'preload', 'preload.js');
+
+let mainWindow: BrowserWindow | null = null;
+let services: AppServices | null = null;
+let send: EventSink | null = null;
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1180,
+    height: 780,
+    minWidth: 820,
+    minHeight: 560,
+    show: false,
+    title: 'Coffer',
+    backgroundColor: '#1b1d21',
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  void win.loadFile(rendererIndex);
+  return win;
+}
+
+/** No navigation away from our page, no new windows, no <webview>: links go to the browser only if https. */
+function hardenContents(contents: WebContents): void {
+  contents.on('will-navigate', (event, url) => {
+    if (url !== contents.getURL()) event.preventDefault();
+  });
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+}
+
+function hardenSession(): void {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+  ses.setDevicePermissionHandler(() => false);
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  // The renderer loads only local files; refuse any network request it might attempt.
+  ses.webRequest.onBeforeRequest((details, callback) => {
+    const ok = details.url.startsWith('file://') || details.url.startsWith('devtools://') || details.url.startsWith('data:');
+    callback({ cancel: !ok });
+  });
+}
+
+function buildMenu(): void {
+  const isMac = process.platform === 'darwin';
+  const lockAll = (): void => void services?.vaults.lockAll('manual');
+  const template: MenuItemConstructorOptions[] = [
+    ...(isMac ? [{ role: 'appMenu' as const }] : []),
+    {
+      label: 'File',
+      submenu: [
+        { label: 'Lock all vaults', accelerator: 'CmdOrCtrl+L', click: lockAll },
+        { type: 'separator' },
+        isMac ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
+    { role: 'editMenu' },
+    {
+      label: 'View',
+      submenu: [{ role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }, ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }])],
+    },
+    { role: 'windowMenu' },
+    {
+      role: 'help',
+      submenu: [{ label: 'Coffer on GitHub', click: () => void shell.openExternal('https://github.com/coffer-app/coffer') }],
+    },
+  ];
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+async function setupServices(): Promise<void> {
+  services = await createServices({
+    dataDir: app.getPath('userData'),
+    safeStorage,
+    platform: process.platform,
+    version: app.getVersion(),
+    emit: (channel, payload) => send?.(channel, payload),
+    openPath: (p) => shell.openPath(p),
+    dialogs: {
+      async pickFolder(title) {
+        const r = await dialog.showOpenDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, properties: ['openDirectory', 'createDirectory'] });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+      async pickFiles(title, folders) {
+        const r = await dialog.showOpenDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, properties: [folders ? 'openDirectory' : 'openFile', 'multiSelections'] });
+        return r.canceled ? [] : r.filePaths;
+      },
+      async saveFile(title, defaultName) {
+        const r = await dialog.showSaveDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, defaultPath: defaultName });
+        return r.canceled ? null : (r.filePath ?? null);
+      },
+    },
+  });
+}
+
+function setupIpc(): void {
+  if (!services) throw new Error('services not ready');
+  const dispatch = createDispatch(createHandlers(services), ourWindowOnly(() => mainWindow?.webContents.id ?? null, rendererUrlPrefix));
+  registerIpc(ipcMain, dispatch);
+  send = createEventSink((channel, payload) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
+  });
+}
+
+function main(): void {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+  app.on('web-contents-created', (_e, contents) => hardenContents(contents));
+  app.enableSandbox();
+
+  app.whenReady().then(async () => {
+    hardenSession();
+    buildMenu();
+    await setupServices();
+    setupIpc();
+    mainWindow = createWindow();
+    mainWindow.on('closed', () => (mainWindow = null));
+    if (services) {
+      const warning = services.storage.warning();
+      if (warning) console.warn(`coffer: ${warning}`);
+    }
+  }).catch((e: unknown) => {
+    dialog.showErrorBox('Coffer could not start', e instanceof Error ? e.message : String(e));
+    app.exit(1);
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('activate', () => {
+    if (!mainWindow && app.isReady()) mainWindow = createWindow();
+  });
+
+  let shuttingDown = false;
+  app.on('will-quit', (event) => {
+    if (shuttingDown || !services) return;
+    shuttingDown = true;
+    event.preventDefault();
+    // Lock every vault (wipes keys, cancels jobs) and wipe the "Open" temp folder, then quit.
+    void services.shutdown().finally(() => app.exit(0));
+  });
+}
+
+main();

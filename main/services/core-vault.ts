@@ -1,0 +1,226 @@
+/**
+ * VaultCore over main/core/vault: converts between the app's paths ("/a/b") and the core's
+ * ("a/b"), turns core progress into job progress, and groups sync-conflict copies with the entry
+ * they conflict with so the window can show both versions.
+ */
+import path from 'node:path';
+import { CofferError } from '../core/errors';
+import { initVault, openVault, readVaultInfo, recipientSlotKind, registerSlotKind, requestAccess, type EntryInfo as CoreEntry, type Vault } from '../core/vault';
+import { parseRecipient, registerRecipientPrefix } from '../core/keys/recipients';
+import { PIV_RECIPIENT_HRP, PIV_STANZA, PivP256Recipient } from '../core/keys/pkcs11-p256';
+import type { Progress } from '../core/jobs/progress';
+import type { ProviderUI } from '../core/keys/types';
+import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
+import type { OpenVault, TransferProgress, VaultCore } from './vault-port';
+
+let registered = false;
+/** Hardware-key recipients may be vault members (idempotent). */
+function registerProviders(): void {
+  if (registered) return;
+  registered = true;
+  registerRecipientPrefix(`${PIV_RECIPIENT_HRP}1`, (t) => PivP256Recipient.parse(t));
+  registerSlotKind(recipientSlotKind('piv-p256'), PIV_STANZA);
+}
+
+const toCore = (p: string): string => p.replace(/^\/+/, '');
+const toApp = (p: string): string => `/${p}`;
+
+const SLOT_TYPES: readonly string[] = ['passphrase', 'x25519', 'recovery', 'piv-p256', 'vault-transit'];
+const slotType = (t: string): SlotType => (SLOT_TYPES.includes(t) ? (t as SlotType) : 'unknown');
+
+const ORIGIN: Record<string, string> = {
+  dropbox: 'Dropbox conflicted copy',
+  nextcloud: 'Nextcloud conflicted copy',
+  onedrive: 'OneDrive copy from another computer',
+  syncthing: 'Syncthing conflict copy',
+  'google-drive': 'Google Drive duplicate',
+  'duplicate-name': 'Added with the same name elsewhere',
+  orphan: 'Its folder was removed elsewhere',
+};
+
+/** "report (conflict 2).pdf" → "report.pdf": the name of the entry a conflict version stands beside. */
+export function originalName(name: string): string {
+  return name.replace(/ \(conflict \d+\)(?=(\.[^.]*)?$)/, '');
+}
+
+function entry(e: CoreEntry): EntryInfo {
+  return { path: toApp(e.path), name: e.name, type: e.type, size: e.type === 'file' ? e.size : null, mtime: e.mtime, conflict: e.conflict !== null };
+}
+
+function progressTo(p: TransferProgress): (x: Progress) => void {
+  return (x) => p.report({ ...x, current: x.current === null ? null : toApp(x.current) });
+}
+
+function conflictsOf(all: CoreEntry[]): ConflictInfo[] {
+  const byPath = new Map(all.map((e) => [e.path, e]));
+  const groups = new Map<string, ConflictInfo>();
+  for (const e of all) {
+    if (!e.conflict) continue;
+    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    const origPath = e.conflict.source === 'orphan' ? e.path : (parent ? `${parent}/` : '') + originalName(e.name);
+    let g = groups.get(origPath);
+    if (!g) {
+      g = { path: toApp(origPath), versions: [] };
+      const orig = byPath.get(origPath);
+      if (orig && !orig.conflict) g.versions.push({ id: orig.id, origin: 'This copy', name: orig.name, size: orig.type === 'file' ? orig.size : null, mtime: orig.mtime });
+      groups.set(origPath, g);
+    }
+    g.versions.push({ id: `${e.id}:${e.conflict.file}`, origin: ORIGIN[e.conflict.source] ?? 'Other copy', name: e.name, size: e.type === 'file' ? e.size : null, mtime: e.mtime });
+  }
+  return [...groups.values()];
+}
+
+class CoreOpenVault implements OpenVault {
+  readonly id: string;
+  readonly name: string;
+  constructor(private readonly v: Vault) {
+    this.id = v.id;
+    this.name = v.name;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Short operations run one at a time so a re-read never interleaves with another read. */
+  private serial<T>(f: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Re-reads the folder: other members and sync clients change it underneath us. */
+  refresh(): Promise<void> {
+    return this.serial(() => this.v.load());
+  }
+
+  list(dir: string): Promise<EntryInfo[]> {
+    return this.serial(() => this.v.list(toCore(dir)).map(entry));
+  }
+
+  conflicts(): Promise<ConflictInfo[]> {
+    return this.serial(() => conflictsOf(this.v.list('', { recursive: true })));
+  }
+
+  async add(sources: string[], to: string, p: TransferProgress): Promise<void> {
+    await this.v.add(sources, toCore(to), { signal: p.signal, onProgress: progressTo(p) });
+  }
+
+  async get(vpath: string, dest: string, p: TransferProgress): Promise<void> {
+    const e = this.v.stat(toCore(vpath));
+    if (!e) throw new CofferError('NOT_FOUND', `${vpath}: no such file in vault ${this.name}`);
+    await this.v.get(toCore(vpath), dest, { signal: p.signal, onProgress: progressTo(p) });
+  }
+
+  async mkdir(vpath: string): Promise<void> {
+    await this.serial(() => this.v.mkdir(toCore(vpath)));
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    await this.serial(() => this.v.mv(toCore(from), toCore(to)));
+  }
+
+  async remove(vpath: string, recursive: boolean): Promise<void> {
+    await this.serial(() => this.v.rm(toCore(vpath), { recursive }));
+  }
+
+  resolveConflict(vpath: string, keep: 'both' | 'mine' | 'theirs'): Promise<void> {
+    return this.serial(() => this.resolve(vpath, keep));
+  }
+
+  private async resolve(vpath: string, keep: 'both' | 'mine' | 'theirs'): Promise<void> {
+    const v = this.v;
+    await v.load();
+    const target = toCore(vpath);
+    const group = conflictsOf(v.list('', { recursive: true })).find((c) => toCore(c.path) === target);
+    if (!group) throw new CofferError('NOT_FOUND', `${vpath} has no conflict any more (another member may have resolved it)`);
+    const others = group.versions.filter((x) => x.id.includes(':'));
+    const files = others.map((x) => x.id.slice(x.id.indexOf(':') + 1));
+    const pathOfFile = (file: string): string | null => v.list('', { recursive: true }).find((e) => e.conflict?.file === file)?.path ?? null;
+    if (keep === 'both') {
+      // Each other version becomes an entry of its own under its shown name.
+      for (const f of files) {
+        const p = pathOfFile(f);
+        if (p) await v.mv(p, p);
+      }
+    } else if (keep === 'mine') {
+      for (const f of files) {
+        const p = pathOfFile(f);
+        if (p) await v.rm(p, { recursive: true });
+      }
+    } else {
+      const first = files[0];
+      if (!first) throw new CofferError('NOT_FOUND', `${vpath}: the other version is gone`);
+      if (v.stat(target) && !v.stat(target)?.conflict) await v.rm(target, { recursive: true });
+      const p = pathOfFile(first);
+      if (p) await v.mv(p, target);
+    }
+  }
+
+  async slots(): Promise<SlotInfo[]> {
+    const m = await this.serial(() => this.v.members());
+    return m.slots.map((s) => ({ id: s.id, type: slotType(s.type), label: s.label, fingerprint: s.fingerprint || null, created: s.created }));
+  }
+
+  async requests(): Promise<{ id: string; name: string; recipient: string; fingerprint: string | null; created: string | null }[]> {
+    const m = await this.serial(() => this.v.members());
+    return m.requests.map((r) => ({ id: r.id, name: r.name, recipient: r.recipient, fingerprint: r.fingerprint || null, created: r.created }));
+  }
+
+  async grant(recipient: string, label: string): Promise<SlotInfo> {
+    const s = await this.serial(() => this.v.grant(recipient, label ? { label } : {}));
+    return { id: s.id, type: slotType(s.type), label: s.label, fingerprint: s.fingerprint || null, created: s.created };
+  }
+
+  async revoke(slotId: string, reencrypt: boolean, p: TransferProgress | null): Promise<{ rotatedTo: number | null; reencryptedFiles: number }> {
+    const r = await this.v.revoke(slotId, { reencrypt, ...(p ? { signal: p.signal, onProgress: progressTo(p) } : {}) });
+    return { rotatedTo: Number.parseInt(r.epoch.slice(0, 8), 10), reencryptedFiles: r.blobsReencrypted };
+  }
+
+  async rotate(): Promise<{ epoch: number; records: number }> {
+    const r = await this.serial(() => this.v.rotate());
+    return { epoch: Number.parseInt(r.epoch.slice(0, 8), 10), records: r.records };
+  }
+
+  async dismissRequest(id: string): Promise<void> {
+    if (!/^[0-9a-f]{12}$/.test(id)) throw new CofferError('USAGE', 'not an access request id');
+    await this.serial(() => this.v.storage.delete(`requests/${id}.req`));
+  }
+
+  close(): void {
+    this.v.lock();
+  }
+}
+
+export function coreVault(stateDir: string): VaultCore {
+  registerProviders();
+  return {
+    async peek(dir) {
+      const info = await readVaultInfo(dir);
+      return { id: info.id, name: info.name, slots: info.slots.map((s) => ({ id: s.id, type: slotType(s.type), label: s.label, fingerprint: s.fingerprint || null, created: null })) };
+    },
+    async create(dir, input, ui: ProviderUI) {
+      const { vault, recoveryKey } = await initVault(path.resolve(dir), {
+        name: input.name,
+        ...(input.passphrase !== null ? { passphrase: input.passphrase } : {}),
+        recipients: input.recipients,
+        stateDir,
+      });
+      void ui;
+      return { vault: new CoreOpenVault(vault), recoveryKey };
+    },
+    async unlock(dir, input, ui) {
+      const v = await openVault(path.resolve(dir), {
+        stateDir,
+        ui,
+        credentials: {
+          identities: input.identities,
+          ...(input.passphrase !== undefined ? { passphrase: input.passphrase } : {}),
+          ...(input.recoveryKey !== undefined ? { recoveryKey: input.recoveryKey } : {}),
+        },
+      });
+      return new CoreOpenVault(v);
+    },
+    async requestAccess(dir, recipient, name) {
+      await requestAccess(dir, recipient, name);
+    },
+    parseRecipient: (text) => parseRecipient(text),
+  };
+}

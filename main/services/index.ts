@@ -1,0 +1,106 @@
+/**
+ * The app's state, assembled. Electron is passed in (safeStorage, shell.openPath, dialogs), never
+ * imported here, so the same services run under Vitest and in the E2E tests' Node process.
+ */
+import { initSodium } from '../core/crypto/sodium';
+import type { AppInfo, EventChannel, EventOf } from '../../preload/contract';
+import { ActivityLog } from './activity';
+import { coreTransit } from './core-transit';
+import { coreVault } from './core-vault';
+import { HardwareKeyService } from './hwkeys';
+import { IdentityService } from './identities';
+import { JobManager } from './jobs';
+import { SecureStorage, type SafeStorageLike } from './secure-storage';
+import { SettingsService } from './settings';
+import { PrivateTemp } from './tempfiles';
+import { TransitService, type TransitPort } from './transit';
+import type { VaultCore } from './vault-port';
+import { VaultService } from './vaults';
+
+export interface Dialogs {
+  pickFolder(title: string): Promise<string | null>;
+  pickFiles(title: string, folders: boolean): Promise<string[]>;
+  saveFile(title: string, defaultName: string): Promise<string | null>;
+}
+
+export interface ServiceDeps {
+  dataDir: string;
+  safeStorage: SafeStorageLike;
+  platform: NodeJS.Platform;
+  version: string;
+  emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
+  openPath: (p: string) => Promise<string>;
+  dialogs: Dialogs;
+  /** Where the private "Open" folder goes (default: the OS temp folder). */
+  tempBase?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Client state (highest epoch seen per vault); default dataDir/state. */
+  stateDir?: string;
+  jobConcurrency?: number;
+  /** Overrides for tests. */
+  core?: VaultCore;
+  transitPort?: TransitPort;
+}
+
+export interface AppServices {
+  info(): AppInfo;
+  storage: SecureStorage;
+  settings: SettingsService;
+  activity: ActivityLog;
+  jobs: JobManager;
+  identities: IdentityService;
+  hwkeys: HardwareKeyService;
+  transit: TransitService;
+  vaults: VaultService;
+  temp: PrivateTemp;
+  dialogs: Dialogs;
+  /** Locks every vault (keys wiped, jobs cancelled) and wipes the "Open" folder. */
+  shutdown(): Promise<void>;
+}
+
+export async function createServices(deps: ServiceDeps): Promise<AppServices> {
+  await initSodium();
+  const env = deps.env ?? process.env;
+  const storage = new SecureStorage(deps.safeStorage, deps.platform);
+  const settings = await SettingsService.load(deps.dataDir);
+  const activity = await ActivityLog.load(deps.dataDir);
+  const jobs = new JobManager((job) => deps.emit('event:job', job), { concurrency: deps.jobConcurrency });
+  const identities = await IdentityService.load(deps.dataDir, storage);
+  const notify = (n: { kind: 'touch' | 'contacting' | 'info'; message: string }): void => deps.emit('event:notice', n);
+  const hwkeys = await HardwareKeyService.load(deps.dataDir, () => settings.get().pkcs11Module, notify, env);
+  const transit = await TransitService.load(deps.dataDir, storage, deps.transitPort ?? coreTransit(notify, env));
+  const temp = new PrivateTemp(deps.tempBase);
+  const vaults = await VaultService.load({
+    dataDir: deps.dataDir,
+    core: deps.core ?? coreVault(deps.stateDir ?? `${deps.dataDir}/state`),
+    settings,
+    identities,
+    hwkeys,
+    transit,
+    jobs,
+    temp,
+    activity,
+    emit: deps.emit,
+    openPath: deps.openPath,
+  });
+  return {
+    info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning() }),
+    storage,
+    settings,
+    activity,
+    jobs,
+    identities,
+    hwkeys,
+    transit,
+    vaults,
+    temp,
+    dialogs: deps.dialogs,
+    async shutdown() {
+      await vaults.lockAll('exit');
+      await jobs.cancelAll();
+      await temp.wipeAll().catch(() => undefined);
+      temp.removeSync();
+      await activity.flush();
+    },
+  };
+}

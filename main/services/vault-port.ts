@@ -1,0 +1,63 @@
+/**
+ * What the app's vault service needs from main/core/vault, in the app's terms (vault paths start
+ * with "/"). core-vault.ts implements it over the real core; keeping the seam narrow lets the
+ * service (timers, jobs, temp files, events) be read and tested on its own.
+ */
+import type { Identity, ProviderUI, Recipient } from '../core/keys/types';
+import type { AccessRequest, ConflictInfo, EntryInfo, SlotInfo } from '../../preload/contract';
+
+import type { JobControl as TransferProgress } from './jobs';
+
+export type { TransferProgress };
+
+export interface VaultPeek {
+  readonly id: string;
+  readonly name: string;
+  /** Slots as the descriptor lists them (readable before unlocking; authenticated after). */
+  readonly slots: SlotInfo[];
+}
+
+export interface UnlockInput {
+  readonly identities: Identity[];
+  readonly passphrase?: string;
+  readonly recoveryKey?: string;
+}
+
+export interface CreateInput {
+  readonly name: string;
+  readonly passphrase: string | null;
+  /** Recipient strings (coffer1…, hardware-key and Transit recipients). */
+  readonly recipients: { recipient: string; label: string }[];
+}
+
+export interface OpenVault {
+  readonly id: string;
+  readonly name: string;
+  /** Re-reads the vault folder (changes by other members and sync clients). */
+  refresh(): Promise<void>;
+  list(dir: string): Promise<EntryInfo[]>;
+  conflicts(): Promise<ConflictInfo[]>;
+  add(sources: string[], to: string, p: TransferProgress): Promise<void>;
+  /** Writes one file out to `dest` (atomically; nothing at `dest` unless it completes). */
+  get(path: string, dest: string, p: TransferProgress): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  move(from: string, to: string): Promise<void>;
+  remove(path: string, recursive: boolean): Promise<void>;
+  resolveConflict(path: string, keep: 'both' | 'mine' | 'theirs'): Promise<void>;
+  slots(): Promise<SlotInfo[]>;
+  requests(): Promise<AccessRequest[]>;
+  grant(recipient: string, label: string): Promise<SlotInfo>;
+  revoke(slotId: string, reencrypt: boolean, p: TransferProgress | null): Promise<{ rotatedTo: number | null; reencryptedFiles: number }>;
+  rotate(): Promise<{ epoch: number; records: number }>;
+  dismissRequest(id: string): Promise<void>;
+  /** Wipes the vault key and closes handles. */
+  close(): void;
+}
+
+export interface VaultCore {
+  peek(dir: string): Promise<VaultPeek>;
+  create(dir: string, input: CreateInput, ui: ProviderUI): Promise<{ vault: OpenVault; recoveryKey: string }>;
+  unlock(dir: string, input: UnlockInput, ui: ProviderUI): Promise<OpenVault>;
+  requestAccess(dir: string, recipient: string, name: string): Promise<void>;
+  parseRecipient(text: string): Recipient;
+}

@@ -1,0 +1,447 @@
+/**
+ * Open vaults and their lifecycle in the app: the list of known vault folders, unlocking with the
+ * chosen slot, auto-lock after idle, jobs for long transfers, the private temp folder for "Open",
+ * and the events the window listens to (locked, conflicts found, pending access requests).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { CofferError, toErrorInfo } from '../core/errors';
+import type { Identity, ProviderNotice } from '../core/keys/types';
+import type { AccessRequest, ConflictInfo, CreateVaultRequest, EntryInfo, EventChannel, EventOf, SlotInfo, UnlockMethod, VaultSummary } from '../../preload/contract';
+import type { ActivityLog } from './activity';
+import { readJson, writeFileAtomic } from './fsutil';
+import type { HardwareKeyService } from './hwkeys';
+import type { IdentityService } from './identities';
+import type { JobManager } from './jobs';
+import type { SettingsService } from './settings';
+import type { PrivateTemp } from './tempfiles';
+import type { TransitService } from './transit';
+import { formUI } from './ui';
+import type { OpenVault, VaultCore, VaultPeek } from './vault-port';
+
+interface KnownVault {
+  id: string;
+  path: string;
+  name: string;
+}
+
+interface Unlocked {
+  vault: OpenVault;
+  timer: NodeJS.Timeout | null;
+  lockAt: number | null;
+  poll: NodeJS.Timeout | null;
+  lastRequests: string;
+  lastConflicts: string;
+}
+
+export type LockReason = EventOf<'event:vaultLocked'>['reason'];
+
+export interface VaultServiceDeps {
+  dataDir: string;
+  core: VaultCore;
+  settings: SettingsService;
+  identities: IdentityService;
+  hwkeys: HardwareKeyService;
+  transit: TransitService;
+  jobs: JobManager;
+  temp: PrivateTemp;
+  activity: ActivityLog;
+  emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
+  openPath: (p: string) => Promise<string>;
+  now?: () => number;
+  /** How often an unlocked vault is checked for new access requests and conflicts. */
+  pollMs?: number;
+}
+
+export class VaultService {
+  private known: KnownVault[] = [];
+  private readonly unlockedVaults = new Map<string, Unlocked>();
+  private readonly peeks = new Map<string, VaultPeek>();
+  private readonly file: string;
+  private readonly now: () => number;
+
+  private constructor(private readonly d: VaultServiceDeps) {
+    this.file = path.join(d.dataDir, 'vaults.json');
+    this.now = d.now ?? Date.now;
+    d.settings.onChange(() => {
+      for (const id of this.unlockedVaults.keys()) this.touch(id);
+    });
+  }
+
+  static async load(deps: VaultServiceDeps): Promise<VaultService> {
+    const s = new VaultService(deps);
+    s.known = await readJson<KnownVault[]>(s.file, []);
+    return s;
+  }
+
+  /* ------------------------------------------------ list, create, open, forget */
+
+  async list(): Promise<VaultSummary[]> {
+    return Promise.all(this.known.map((k) => this.summary(k)));
+  }
+
+  private async summary(k: KnownVault): Promise<VaultSummary> {
+    const u = this.unlockedVaults.get(k.id);
+    if (u) {
+      const slots = await u.vault.slots();
+      const conflicts = await u.vault.conflicts().catch(() => []);
+      const requests = await u.vault.requests().catch(() => []);
+      return { id: k.id, name: u.vault.name, path: k.path, state: 'unlocked', autoLockAt: u.lockAt, slots, conflicts: conflicts.length, pendingRequests: requests.length };
+    }
+    let peek = this.peeks.get(k.id);
+    try {
+      peek = await this.d.core.peek(k.path);
+      this.peeks.set(k.id, peek);
+    } catch (e) {
+      const missing = await fsp.stat(k.path).then(() => false, () => true);
+      if (missing || !peek) return { id: k.id, name: k.name, path: k.path, state: 'missing', autoLockAt: null, slots: [], conflicts: 0, pendingRequests: 0 };
+      void e;
+    }
+    return { id: k.id, name: peek.name, path: k.path, state: 'locked', autoLockAt: null, slots: peek.slots, conflicts: 0, pendingRequests: 0 };
+  }
+
+  private async remember(v: KnownVault): Promise<void> {
+    this.known = [...this.known.filter((k) => k.id !== v.id && path.resolve(k.path) !== path.resolve(v.path)), v];
+    await writeFileAtomic(this.file, JSON.stringify(this.known, null, 2));
+  }
+
+  private find(vaultId: string): KnownVault {
+    const k = this.known.find((v) => v.id === vaultId);
+    if (!k) throw new CofferError('NOT_FOUND', 'that vault is not in the list any more');
+    return k;
+  }
+
+  private unlocked(vaultId: string): Unlocked {
+    const u = this.unlockedVaults.get(vaultId);
+    if (!u) throw new CofferError('VAULT_LOCKED', 'the vault is locked; unlock it first');
+    return u;
+  }
+
+  async create(req: CreateVaultRequest): Promise<{ vault: VaultSummary; recoveryKeySaved: boolean }> {
+    const dir = path.resolve(req.dir);
+    const recipients: { recipient: string; label: string }[] = [];
+    for (const id of req.identityIds) {
+      const ident = this.d.identities.get(id);
+      recipients.push({ recipient: ident.recipient, label: ident.label });
+    }
+    for (const r of req.recipients) {
+      const parsed = this.d.core.parseRecipient(r.recipient); // a clear error before anything is written
+      recipients.push({ recipient: r.recipient.trim(), label: r.label || `member ${parsed.fingerprint ?? ''}`.trim() });
+    }
+    for (const id of req.hwkeyIds) {
+      const hw = this.d.hwkeys.get(id);
+      recipients.push({ recipient: hw.recipient, label: hw.label });
+    }
+    if (req.transit) recipients.push({ recipient: await this.d.transit.recipient(), label: 'Vault Transit' });
+    if (req.passphrase === null && recipients.length === 0) throw new CofferError('USAGE', 'choose at least one way to unlock the vault');
+    if (req.recoveryKeyPath) {
+      const exists = await fsp.stat(req.recoveryKeyPath).then(() => true, () => false);
+      if (exists) throw new CofferError('EXISTS', `${req.recoveryKeyPath} already exists; choose a new file for the recovery key`);
+    }
+    const ui = formUI({ passphrase: req.passphrase ?? undefined }, (n) => this.notice(n));
+    let created: { vault: OpenVault; recoveryKey: string };
+    try {
+      created = await this.d.core.create(dir, { name: req.name, passphrase: req.passphrase, recipients }, ui);
+    } catch (e) {
+      this.log(null, req.name, 'create vault', `${dir}: ${toErrorInfo(e).message}`, false);
+      throw e;
+    }
+    let saved = false;
+    if (req.recoveryKeyPath) {
+      const text = `Coffer recovery key for the vault "${req.name}" (${dir})\nCreated ${new Date(this.now()).toISOString()}.\nIt unlocks the vault if every other key is lost. Keep it offline; anyone with it can open the vault.\n\n${created.recoveryKey}\n`;
+      await writeFileAtomic(req.recoveryKeyPath, text, 0o600);
+      saved = true;
+    }
+    const known = { id: created.vault.id, path: dir, name: created.vault.name };
+    await this.remember(known);
+    this.attach(known.id, created.vault);
+    this.log(known.id, known.name, 'create vault', `${dir}, ${recipients.length + (req.passphrase !== null ? 1 : 0)} key slots${saved ? ', recovery key saved to a file' : ''}`, true);
+    return { vault: await this.summary(known), recoveryKeySaved: saved };
+  }
+
+  async open(dir: string): Promise<VaultSummary> {
+    const abs = path.resolve(dir);
+    const peek = await this.d.core.peek(abs);
+    this.peeks.set(peek.id, peek);
+    const known = { id: peek.id, path: abs, name: peek.name };
+    await this.remember(known);
+    this.log(known.id, known.name, 'add vault to list', abs, true);
+    return this.summary(known);
+  }
+
+  async forget(vaultId: string): Promise<void> {
+    if (this.unlockedVaults.has(vaultId)) await this.lock(vaultId, 'manual');
+    this.known = this.known.filter((k) => k.id !== vaultId);
+    this.peeks.delete(vaultId);
+    await writeFileAtomic(this.file, JSON.stringify(this.known, null, 2));
+  }
+
+  /* ------------------------------------------------ unlock, lock, auto-lock */
+
+  async unlock(vaultId: string, method: UnlockMethod): Promise<VaultSummary> {
+    const k = this.find(vaultId);
+    if (this.unlockedVaults.has(vaultId)) return this.summary(k);
+    const identities: Identity[] = [];
+    const toDestroy: { destroy(): void }[] = [];
+    let passphrase: string | undefined;
+    let recoveryKey: string | undefined;
+    let pin: string | undefined;
+    let how: string = method.kind;
+    try {
+      switch (method.kind) {
+        case 'passphrase':
+          passphrase = method.passphrase;
+          break;
+        case 'recovery':
+          recoveryKey = method.recoveryKey;
+          break;
+        case 'identity': {
+          const ident = await this.d.identities.unseal(method.identityId);
+          identities.push(ident);
+          toDestroy.push(ident);
+          how = `member key ${this.d.identities.get(method.identityId).label}`;
+          break;
+        }
+        case 'hwkey': {
+          const hw = this.d.hwkeys.identity(method.hwkeyId);
+          identities.push(hw);
+          toDestroy.push({ destroy: () => hw.forgetPin() });
+          pin = method.pin;
+          how = `hardware key ${this.d.hwkeys.get(method.hwkeyId).label}`;
+          break;
+        }
+        case 'transit':
+          identities.push(await this.d.transit.identity());
+          how = 'Vault Transit';
+          break;
+      }
+      const ui = formUI({ passphrase, pin }, (n) => this.notice(n));
+      const vault = await this.d.core.unlock(k.path, { identities, passphrase, recoveryKey }, ui);
+      this.attach(vaultId, vault);
+      this.log(vaultId, vault.name, 'unlock', `with ${how}`, true);
+      return await this.summary(k);
+    } catch (e) {
+      this.log(vaultId, k.name, 'unlock', `with ${how}: ${toErrorInfo(e).message}`, false);
+      throw e;
+    } finally {
+      for (const d of toDestroy) d.destroy();
+    }
+  }
+
+  private attach(vaultId: string, vault: OpenVault): void {
+    const u: Unlocked = { vault, timer: null, lockAt: null, poll: null, lastRequests: '', lastConflicts: '' };
+    this.unlockedVaults.set(vaultId, u);
+    this.touch(vaultId);
+    const poll = (): void => void this.checkVault(vaultId);
+    u.poll = setInterval(poll, this.d.pollMs ?? 15_000);
+    u.poll.unref?.();
+    poll();
+  }
+
+  /** Emits conflicts / access-request events when they change. */
+  async checkVault(vaultId: string): Promise<void> {
+    const u = this.unlockedVaults.get(vaultId);
+    if (!u) return;
+    try {
+      // Re-read what other members and sync clients changed, unless a transfer is writing right now.
+      const busy = this.d.jobs.list().some((j) => j.vaultId === vaultId && j.state === 'running');
+      if (!busy) await u.vault.refresh();
+      const requests = await u.vault.requests();
+      const conflicts = await u.vault.conflicts();
+      const r = JSON.stringify(requests.map((x) => x.id));
+      if (r !== u.lastRequests) {
+        u.lastRequests = r;
+        if (requests.length > 0 || r !== '[]') this.d.emit('event:accessRequests', { vaultId, requests });
+      }
+      const c = JSON.stringify(conflicts.map((x) => x.path));
+      if (c !== u.lastConflicts) {
+        u.lastConflicts = c;
+        this.d.emit('event:conflicts', { vaultId, conflicts });
+      }
+    } catch {
+      /* a vault folder mid-sync can be briefly unreadable; the next poll tries again */
+    }
+  }
+
+  /** Resets the idle timer (any user activity in this vault). */
+  touch(vaultId: string): void {
+    const u = this.unlockedVaults.get(vaultId);
+    if (!u) return;
+    if (u.timer) clearTimeout(u.timer);
+    u.timer = null;
+    u.lockAt = null;
+    const minutes = this.d.settings.get().autoLockMinutes;
+    if (minutes > 0) {
+      const ms = minutes * 60_000;
+      u.lockAt = this.now() + ms;
+      u.timer = setTimeout(() => void this.idle(vaultId), ms);
+      u.timer.unref?.();
+    }
+  }
+
+  private async idle(vaultId: string): Promise<void> {
+    // Never lock under a running transfer: try again after another idle period.
+    const busy = this.d.jobs.list().some((j) => j.vaultId === vaultId && (j.state === 'running' || j.state === 'queued'));
+    if (busy) {
+      this.touch(vaultId);
+      return;
+    }
+    await this.lock(vaultId, 'idle');
+  }
+
+  async lock(vaultId: string, reason: LockReason): Promise<void> {
+    const u = this.unlockedVaults.get(vaultId);
+    if (!u) return;
+    this.unlockedVaults.delete(vaultId);
+    if (u.timer) clearTimeout(u.timer);
+    if (u.poll) clearInterval(u.poll);
+    await this.d.jobs.cancelAll(vaultId);
+    u.vault.close();
+    const wiped = await this.d.temp.wipeVault(vaultId).catch(() => 0);
+    this.log(vaultId, u.vault.name, 'lock', `${reason}${wiped ? `; ${wiped} opened file${wiped === 1 ? '' : 's'} wiped` : ''}`, true);
+    this.d.emit('event:vaultLocked', { vaultId, reason });
+  }
+
+  async lockAll(reason: LockReason): Promise<void> {
+    await Promise.all([...this.unlockedVaults.keys()].map((id) => this.lock(id, reason)));
+  }
+
+  isUnlocked(vaultId: string): boolean {
+    return this.unlockedVaults.has(vaultId);
+  }
+
+  /* ------------------------------------------------ files */
+
+  async listFiles(vaultId: string, dir: string): Promise<{ entries: EntryInfo[]; conflicts: ConflictInfo[] }> {
+    const u = this.unlocked(vaultId);
+    const entries = await u.vault.list(dir);
+    const conflicts = await u.vault.conflicts();
+    return { entries, conflicts };
+  }
+
+  addFiles(vaultId: string, sources: string[], to: string): string {
+    const u = this.unlocked(vaultId);
+    this.touch(vaultId);
+    const names = sources.map((s) => path.basename(s));
+    const title = `Add ${names.length === 1 ? names[0] : `${names.length} items`} to ${u.vault.name}${to === '/' ? '' : to}`;
+    return this.job(vaultId, 'add', title, `${names.join(', ')} → ${to}`, (ctl) => u.vault.add(sources.map((s) => path.resolve(s)), to, ctl));
+  }
+
+  exportFile(vaultId: string, vpath: string, dest: string): string {
+    const u = this.unlocked(vaultId);
+    this.touch(vaultId);
+    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)}`, `${vpath} → ${dest}`, (ctl) => u.vault.get(vpath, path.resolve(dest), ctl));
+  }
+
+  openFile(vaultId: string, vpath: string): string {
+    const u = this.unlocked(vaultId);
+    this.touch(vaultId);
+    const name = path.posix.basename(vpath);
+    return this.job(vaultId, 'open', `Open ${name}`, vpath, async (ctl) => {
+      const dest = await this.d.temp.pathFor(vaultId, name);
+      await u.vault.get(vpath, dest, ctl);
+      await fsp.chmod(dest, 0o400).catch(() => undefined);
+      const err = await this.d.openPath(dest);
+      if (err) throw new CofferError('IO', `the file was decrypted but could not be opened: ${err}`);
+    });
+  }
+
+  private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, run: Parameters<JobManager['start']>[1]): string {
+    const name = this.unlockedVaults.get(vaultId)?.vault.name ?? null;
+    const id = this.d.jobs.start({ kind, title, vaultId }, run);
+    void this.d.jobs.wait(id).then(() => {
+      const j = this.d.jobs.get(id);
+      if (!j) return;
+      this.log(vaultId, name, kind, `${detail}${j.state === 'done' ? '' : ` (${j.state}${j.error ? `: ${j.error.message}` : ''})`}`, j.state === 'done');
+      if (j.state === 'done' && kind === 'add') void this.checkVault(vaultId);
+    });
+    return id;
+  }
+
+  async mkdir(vaultId: string, vpath: string): Promise<void> {
+    await this.op(vaultId, 'new folder', vpath, (v) => v.mkdir(vpath));
+  }
+
+  async move(vaultId: string, from: string, to: string): Promise<void> {
+    await this.op(vaultId, 'move', `${from} → ${to}`, (v) => v.move(from, to));
+  }
+
+  async remove(vaultId: string, vpath: string, recursive: boolean): Promise<void> {
+    await this.op(vaultId, 'delete', vpath, (v) => v.remove(vpath, recursive));
+  }
+
+  async resolveConflict(vaultId: string, vpath: string, keep: 'both' | 'mine' | 'theirs'): Promise<void> {
+    await this.op(vaultId, 'resolve conflict', `${vpath}: keep ${keep}`, (v) => v.resolveConflict(vpath, keep));
+    await this.checkVault(vaultId);
+  }
+
+  private async op<T>(vaultId: string, action: string, detail: string, f: (v: OpenVault) => Promise<T>): Promise<T> {
+    const u = this.unlocked(vaultId);
+    this.touch(vaultId);
+    try {
+      const r = await f(u.vault);
+      this.log(vaultId, u.vault.name, action, detail, true);
+      return r;
+    } catch (e) {
+      this.log(vaultId, u.vault.name, action, `${detail}: ${toErrorInfo(e).message}`, false);
+      throw e;
+    }
+  }
+
+  /* ------------------------------------------------ members */
+
+  async members(vaultId: string): Promise<{ slots: SlotInfo[]; pending: AccessRequest[] }> {
+    const u = this.unlocked(vaultId);
+    const [slots, pending] = await Promise.all([u.vault.slots(), u.vault.requests()]);
+    return { slots, pending };
+  }
+
+  async grant(vaultId: string, recipient: string, label: string): Promise<SlotInfo> {
+    const r = this.d.core.parseRecipient(recipient);
+    const slot = await this.op(vaultId, 'grant', `${label || 'member'} (${r.fingerprint ?? r.type})`, (v) => v.grant(recipient.trim(), label));
+    await this.checkVault(vaultId);
+    return slot;
+  }
+
+  async revoke(vaultId: string, slotId: string, reencrypt: boolean): Promise<{ rotatedTo: number | null; reencryptedFiles: number }> {
+    const u = this.unlocked(vaultId);
+    const slot = (await u.vault.slots()).find((s) => s.id === slotId);
+    const what = slot ? `${slot.label || slot.type} (${slot.fingerprint ?? slot.type})` : slotId;
+    if (!reencrypt) return this.op(vaultId, 'revoke', `${what}; vault key rotated`, (v) => v.revoke(slotId, false, null));
+    // Re-encrypting rewrites every blob: run it as a job so it shows progress and can be cancelled.
+    let result: { rotatedTo: number | null; reencryptedFiles: number } = { rotatedTo: null, reencryptedFiles: 0 };
+    const id = this.d.jobs.start({ kind: 'reencrypt', title: `Revoke ${slot?.label || 'slot'} and re-encrypt ${u.vault.name}`, vaultId }, async (ctl) => {
+      result = await u.vault.revoke(slotId, true, ctl);
+    });
+    await this.d.jobs.wait(id);
+    const j = this.d.jobs.get(id);
+    this.log(vaultId, u.vault.name, 'revoke', `${what}; rotated and re-encrypted ${result.reencryptedFiles} files${j?.state === 'done' ? '' : ` (${j?.state})`}`, j?.state === 'done');
+    if (j?.state !== 'done') throw new CofferError(j?.error?.code === 'CANCELLED' || j?.state === 'cancelled' ? 'CANCELLED' : 'INTERNAL', j?.error?.message ?? 'the re-encryption did not finish');
+    return result;
+  }
+
+  async rotate(vaultId: string): Promise<{ epoch: number; records: number }> {
+    return this.op(vaultId, 'rotate', 'new vault key; records rewrapped', (v) => v.rotate());
+  }
+
+  async dismissRequest(vaultId: string, requestId: string): Promise<void> {
+    await this.op(vaultId, 'dismiss access request', requestId, (v) => v.dismissRequest(requestId));
+    await this.checkVault(vaultId);
+  }
+
+  async requestAccess(dir: string, identityId: string, name: string): Promise<void> {
+    const ident = this.d.identities.get(identityId);
+    await this.d.core.requestAccess(path.resolve(dir), ident.recipient, name);
+    this.log(null, null, 'request access', `${dir} as ${name} (${ident.fingerprint})`, true);
+  }
+
+  /* ------------------------------------------------ helpers */
+
+  private notice(n: ProviderNotice): void {
+    this.d.emit('event:notice', { kind: n.kind, message: n.message });
+  }
+
+  private log(vaultId: string | null, vaultName: string | null, action: string, detail: string, ok: boolean): void {
+    this.d.activity.add({ vaultId, vaultName, action, detail, ok });
+  }
+}
