@@ -12,6 +12,7 @@ import { open } from 'node:fs/promises';
 import { CofferError } from '../errors';
 import type { Identity } from './types';
 import { X25519Identity, X25519_IDENTITY_HRP } from './x25519';
+import { PIV_STUB_PREFIX, PivP256Identity, parsePivStubLine } from './pkcs11-p256';
 
 export interface IdentityLineParser {
   /** Upper-cased line prefix, e.g. "COFFER-SECRET-KEY-1". */
@@ -23,6 +24,8 @@ export interface IdentityLineParser {
 
 const lineParsers: IdentityLineParser[] = [
   { prefix: `${X25519_IDENTITY_HRP.toUpperCase()}1`, secret: true, parse: (l) => X25519Identity.parse(l) },
+  // Hardware-key stubs name a key on a token; they hold no secret.
+  { prefix: PIV_STUB_PREFIX, secret: false, parse: (l) => new PivP256Identity(parsePivStubLine(l)) },
 ];
 
 export function registerIdentityLineParser(p: IdentityLineParser): void {

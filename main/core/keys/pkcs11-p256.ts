@@ -339,6 +339,8 @@ export interface EnrollOptions {
   /** Key label: set on generated keys (generic tokens), or the label of the existing key to use. */
   readonly label?: string | undefined;
   readonly ui: ProviderUI;
+  /** The PIV management key (hex) for generation on a YubiKey; defaults to asking through `ui`. */
+  readonly requestManagementKey?: (prompt: string) => Promise<string>;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -366,7 +368,8 @@ export async function enrollHardwareKey(opts: EnrollOptions): Promise<EnrollResu
       if (opts.mode === 'generate') {
         const pivSlot = slot ?? '9d';
         if (isYubicoToken(token)) {
-          const mk = await opts.ui.requestSecret({ kind: 'pin', prompt: `PIV management key (hex) for ${token.displayName}` });
+          const prompt = `PIV management key (hex) for ${token.displayName}`;
+          const mk = opts.requestManagementKey ? await opts.requestManagementKey(prompt) : await opts.ui.requestSecret({ kind: 'pin', prompt });
           session.login(mk, 'so');
         } else {
           await loginUser(session, mod, token, opts.ui);
@@ -382,7 +385,7 @@ export async function enrollHardwareKey(opts: EnrollOptions): Promise<EnrollResu
         modulePath,
         serial: token.serial || undefined,
         tokenLabel: token.label || undefined,
-        pivSlot: key.pivSlot ?? slot,
+        pivSlot: key.pivSlot ?? undefined,
         keyLabel: key.label || undefined,
         keyId: key.id || undefined,
       };

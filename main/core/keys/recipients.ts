@@ -6,12 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { CofferError } from '../errors';
 import type { Recipient } from './types';
 import { X25519Recipient, X25519_RECIPIENT_HRP } from './x25519';
+import { PIV_RECIPIENT_HRP, PivP256Recipient } from './pkcs11-p256';
 
 type RecipientParser = (text: string) => Recipient;
 
 /** bech32 human-readable prefix → parser. Longer prefixes are tried first. */
 const parsers: [string, RecipientParser][] = [
   [`${X25519_RECIPIENT_HRP}1`, (t) => X25519Recipient.parse(t)],
+  [`${PIV_RECIPIENT_HRP}1`, (t) => PivP256Recipient.parse(t)],
 ];
 
 export function registerRecipientPrefix(prefix: string, parse: RecipientParser): void {

@@ -1,0 +1,153 @@
+/**
+ * `coffer hwkey`: hardware keys (YubiKey PIV, any PKCS#11 token) for admins.
+ *
+ *   coffer hwkey list [--module PATH] [--json]
+ *   coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95]
+ *                       (--generate | --use-existing) [--label NAME] [-o IDENTITY_FILE] [--force]
+ *                       [--pin-file F] [--management-key-file F]
+ *
+ * The PIN comes from --pin-file, COFFER_PIN or a terminal prompt; the PIV management key (only for
+ * generating on a YubiKey) from --management-key-file, COFFER_PIV_MANAGEMENT_KEY or a prompt.
+ */
+import { finished } from 'node:stream/promises';
+import { CofferError } from '../core/errors';
+import { enrollHardwareKey, formatPivStubFile, listHardwareKeys, PivP256Recipient } from '../core/keys/pkcs11-p256';
+import { parse } from './args';
+import { UsageError, type CliContext, type Subcommand } from './context';
+import { openOutput } from './output';
+import { makeCliUI, promptHidden, readSecretFile } from './tty';
+
+const LIST_USAGE = 'usage: coffer hwkey list [--module PATH] [--json]';
+const ENROLL_USAGE =
+  'usage: coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o IDENTITY_FILE] [--force] [--pin-file F] [--management-key-file F]';
+const HWKEY_USAGE = `usage: coffer hwkey list|enroll …\n${LIST_USAGE}\n${ENROLL_USAGE}`;
+
+/** `coffer hwkey list`: tokens (label, serial, manufacturer, model) and their EC keys, read without a PIN. */
+export const hwkeyListCommand: Subcommand = async (args: string[], ctx: CliContext): Promise<void> => {
+  const { values, positionals } = parse(args, { module: { type: 'string' }, json: { type: 'boolean' } }, LIST_USAGE);
+  if (positionals.length > 0) throw new UsageError(LIST_USAGE);
+  const listing = await listHardwareKeys({ modulePath: values.module, env: ctx.env });
+  if (values.json) {
+    const out = {
+      module: listing.modulePath,
+      library: listing.module,
+      tokens: listing.tokens.map((t) => ({
+        label: t.label,
+        serial: t.serial,
+        manufacturer: t.manufacturer,
+        model: t.model,
+        keys: t.keys.map((k) => ({
+          label: k.label,
+          id: k.id,
+          curve: k.curve,
+          slot: k.pivSlot,
+          source: k.source,
+          fingerprint: k.fingerprint ?? null,
+          recipient: k.point ? new PivP256Recipient(k.point).toString() : null,
+        })),
+      })),
+    };
+    ctx.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const lines: string[] = [`Module: ${listing.modulePath} (${listing.module.description} ${listing.module.version}, ${listing.module.manufacturer})`];
+  if (listing.tokens.length === 0) lines.push('No tokens present. Insert your YubiKey (on Linux, check that pcscd is running).');
+  for (const t of listing.tokens) {
+    lines.push('', `Token "${t.label}": serial ${t.serial || '(none)'}, ${t.manufacturer} ${t.model}`.trimEnd());
+    if (t.keys.length === 0) lines.push('  no EC keys visible (generate one with: coffer hwkey enroll --generate)');
+    for (const k of t.keys) {
+      const slot = k.pivSlot ? `  slot ${k.pivSlot}` : '';
+      lines.push(`  key "${k.label}"  id ${k.id || '-'}  ${k.curve}${slot}${k.source === 'certificate' ? '  (from certificate)' : ''}`);
+      if (k.point && k.fingerprint) {
+        lines.push(`    fingerprint ${k.fingerprint}`, `    recipient   ${new PivP256Recipient(k.point).toString()}`);
+      }
+    }
+  }
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+};
+
+/** `coffer hwkey enroll`: generate or pick a P-256 key, print its recipient and fingerprint, write the identity stub. */
+export const hwkeyEnrollCommand: Subcommand = async (args: string[], ctx: CliContext): Promise<void> => {
+  const { values, positionals } = parse(
+    args,
+    {
+      module: { type: 'string' },
+      serial: { type: 'string' },
+      token: { type: 'string' },
+      slot: { type: 'string' },
+      generate: { type: 'boolean' },
+      'use-existing': { type: 'boolean' },
+      label: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
+      'pin-file': { type: 'string' },
+      'management-key-file': { type: 'string' },
+    },
+    ENROLL_USAGE,
+  );
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0] ?? ''}"\n${ENROLL_USAGE}`);
+  if (values.generate === values['use-existing']) throw new UsageError(`choose exactly one of --generate and --use-existing\n${ENROLL_USAGE}`);
+  if (values.serial !== undefined && values.token !== undefined) throw new UsageError(`choose the token by --serial or by --token, not both\n${ENROLL_USAGE}`);
+  if (values.label === '') throw new UsageError('--label must not be empty');
+
+  const ui = makeCliUI({ pinFile: values['pin-file'], env: ctx.env, stderr: ctx.stderr });
+  const mkFile = values['management-key-file'];
+  const requestManagementKey = async (prompt: string): Promise<string> => {
+    if (mkFile) return readSecretFile(mkFile).trim();
+    const fromEnv = ctx.env.COFFER_PIV_MANAGEMENT_KEY;
+    if (fromEnv) return fromEnv.trim();
+    try {
+      return (await promptHidden(`${prompt}: `)).trim();
+    } catch (e) {
+      if (e instanceof CofferError && e.code === 'CANCELLED') throw e;
+      throw new CofferError('USAGE', 'the PIV management key is needed but there is no terminal to ask on; use --management-key-file FILE or set COFFER_PIV_MANAGEMENT_KEY');
+    }
+  };
+
+  // Open the output first: an existing file is refused before anything is generated on the token.
+  const target = values.output !== undefined ? await openOutput(values.output, values.force === true, ctx.stdout) : null;
+  try {
+    const r = await enrollHardwareKey({
+      modulePath: values.module,
+      serial: values.serial,
+      tokenLabel: values.token,
+      slot: values.slot,
+      mode: values.generate ? 'generate' : 'use-existing',
+      label: values.label,
+      ui,
+      requestManagementKey,
+      env: ctx.env,
+    });
+    const stubText = formatPivStubFile(r.stub, r.token);
+    const where = `${r.key.label ? `"${r.key.label}"` : 'key'}${r.stub.pivSlot ? ` (slot ${r.stub.pivSlot})` : ''} on ${r.token.displayName}`;
+    ctx.stderr.write(`${r.generated ? 'Generated' : 'Using'} P-256 ${where}\n`);
+    if (target) {
+      target.stream.end(stubText);
+      await finished(target.stream);
+      await target.commit();
+      ctx.stdout.write(`${r.recipient.toString()}\nfingerprint: ${r.recipient.fingerprint}\n`);
+      ctx.stderr.write(`Identity stub written to ${values.output} (it holds no secret; unlocking needs the token and its PIN)\n`);
+    } else {
+      ctx.stdout.write(stubText);
+      ctx.stderr.write(`Recipient: ${r.recipient.toString()}\nFingerprint: ${r.recipient.fingerprint}\n`);
+    }
+    if (r.generated) {
+      ctx.stderr.write('This key cannot be exported from the token: enroll a second key or keep a recovery key for every vault you add it to.\n');
+    }
+  } catch (e) {
+    await target?.abort();
+    throw e;
+  }
+};
+
+/** `coffer hwkey <list|enroll> …`: dispatches to the subcommands above. */
+export const hwkeyCommand: Subcommand = async (args: string[], ctx: CliContext): Promise<void> => {
+  const [sub, ...rest] = args;
+  if (sub === 'list') return hwkeyListCommand(rest, ctx);
+  if (sub === 'enroll') return hwkeyEnrollCommand(rest, ctx);
+  if (sub === '-h' || sub === '--help' || sub === 'help') {
+    ctx.stdout.write(`${HWKEY_USAGE}\n`);
+    return;
+  }
+  throw new UsageError(sub === undefined ? HWKEY_USAGE : `unknown hwkey command "${sub}"\n${HWKEY_USAGE}`);
+};
