@@ -1517,7 +1517,8 @@ export class Vault {
       await runPool(files, defaultConcurrency(), async (n) => {
         try {
           const sink = new Writable({ write: (_c, _e, cb) => cb() });
-          bytes += await this.decryptBlobTo(n.body, sink, (d) => progress.addBytes(d), opts.signal);
+          const got = await this.decryptBlobTo(n.body, sink, (d) => progress.addBytes(d), opts.signal);
+          bytes += got;
         } catch (e) {
           if (isCofferError(e) && e.code === 'CANCELLED') throw e;
           const info = isCofferError(e) ? e : new CofferError('IO', (e as Error).message);

@@ -1,0 +1,418 @@
+/**
+ * `coffer vault <op>`: the vault commands. Every command accepts the unlock options of unlock.ts.
+ * Exit status: 0 success, 1 failure (one `coffer: ` line on stderr), 2 usage error.
+ * `--json` output shapes are documented in docs/FORMAT.md ("coffer vault --json") and kept stable.
+ */
+import { initSodium } from '../core/crypto/sodium';
+import { CofferError } from '../core/errors';
+import { parseRecipient } from '../core/keys/recipients';
+import { DEFAULT_ARGON2, type Argon2Params } from '../core/keys/passphrase';
+import type { Recipient } from '../core/keys/types';
+import type { Progress } from '../core/jobs/progress';
+import {
+  initVault, openVault, requestAccess, type EntryInfo, type RotateResult, type Vault, type VerifyReport,
+} from '../core/vault';
+import { parse } from './args';
+import { UsageError, type CliContext, type Subcommand } from './context';
+import { readSecretFile } from './tty';
+import { cliUI, resolveUnlock, unlockOptions, unlockUsage, type OptionValues } from './unlock';
+
+const JSON_OPT = { json: { type: 'boolean' } } as const;
+const KDF_OPT = { 'kdf-params': { type: 'string' } } as const;
+
+function usage(op: string, rest: string): string {
+  return `usage: coffer vault ${op} ${rest} ${unlockUsage()}`.replace(/\s+$/, '');
+}
+
+const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
+
+  init DIR [--name NAME] [-p] [-r RECIPIENT]... [--json]   create a vault; prints the recovery key once
+  add DIR SRC... [--to VPATH]                                add files and folders (recursively)
+  ls DIR [VPATH] [-l] [-R] [--json]                          list
+  get DIR VPATH -o DEST [--force]                            decrypt a file or folder out
+  mkdir DIR VPATH | mv DIR FROM TO | rm DIR VPATH [-r]
+  verify DIR [--repair] [--json]                             authenticate every record and blob
+  members DIR [--json]                                       key slots and pending access requests
+  grant DIR RECIPIENT|REQUEST_ID [--label L]                 add a member
+  revoke DIR SLOT_ID [--reencrypt]                           remove a slot, then rotate
+  rotate DIR [--json]                                        new epoch; records rewrapped, content untouched
+  passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
+  export DIR VPATH (-r RECIPIENT)... -o OUT                  one file out as a standalone coffer file
+  request-access DIR RECIPIENT --name NAME                   ask a member to grant you access
+
+Unlock options (every command): ${unlockUsage()}
+  -p uses COFFER_PASSPHRASE or asks on the terminal; --passphrase-file F reads its first line.
+  --kdf-params OPS:MEMKIB sets Argon2id cost for new passphrases (default ${DEFAULT_ARGON2.opsLimit}:${DEFAULT_ARGON2.memKiB}).
+`;
+
+function needDir(positionals: string[], use: string): string {
+  const dir = positionals[0];
+  if (dir === undefined) throw new UsageError(`missing vault folder DIR\n${use}`);
+  return dir;
+}
+
+function parseKdf(v: unknown): Argon2Params | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m) throw new UsageError('--kdf-params takes OPS:MEMKIB, e.g. 3:65536');
+  return { opsLimit: Number(m[1]), memKiB: Number(m[2]) };
+}
+
+function out(ctx: CliContext, text: string): void {
+  ctx.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function json(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function formatBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${u[i]}`;
+}
+
+/** Progress on stderr, only when it is a terminal. */
+function progressPrinter(ctx: CliContext, verb: string): ((p: Progress) => void) | undefined {
+  const tty = (ctx.stderr as NodeJS.WriteStream).isTTY === true;
+  if (!tty) return undefined;
+  return (p) => {
+    const eta = p.etaSeconds === null ? '' : `, ${p.etaSeconds}s left`;
+    ctx.stderr.write(`\r${verb} ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)} (${formatBytes(p.bytesPerSecond)}/s${eta})   `);
+  };
+}
+
+function endProgress(ctx: CliContext): void {
+  if ((ctx.stderr as NodeJS.WriteStream).isTTY === true) ctx.stderr.write('\n');
+}
+
+async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>): Promise<T> {
+  await initSodium();
+  const { credentials, ui } = await resolveUnlock(values, ctx);
+  const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
+  try {
+    return await fn(vault);
+  } finally {
+    vault.lock();
+  }
+}
+
+/** Reports load problems (tampered records, conflicts) on stderr without failing the command. */
+function warnProblems(ctx: CliContext, v: Vault): void {
+  for (const p of v.problems) {
+    if (p.severity === 'info') continue;
+    ctx.stderr.write(`coffer: ${p.severity}: ${p.path ?? p.object}: ${p.message}\n`);
+  }
+}
+
+function entryLine(e: EntryInfo, long: boolean): string {
+  const name = e.type === 'dir' ? `${e.path}/` : e.path;
+  const mark = e.conflict ? `  [conflict: ${e.conflict.source}]` : '';
+  if (!long) return `${name}${mark}`;
+  return `${e.type === 'dir' ? 'd' : '-'} ${String(e.size).padStart(12)}  ${e.mtime}  v${e.version}  ${name}${mark}`;
+}
+
+function rotateText(r: RotateResult): string {
+  return `epoch ${r.epoch}: ${r.records} records rewrapped for ${r.slots} slots${r.blobsReencrypted ? `, ${r.blobsReencrypted} files re-encrypted` : ', content untouched'} (${r.ms} ms)`;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
+  const use = 'usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--kdf-params OPS:MEMKIB] [--json]';
+  const { values, positionals } = parse(args, {
+    ...unlockOptions(), ...JSON_OPT, ...KDF_OPT,
+    name: { type: 'string' },
+    recipient: { type: 'string', short: 'r', multiple: true },
+    label: { type: 'string' },
+  }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length > 1) throw new UsageError(use);
+  await initSodium();
+  const wantPass = values.passphrase === true || values['passphrase-file'] !== undefined;
+  const recipients = (values.recipient ?? []).map((r) => ({ recipient: r }));
+  if (!wantPass && recipients.length === 0) throw new UsageError(`a vault needs a passphrase (-p) or a member recipient (-r)\n${use}`);
+  for (const r of recipients) parseRecipient(r.recipient); // fail before anything is written
+  let passphrase: string | undefined;
+  if (wantPass) {
+    const ui = cliUI(values, ctx);
+    passphrase = await ui.requestSecret({ kind: 'passphrase', prompt: 'New vault passphrase', confirm: true });
+  }
+  const { vault, recoveryKey } = await initVault(dir, {
+    name: values.name, passphrase, recipients, stateDir: ctx.stateDir, kdf: parseKdf(values['kdf-params']),
+  });
+  try {
+    const m = await vault.members();
+    if (values.json) {
+      json(ctx, { vault: vault.id, name: vault.name, dir, epoch: vault.epoch, recoveryKey, slots: m.slots });
+      return;
+    }
+    out(ctx, `Created vault "${vault.name}" (${vault.id}) in ${dir}`);
+    for (const s of m.slots) out(ctx, `  slot ${s.id}  ${s.type.padEnd(10)}  ${s.fingerprint}  ${s.label}`);
+    out(ctx, '\nRecovery key (write it down and keep it safe; it is shown only this once):\n');
+    out(ctx, `    ${recoveryKey}\n`);
+  } finally {
+    vault.lock();
+  }
+}
+
+async function cmdAdd(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('add', 'DIR SRC... [--to VPATH] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, to: { type: 'string' } }, use);
+  const dir = needDir(positionals, use);
+  const sources = positionals.slice(1);
+  if (sources.length === 0) throw new UsageError(`nothing to add\n${use}`);
+  const ac = new AbortController();
+  const onSig = (): void => ac.abort();
+  process.once('SIGINT', onSig);
+  try {
+    await withVault(dir, values, ctx, async (v) => {
+      const r = await v.add(sources, values.to ?? '', { signal: ac.signal, onProgress: progressPrinter(ctx, 'adding') });
+      endProgress(ctx);
+      if (values.json) json(ctx, r);
+      else out(ctx, `added ${r.files} files (${formatBytes(r.bytes)}) and ${r.folders} folders${r.replaced ? `; ${r.replaced} replaced by a new version` : ''}`);
+      for (const s of r.skipped) ctx.stderr.write(`coffer: skipped ${s} (not a regular file or folder)\n`);
+    });
+  } finally {
+    process.removeListener('SIGINT', onSig);
+  }
+}
+
+async function cmdLs(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('ls', 'DIR [VPATH] [-l] [-R] [--json]');
+  const { values, positionals } = parse(args, {
+    ...unlockOptions(), ...JSON_OPT, long: { type: 'boolean', short: 'l' }, recursive: { type: 'boolean', short: 'R' },
+  }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length > 2) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const list = v.list(positionals[1] ?? '', { recursive: values.recursive === true });
+    if (values.json) json(ctx, list);
+    else if (list.length > 0) ctx.stdout.write(`${list.map((e) => entryLine(e, values.long === true)).join('\n')}\n`);
+    warnProblems(ctx, v);
+    return Promise.resolve();
+  });
+}
+
+async function cmdGet(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('get', 'DIR VPATH -o DEST [--force]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), output: { type: 'string', short: 'o' }, force: { type: 'boolean' } }, use);
+  const dir = needDir(positionals, use);
+  const vpath = positionals[1];
+  if (vpath === undefined || positionals.length > 2 || !values.output) throw new UsageError(use);
+  const ac = new AbortController();
+  const onSig = (): void => ac.abort();
+  process.once('SIGINT', onSig);
+  try {
+    await withVault(dir, values, ctx, async (v) => {
+      const r = await v.get(vpath, values.output as string, { overwrite: values.force === true, signal: ac.signal, onProgress: progressPrinter(ctx, 'decrypting') });
+      endProgress(ctx);
+      ctx.stderr.write(`wrote ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})\n`);
+    });
+  } finally {
+    process.removeListener('SIGINT', onSig);
+  }
+}
+
+async function cmdMkdir(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('mkdir', 'DIR VPATH');
+  const { values, positionals } = parse(args, { ...unlockOptions() }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 2) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    await v.mkdir(positionals[1] as string);
+  });
+}
+
+async function cmdMv(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('mv', 'DIR FROM TO');
+  const { values, positionals } = parse(args, { ...unlockOptions() }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 3) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    await v.mv(positionals[1] as string, positionals[2] as string);
+  });
+}
+
+async function cmdRm(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('rm', 'DIR VPATH [-r]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), recursive: { type: 'boolean', short: 'r' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 2) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    await v.rm(positionals[1] as string, { recursive: values.recursive === true });
+  });
+}
+
+function verifyText(r: VerifyReport): string {
+  const lines = r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.severity}: ${p.path ?? p.object}: ${p.message}${p.repairable ? ' (--repair removes it)' : ''}`);
+  const stale = r.problems.filter((p) => p.code === 'STALE_EPOCH').length;
+  if (stale > 0) lines.push(`info: ${stale} records are still under an older epoch (an interrupted rotation); run coffer vault rotate`);
+  for (const x of r.repaired) lines.push(`repaired: removed ${x}`);
+  lines.push(`${r.ok ? 'ok' : 'FAILED'}: ${r.records} records, ${r.blobs} blobs, ${r.bytes} bytes checked`);
+  return lines.join('\n');
+}
+
+async function cmdVerify(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('verify', 'DIR [--repair] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, repair: { type: 'boolean' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 1) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const r = await v.verify({ repair: values.repair === true, onProgress: progressPrinter(ctx, 'verifying') });
+    endProgress(ctx);
+    if (values.json) json(ctx, r);
+    else out(ctx, verifyText(r));
+    if (!r.ok) {
+      const errors = r.problems.filter((p) => p.severity === 'error').length;
+      const fix = r.problems.some((p) => p.repairable) ? '; run with --repair to remove leftovers' : '';
+      throw new CofferError('VAULT_TAMPERED', `vault ${v.name} has ${errors} problem${errors === 1 ? '' : 's'}${fix}`);
+    }
+  });
+}
+
+async function cmdMembers(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('members', 'DIR [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 1) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const m = await v.members();
+    if (values.json) {
+      json(ctx, { vault: v.id, name: v.name, epoch: v.epoch, ...m });
+      return;
+    }
+    out(ctx, `vault "${v.name}" (${v.id}), epoch ${v.epoch}`);
+    out(ctx, 'slots:');
+    for (const s of m.slots) {
+      out(ctx, `  ${s.id}  ${s.type.padEnd(12)}  ${s.fingerprint.padEnd(19)}  ${s.created}  ${s.label}${s.current ? '  (you)' : ''}${s.status === 'unconfirmed' ? '  [unconfirmed: granted during a revocation; run grant again to confirm]' : ''}`);
+    }
+    if (m.requests.length > 0) {
+      out(ctx, 'pending access requests (approve with: coffer vault grant DIR REQUEST_ID):');
+      for (const r of m.requests) out(ctx, `  ${r.id}  ${r.fingerprint}  ${r.created}  ${r.name}  ${r.recipient}`);
+    }
+  });
+}
+
+async function cmdGrant(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('grant', 'DIR RECIPIENT|REQUEST_ID [--label L] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, label: { type: 'string' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 2) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const s = await v.grant(positionals[1] as string, { label: values.label });
+    if (values.json) json(ctx, s);
+    else out(ctx, `granted: slot ${s.id} (${s.type}, fingerprint ${s.fingerprint}) "${s.label}"`);
+  });
+}
+
+const REVOKE_WHY = 'The removed key can no longer open the vault or read anything added from now on. It may still\n'
+  + 'read files it opened before (their file keys could have been kept); --reencrypt re-encrypts all content\n'
+  + 'under new file keys to close that too.';
+
+async function cmdRevoke(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('revoke', 'DIR SLOT_ID [--reencrypt] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, reencrypt: { type: 'boolean' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 2) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const r = await v.revoke(positionals[1] as string, { reencrypt: values.reencrypt === true, onProgress: progressPrinter(ctx, 're-encrypting') });
+    endProgress(ctx);
+    if (values.json) {
+      json(ctx, { revoked: positionals[1], reencrypted: values.reencrypt === true, ...r });
+      return;
+    }
+    out(ctx, `revoked slot ${positionals[1] as string}; ${rotateText(r)}`);
+    out(ctx, values.reencrypt ? 'All content was re-encrypted under new file keys: the removed key can read nothing in this vault.'
+      : REVOKE_WHY);
+  });
+}
+
+async function cmdRotate(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('rotate', 'DIR [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 1) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const r = await v.rotate();
+    if (values.json) json(ctx, r);
+    else out(ctx, rotateText(r));
+  });
+}
+
+async function cmdPasswd(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('passwd', 'DIR [--new-passphrase-file F] [--slot SLOT_ID] [--kdf-params OPS:MEMKIB]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...KDF_OPT, 'new-passphrase-file': { type: 'string' }, slot: { type: 'string' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 1) throw new UsageError(use);
+  const kdf = parseKdf(values['kdf-params']);
+  await withVault(dir, values, ctx, async (v) => {
+    let next: string;
+    if (values['new-passphrase-file']) next = readSecretFile(values['new-passphrase-file']);
+    else if (ctx.env.COFFER_NEW_PASSPHRASE) next = ctx.env.COFFER_NEW_PASSPHRASE;
+    else next = await cliUI({}, { ...ctx, env: { ...ctx.env, COFFER_PASSPHRASE: undefined } }).requestSecret({ kind: 'passphrase', prompt: 'New vault passphrase', confirm: true });
+    const s = await v.passwd(next, { kdf, slotId: values.slot });
+    out(ctx, `passphrase of slot ${s.id} set; no content was re-encrypted`);
+  });
+}
+
+async function cmdExport(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('export', 'DIR VPATH (-r RECIPIENT)... -o OUT [--force]');
+  const { values, positionals } = parse(args, {
+    ...unlockOptions(), recipient: { type: 'string', short: 'r', multiple: true }, output: { type: 'string', short: 'o' }, force: { type: 'boolean' },
+  }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 2 || !values.output || (values.recipient ?? []).length === 0) throw new UsageError(use);
+  await initSodium();
+  const recipients: Recipient[] = (values.recipient ?? []).map((r) => parseRecipient(r));
+  await withVault(dir, values, ctx, async (v) => {
+    const r = await v.export(positionals[1] as string, recipients, values.output as string, { overwrite: values.force === true });
+    ctx.stderr.write(`exported ${positionals[1] as string} to ${values.output as string} (${formatBytes(r.bytes)}; payload copied, not re-encrypted)\n`);
+  });
+}
+
+async function cmdRequestAccess(args: string[], ctx: CliContext): Promise<void> {
+  const use = 'usage: coffer vault request-access DIR RECIPIENT --name NAME [--json]';
+  const { values, positionals } = parse(args, { ...JSON_OPT, name: { type: 'string' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 2 || !values.name) throw new UsageError(use);
+  const r = await requestAccess(dir, positionals[1] as string, values.name);
+  if (values.json) json(ctx, r);
+  else out(ctx, `access request ${r.id} left in ${dir} for "${r.name}" (fingerprint ${r.fingerprint}); a member approves it with: coffer vault grant ${dir} ${r.id}`);
+}
+
+const ops: Record<string, Subcommand> = {
+  init: cmdInit,
+  add: cmdAdd,
+  ls: cmdLs,
+  get: cmdGet,
+  mkdir: cmdMkdir,
+  mv: cmdMv,
+  rm: cmdRm,
+  verify: cmdVerify,
+  members: cmdMembers,
+  grant: cmdGrant,
+  revoke: cmdRevoke,
+  rotate: cmdRotate,
+  passwd: cmdPasswd,
+  export: cmdExport,
+  'request-access': cmdRequestAccess,
+};
+
+/** `coffer vault <op> …` */
+export const vaultCommand: Subcommand = async (args, ctx) => {
+  const [op, ...rest] = args;
+  if (op === undefined || op === '-h' || op === '--help' || op === 'help') {
+    if (op === undefined) throw new UsageError(VAULT_HELP.trimEnd());
+    ctx.stdout.write(VAULT_HELP);
+    return;
+  }
+  const fn = ops[op];
+  if (!fn) throw new UsageError(`unknown vault command "${op}"\n${VAULT_HELP.trimEnd()}`);
+  await fn(rest, ctx);
+};
