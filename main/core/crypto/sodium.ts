@@ -24,11 +24,15 @@ export interface PushStream {
   readonly header: Uint8Array;
   /** Seals one chunk; `final` sets TAG_FINAL. Output is message length + 17 bytes. */
   push(message: Uint8Array, final: boolean): Uint8Array;
+  /** Seals one chunk into `out`, which must be exactly message length + 17 bytes (avoids an allocation per chunk). */
+  pushInto(message: Uint8Array, final: boolean, out: Uint8Array): void;
 }
 
 export interface PullStream {
   /** Opens one chunk, or returns null if it fails authentication. */
   pull(chunk: Uint8Array): { message: Uint8Array; tag: number } | null;
+  /** Opens one chunk into `out` (exactly chunk length − 17 bytes); returns the tag, or -1 if it fails authentication. */
+  pullInto(chunk: Uint8Array, out: Uint8Array): number;
 }
 
 export interface SodiumBackend {
@@ -95,6 +99,9 @@ function nativeBackend(s: SodiumNative): SodiumBackend {
           s.crypto_secretstream_xchacha20poly1305_push(state, out, buf(message), null, final ? TAG_FINAL : TAG_MESSAGE);
           return out;
         },
+        pushInto(message, final, out) {
+          s.crypto_secretstream_xchacha20poly1305_push(state, buf(out), buf(message), null, final ? TAG_FINAL : TAG_MESSAGE);
+        },
       };
     },
     pullStream(header, key) {
@@ -112,6 +119,15 @@ function nativeBackend(s: SodiumNative): SodiumBackend {
             return null;
           }
           return { message: out, tag: tag[0] ?? 255 };
+        },
+        pullInto(chunk, out) {
+          if (chunk.byteLength < SS_ABYTES || out.byteLength !== chunk.byteLength - SS_ABYTES) return -1;
+          try {
+            s.crypto_secretstream_xchacha20poly1305_pull(state, buf(out), tag, buf(chunk), null);
+          } catch {
+            return -1;
+          }
+          return tag[0] ?? -1;
         },
       };
     },
@@ -198,6 +214,9 @@ function wasmBackend(s: SodiumWasm): SodiumBackend {
       return {
         header,
         push: (m, final) => s.crypto_secretstream_xchacha20poly1305_push(state, m, null, final ? TAG_FINAL : TAG_MESSAGE),
+        pushInto(m, final, out) {
+          out.set(s.crypto_secretstream_xchacha20poly1305_push(state, m, null, final ? TAG_FINAL : TAG_MESSAGE));
+        },
       };
     },
     pullStream(header, key) {
@@ -217,6 +236,12 @@ function wasmBackend(s: SodiumWasm): SodiumBackend {
           } catch {
             return null;
           }
+        },
+        pullInto(chunk, out) {
+          const r = this.pull(chunk);
+          if (!r || r.message.byteLength !== out.byteLength) return -1;
+          out.set(r.message);
+          return r.tag;
         },
       };
     },

@@ -65,10 +65,9 @@ export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
   const nonce = na.randomBytes(PAYLOAD_NONCE_BYTES);
   const key = payloadKey(fileKey, nonce);
   let stream: PushStream | null = null;
-  // One chunk of look-ahead: a full chunk is sealed only once we know more data follows,
-  // so that the last chunk can carry FINAL without an extra empty chunk.
-  let pending: Buffer = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
-  let owned = true; // false while `pending` is a view of a caller's buffer (never written to)
+  // One chunk of look-ahead: a full chunk is sealed only once we know more data follows, so that
+  // the last chunk can carry FINAL without an extra empty chunk. `pending` holds 1..64 KiB between calls.
+  const pending = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
   let fill = 0;
   let total = 0;
   const start = (t: Transform): PushStream => {
@@ -80,31 +79,31 @@ export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     return stream;
   };
   return new Transform({
-    readableHighWaterMark: 4 * CHUNK_CIPHERTEXT,
-    writableHighWaterMark: 4 * CHUNK_PLAINTEXT,
+    readableHighWaterMark: 1 << 20,
+    writableHighWaterMark: 1 << 20,
     transform(data: Buffer, _enc, cb: TransformCallback) {
       const s = start(this);
+      const avail = fill + data.length;
+      // Seal every chunk that is complete and followed by at least one more byte, into one output buffer.
+      const n = avail > 0 ? Math.floor((avail - 1) / CHUNK_PLAINTEXT) : 0;
       let off = 0;
-      while (off < data.length) {
-        if (fill === CHUNK_PLAINTEXT) {
-          this.push(s.push(pending, false));
+      if (n > 0) {
+        const out = Buffer.allocUnsafe(n * CHUNK_CIPHERTEXT);
+        let o = 0;
+        if (fill > 0) {
+          off = CHUNK_PLAINTEXT - fill;
+          data.copy(pending, fill, 0, off);
+          s.pushInto(pending, false, out.subarray(0, CHUNK_CIPHERTEXT));
+          o = CHUNK_CIPHERTEXT;
           fill = 0;
         }
-        const k = Math.min(CHUNK_PLAINTEXT - fill, data.length - off);
-        if (fill === 0 && k === CHUNK_PLAINTEXT) {
-          // Whole aligned chunk: hold a reference instead of copying; a fresh buffer replaces `pending` afterwards.
-          pending = data.subarray(off, off + k);
-          owned = false;
-        } else {
-          if (!owned) {
-            pending = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
-            owned = true;
-          }
-          data.copy(pending, fill, off, off + k);
+        for (; o < out.length; o += CHUNK_CIPHERTEXT, off += CHUNK_PLAINTEXT) {
+          s.pushInto(data.subarray(off, off + CHUNK_PLAINTEXT), false, out.subarray(o, o + CHUNK_CIPHERTEXT));
         }
-        fill += k;
-        off += k;
+        this.push(out);
       }
+      data.copy(pending, fill, off);
+      fill += data.length - off;
       total += data.length;
       onProgress?.(total);
       cb();
@@ -112,6 +111,7 @@ export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     flush(cb: TransformCallback) {
       const s = start(this);
       this.push(s.push(pending.subarray(0, fill), true));
+      na.memzero(pending);
       cb();
     },
   });
@@ -137,10 +137,12 @@ export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     return stream;
   };
 
-  const pullOne = (t: Transform, chunk: Buffer, last: boolean): void => {
+  /** Opens one chunk into `out`; returns the number of plaintext bytes. */
+  const pullOne = (chunk: Buffer, last: boolean, out: Buffer): number => {
     const s = stream as PullStream;
     const n = chunkIndex + 1;
-    const r = s.pull(chunk);
+    const tag = s.pullInto(chunk, out);
+    const r = tag < 0 ? null : { tag, message: out };
     if (!r) {
       throw new CofferError('PAYLOAD_TAMPERED', last
         ? `file was modified or truncated (chunk ${n})`
@@ -160,19 +162,29 @@ export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     }
     chunkIndex++;
     total += r.message.length;
-    if (r.message.length > 0) t.push(r.message);
+    return r.message.length;
   };
 
   return new Transform({
-    readableHighWaterMark: 4 * CHUNK_PLAINTEXT,
-    writableHighWaterMark: 4 * CHUNK_CIPHERTEXT,
+    readableHighWaterMark: 1 << 20,
+    writableHighWaterMark: 1 << 20,
     transform(data: Buffer, _enc, cb: TransformCallback) {
       try {
         if (finished) throw new CofferError('TRAILING_DATA', 'file has unexpected data after its final chunk');
         q.push(data);
         if (!open()) return cb();
         // Keep one byte beyond a full chunk before deciding it is not the last.
-        while (q.length > CHUNK_CIPHERTEXT) pullOne(this, q.take(CHUNK_CIPHERTEXT), false);
+        const n = q.length > 0 ? Math.floor((q.length - 1) / CHUNK_CIPHERTEXT) : 0;
+        if (n > 0) {
+          const out = Buffer.allocUnsafe(n * CHUNK_PLAINTEXT);
+          let i = 0;
+          try {
+            for (; i < n; i++) pullOne(q.take(CHUNK_CIPHERTEXT), false, out.subarray(i * CHUNK_PLAINTEXT, (i + 1) * CHUNK_PLAINTEXT));
+          } finally {
+            // Release the chunks that authenticated, even when a later one in this batch did not.
+            if (i > 0) this.push(i === n ? out : out.subarray(0, i * CHUNK_PLAINTEXT));
+          }
+        }
         onProgress?.(total);
         cb();
       } catch (e) {
@@ -185,7 +197,8 @@ export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
           if (!open()) throw new CofferError('TRUNCATED', 'file was truncated (payload header incomplete)');
           if (q.length === 0) throw new CofferError('TRUNCATED', `file was truncated (missing final chunk after chunk ${chunkIndex})`);
           if (q.length < SS_ABYTES) throw new CofferError('TRUNCATED', `file was modified or truncated (chunk ${chunkIndex + 1})`);
-          pullOne(this, q.take(q.length), true);
+          const out = Buffer.allocUnsafe(q.length - SS_ABYTES);
+          if (pullOne(q.take(q.length), true, out) > 0) this.push(out);
         } else if (q.length > 0) {
           throw new CofferError('TRAILING_DATA', 'file has unexpected data after its final chunk');
         }

@@ -93,7 +93,8 @@ describe('payload stream', () => {
     const ct = await seal(key, randomBytes(2 * C), [C]);
     expect((await openError(randomBytes(32), ct)).message).toMatch(/chunk 1/);
     const flipped = Buffer.from(ct);
-    flipped[PAYLOAD_PREFIX_BYTES + CHUNK_CIPHERTEXT + 5] ^= 0x80;
+    const at = PAYLOAD_PREFIX_BYTES + CHUNK_CIPHERTEXT + 5;
+    flipped[at] = (flipped[at] ?? 0) ^ 0x80;
     expect((await openError(key, flipped)).message).toBe('file was modified or truncated (chunk 2)');
     expect((await openError(key, Buffer.concat([ct, Buffer.from('x')]))).code).toBe('TRAILING_DATA');
   });
@@ -102,10 +103,11 @@ describe('payload stream', () => {
     const pt = randomBytes(3 * C);
     const ct = await seal(key, pt, [C]);
     const bad = Buffer.from(ct);
-    bad[PAYLOAD_PREFIX_BYTES + 2 * CHUNK_CIPHERTEXT + 3] ^= 1; // third chunk
+    const at = PAYLOAD_PREFIX_BYTES + 2 * CHUNK_CIPHERTEXT + 3; // third chunk
+    bad[at] = (bad[at] ?? 0) ^ 1;
     const out = sink();
     await expect(pipeline(Readable.from([bad]), decryptPayload(key), out.stream)).rejects.toThrow(/chunk 3/);
     expect(out.bytes().equals(pt.subarray(0, out.bytes().length))).toBe(true);
-    expect(out.bytes().length).toBeLessThanOrEqual(2 * C);
+    expect(out.bytes().length).toBe(2 * C);
   });
 });
