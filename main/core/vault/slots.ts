@@ -18,6 +18,7 @@ import { unwrapKey } from '../format/file';
 import { parseRecipient } from '../keys/recipients';
 import { PassphraseIdentity, PassphraseRecipient, DEFAULT_ARGON2, type Argon2Params } from '../keys/passphrase';
 import { X25519Identity, X25519Recipient } from '../keys/x25519';
+import { PIV_STANZA } from '../keys/pkcs11-p256';
 import type { Identity, ProviderUI, Recipient } from '../keys/types';
 import { decodeRecoveryKey, recoverySecretKey } from './recovery';
 
@@ -105,10 +106,12 @@ const kinds = new Map<string, SlotKind>([
   ['passphrase', passphraseKind],
   ['recovery', recoveryKind],
   ['x25519', recipientSlotKind('x25519')],
+  // Hardware keys: anyone wraps to the enrolled public key; the token's stub identity unwraps.
+  ['piv-p256', recipientSlotKind('piv-p256')],
 ]);
 
 /** Stanza type of a recipient → slot type, for `grant`. Providers register theirs. */
-const slotTypeByStanza = new Map<string, SlotType>([['X25519', 'x25519']]);
+const slotTypeByStanza = new Map<string, SlotType>([['X25519', 'x25519'], [PIV_STANZA, 'piv-p256']]);
 
 export function registerSlotKind(kind: SlotKind, stanzaType?: string): void {
   kinds.set(kind.type, kind);

@@ -669,6 +669,8 @@ export class Vault {
     const winner = this.heads[0] as string;
     for (const h of this.heads) await this.unlockEpoch(h, errors);
     if (!this.keyring.has(winner)) {
+      const tampered = this.loadProblems.find((p) => p.object === epochKey(winner) && p.code === 'VAULT_TAMPERED');
+      if (tampered) throw new CofferError('VAULT_TAMPERED', `vault ${this.name}: ${tampered.message}`);
       const first = errors.find((e) => e.code === 'WRONG_PASSPHRASE') ?? errors[0];
       if (first) throw first;
       if (this.keyring.size > 0) {
