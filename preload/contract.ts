@@ -13,6 +13,9 @@
  */
 import { z } from 'zod';
 
+// The window's CSP forbids eval: zod must not compile validators with `new Function`.
+z.config({ jitless: true });
+
 /* ---------------------------------------------------------------- shared shapes */
 
 export const ErrorInfo = z.object({ code: z.string(), message: z.string() });

@@ -10,7 +10,8 @@ declare global {
   interface Window {
     __cofferInvoke(channel: string, request: unknown): Promise<unknown>;
     __cofferEmit(channel: string, payload: unknown): void;
-    __cofferPaths: WeakMap<File, string>;
+    /** File name → path on disk, filled by the test before it drops files. */
+    __cofferPaths: Map<string, string>;
   }
 }
 
@@ -18,7 +19,7 @@ const listeners = new Map<EventChannel, Set<(payload: unknown) => void>>();
 window.__cofferEmit = (channel, payload) => {
   for (const l of listeners.get(channel as EventChannel) ?? []) l(payload);
 };
-window.__cofferPaths = new WeakMap();
+window.__cofferPaths = new Map();
 
 const transport: Transport = {
   invoke: (channel, request) => window.__cofferInvoke(channel, request),
@@ -32,5 +33,5 @@ const transport: Transport = {
   },
 };
 
-const api = createApi(transport, (file) => window.__cofferPaths.get(file) ?? '');
+const api = createApi(transport, (file) => window.__cofferPaths.get(file.name) ?? '');
 Object.defineProperty(window, 'coffer', { value: Object.freeze(api), writable: false });

@@ -100,7 +100,7 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
             <label className="field">
               <span>Folder</span>
               <span className="row">
-                <input value={dir} onChange={(e) => setDir(e.target.value)} placeholder="/home/me/Dropbox/Team vault" aria-describedby="dir-hint" autoFocus />
+                <input aria-label="Folder" value={dir} onChange={(e) => setDir(e.target.value)} placeholder="/home/me/Dropbox/Team vault" aria-describedby="dir-hint" autoFocus />
                 <button type="button" className="btn" onClick={() => void pickDir()}>Choose…</button>
               </span>
               <span className="hint" id="dir-hint">An empty folder, or one that does not exist yet. A Dropbox, OneDrive, Syncthing or Nextcloud folder lets your team share it.</span>
@@ -172,7 +172,7 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
             <label className="field">
               <span>Save the recovery key to</span>
               <span className="row">
-                <input value={recoveryPath} onChange={(e) => setRecoveryPath(e.target.value)} placeholder="/media/usb/Team vault recovery key.txt" />
+                <input aria-label="Save the recovery key to" value={recoveryPath} onChange={(e) => setRecoveryPath(e.target.value)} placeholder="/media/usb/Team vault recovery key.txt" />
                 <button type="button" className="btn" onClick={() => void pickRecovery()}>Choose…</button>
               </span>
               <span className="hint">Leave empty to skip: then only the key slots above can unlock the vault.</span>

@@ -1,0 +1,221 @@
+/**
+ * E2E harness: the built renderer (dist/renderer) in Debian's Chromium, driven by playwright-core.
+ * `window.coffer` is the REAL preload API (preload/api.ts createApi) whose transport goes through
+ * page.exposeBinding into the REAL main-process handlers (main/ipc) and services (main/services),
+ * running here in the test process on real temp folders. Only Electron's own objects are stand-ins:
+ * safeStorage (AES-GCM with a per-run key), native dialogs (queues the test fills) and
+ * shell.openPath (recorded).
+ */
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createServices, type AppServices } from '../../main/services';
+import type { SafeStorageLike } from '../../main/services/secure-storage';
+import type { TransitPort } from '../../main/services/transit';
+import { createHandlers } from '../../main/ipc';
+import { createDispatch, createEventSink, ourWindowOnly } from '../../main/ipc/router';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const CHROMIUM = '/usr/bin/chromium';
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
+const RENDERER = path.join(ROOT, 'dist', 'renderer');
+const RENDERER_INDEX = path.join(RENDERER, 'index.html');
+
+/** Builds the renderer when dist/renderer is missing or older than its sources. */
+export function ensureRendererBuilt(): void {
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  const src = Math.max(newest(path.join(ROOT, 'renderer')), statSync(path.join(ROOT, 'preload', 'contract.ts')).mtimeMs, statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs);
+  if (existsSync(RENDERER_INDEX) && existsSync(path.join(RENDERER, 'assets', 'app.js')) && newest(RENDERER) >= src) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'build', 'build.mjs'), '--only=renderer'], { stdio: 'inherit', cwd: ROOT });
+}
+
+let preloadScript: Promise<string> | null = null;
+/** preload/e2e-entry.ts (createApi over the exposeBinding transport) as one browser script. */
+function preloadBundle(): Promise<string> {
+  preloadScript ??= build({
+    entryPoints: [path.join(ROOT, 'preload', 'e2e-entry.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome120',
+    logLevel: 'silent',
+  }).then((r) => r.outputFiles[0]?.text ?? '');
+  return preloadScript;
+}
+
+/** A stand-in for Electron's safeStorage: real AES-256-GCM under a key that lives only in this process. */
+export function fakeSafeStorage(backend = 'gnome_libsecret'): SafeStorageLike {
+  const key = randomBytes(32);
+  return {
+    isEncryptionAvailable: () => true,
+    getSelectedStorageBackend: () => backend,
+    encryptString(plain) {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+      return Buffer.concat([iv, c.getAuthTag(), body]);
+    },
+    decryptString(sealed) {
+      const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      d.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString('utf8');
+    },
+  };
+}
+
+export interface IpcMessage {
+  readonly direction: 'request' | 'response';
+  readonly channel: string;
+  readonly json: string;
+}
+
+export interface AppUnderTest {
+  readonly name: string;
+  readonly page: Page;
+  readonly context: BrowserContext;
+  readonly services: AppServices;
+  readonly dataDir: string;
+  /** Every message that crossed IPC, both directions, events included. */
+  readonly messages: IpcMessage[];
+  /** What the next native dialogs return. */
+  readonly dialogs: { folders: (string | null)[]; files: string[][]; saves: (string | null)[] };
+  /** Paths passed to shell.openPath. */
+  readonly opened: string[];
+  /** Console errors and uncaught page errors (CSP violations show up here). */
+  readonly pageErrors: string[];
+  screenshot(name: string): Promise<string>;
+  /** Drops files/folders from disk onto the file browser, as a drag from the file manager does. */
+  drop(paths: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  transitPort?: TransitPort;
+  storageBackend?: string;
+  env?: NodeJS.ProcessEnv;
+  theme?: 'light' | 'dark';
+}
+
+const WINDOW_ID = 1;
+
+export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
+  ensureRendererBuilt();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `coffer-e2e-${opts.name}-`));
+  const profile = mkdtempSync(path.join(os.tmpdir(), `coffer-chromium-${opts.name}-`));
+  const messages: IpcMessage[] = [];
+  const record = (direction: 'request' | 'response', channel: string, payload: unknown): void => {
+    messages.push({ direction, channel, json: JSON.stringify(payload) ?? 'undefined' });
+  };
+  const dialogs = { folders: [] as (string | null)[], files: [] as string[][], saves: [] as (string | null)[] };
+  const opened: string[] = [];
+  const pageErrors: string[] = [];
+  let page: Page | null = null;
+  const sink = createEventSink((channel, payload) => {
+    void page?.evaluate(([c, p]) => window.__cofferEmit(c as string, p), [channel, payload] as const).catch(() => undefined);
+  }, { onMessage: record });
+
+  const services = await createServices({
+    dataDir,
+    safeStorage: fakeSafeStorage(opts.storageBackend),
+    platform: 'linux',
+    version: '0.1.0-e2e',
+    emit: (c, p) => sink(c, p),
+    openPath: async (p) => {
+      opened.push(p);
+      return '';
+    },
+    dialogs: {
+      pickFolder: async () => dialogs.folders.shift() ?? null,
+      pickFiles: async () => dialogs.files.shift() ?? [],
+      saveFile: async () => dialogs.saves.shift() ?? null,
+    },
+    tempBase: dataDir,
+    env: { ...process.env, ...opts.env },
+    jobConcurrency: 2,
+    ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
+  });
+  if (opts.theme) await services.settings.set({ theme: opts.theme });
+  const rendererPrefix = pathToFileURL(RENDERER + path.sep).toString();
+  const dispatch = createDispatch(createHandlers(services), ourWindowOnly(() => WINDOW_ID, rendererPrefix), { onMessage: record });
+
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    viewport: { width: 1180, height: 780 },
+    colorScheme: opts.theme ?? 'light',
+  });
+  const p = context.pages()[0] ?? (await context.newPage());
+  page = p;
+  p.setDefaultTimeout(15_000);
+  p.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  await p.exposeBinding('__cofferInvoke', (source, channel: string, payload: unknown) =>
+    dispatch(channel, payload, { webContentsId: WINDOW_ID, frameUrl: source.frame.url(), isMainFrame: source.frame === p.mainFrame() }),
+  );
+  await p.addInitScript({ content: await preloadBundle() });
+  await p.goto(pathToFileURL(RENDERER_INDEX).toString());
+  await p.getByRole('navigation', { name: 'Main' }).waitFor();
+
+  return {
+    name: opts.name,
+    page: p,
+    context,
+    services,
+    dataDir,
+    messages,
+    dialogs,
+    opened,
+    pageErrors,
+    async screenshot(name) {
+      const file = path.join(ARTIFACTS, `${name}.png`);
+      await p.screenshot({ path: file });
+      return file;
+    },
+    async drop(paths) {
+      await p.evaluate((items) => {
+        const dt = new DataTransfer();
+        for (const it of items) {
+          const f = new File([''], it.name);
+          window.__cofferPaths.set(it.name, it.path);
+          dt.items.add(f);
+        }
+        const zone = document.querySelector('[data-testid="dropzone"]');
+        if (!zone) throw new Error('no drop zone on screen');
+        for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      }, paths.map((x) => ({ name: path.basename(x), path: x })));
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      await services.shutdown().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Checks the Chromium binary is there; throws with the reason otherwise (the test then fails, never passes silently). */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does) to run the renderer E2E tests`);
+}
+
+export function tempDir(name: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `coffer-e2e-${name}-`));
+}

@@ -1,0 +1,108 @@
+/**
+ * Journey 1: create a vault with a passphrase, drag in three files and a folder, see them listed,
+ * export one and compare bytes, lock, get a wrong-passphrase error, unlock again.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+
+const PASS = 'correct horse battery staple';
+
+describe('journey: passphrase vault', () => {
+  let app: AppUnderTest;
+  let work: string;
+
+  beforeAll(async () => {
+    requireChromium();
+    work = tempDir('j1');
+    app = await startApp({ name: 'j1' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('creates, fills, exports, locks and unlocks a vault', async () => {
+    const { page } = app;
+    // Empty state teaches the next step.
+    await expect(page.getByRole('heading', { name: 'No vaults yet' }).isVisible()).resolves.toBe(true);
+    await app.screenshot('01-empty-vault-list');
+
+    // Source files: three files and a folder with a nested file.
+    const src = path.join(work, 'src');
+    mkdirSync(path.join(src, 'Reports', '2026'), { recursive: true });
+    const files: Record<string, Buffer> = {
+      'notes.txt': Buffer.from('meeting notes: ship it\n'),
+      'photo.jpg': randomBytes(300_000),
+      'budget.csv': Buffer.from('item,amount\nrent,1200\n'),
+    };
+    for (const [n, b] of Object.entries(files)) writeFileSync(path.join(src, n), b);
+    writeFileSync(path.join(src, 'Reports', 'q1.txt'), 'first quarter');
+    writeFileSync(path.join(src, 'Reports', '2026', 'plan.txt'), 'plan');
+
+    // Create-vault wizard.
+    const vaultDir = path.join(work, 'Dropbox', 'Team vault');
+    const recovery = path.join(work, 'recovery-key.txt');
+    await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
+    await page.getByLabel('Vault name').fill('Team documents');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
+    await page.getByLabel('Passphrase again').fill('something else');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('do not match');
+    await page.getByLabel('Passphrase again').fill(PASS);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Save the recovery key to').fill(recovery);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await app.screenshot('02-create-vault-review');
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+    expect(existsSync(path.join(vaultDir, 'coffer-vault.json'))).toBe(true);
+    const recoveryText = readFileSync(recovery, 'utf8');
+    expect(recoveryText).toContain('recovery key');
+
+    // Drag three files and a folder in.
+    await app.drop([...Object.keys(files).map((n) => path.join(src, n)), path.join(src, 'Reports')]);
+    const table = page.getByRole('table', { name: 'Files' });
+    for (const n of [...Object.keys(files), 'Reports']) await table.getByRole('row', { name: n }).waitFor();
+    await page.getByRole('progressbar', { name: /total/ }).first().waitFor();
+    await app.screenshot('03-file-browser');
+
+    // Into the folder via the table and back via the breadcrumbs.
+    await table.getByRole('button', { name: '📁 Reports' }).click();
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'q1.txt' }).waitFor();
+    await page.getByRole('navigation', { name: 'Folder' }).getByRole('button', { name: 'Vault' }).click();
+    await table.getByRole('row', { name: 'photo.jpg' }).waitFor();
+
+    // Nothing readable in the vault folder: names and contents are encrypted.
+    const onDisk = JSON.stringify(readdirSync(vaultDir, { recursive: true }));
+    for (const n of Object.keys(files)) expect(onDisk).not.toContain(n);
+
+    // Export one and compare bytes.
+    const out = path.join(work, 'exported.jpg');
+    app.dialogs.saves.push(out);
+    await page.getByRole('button', { name: 'Export photo.jpg' }).click();
+    await expect.poll(() => existsSync(out), { timeout: 15_000 }).toBe(true);
+    expect(readFileSync(out).equals(files['photo.jpg'] as Buffer)).toBe(true);
+
+    // Lock, wrong passphrase, unlock.
+    await page.getByRole('button', { name: 'Lock', exact: true }).click();
+    await page.getByRole('heading', { name: 'Unlock “Team documents”' }).waitFor();
+    await page.getByLabel('Passphrase', { exact: true }).fill('wrong passphrase');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    await expect(alert.textContent()).resolves.toMatch(/passphrase/i);
+    await app.screenshot('04-wrong-passphrase');
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'budget.csv' }).waitFor();
+
+    // The activity log shows what happened.
+    await page.getByRole('button', { name: 'Activity' }).click();
+    await page.getByRole('cell', { name: 'unlock' }).first().waitFor();
+    expect(app.pageErrors).toEqual([]);
+  });
+});
