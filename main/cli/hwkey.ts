@@ -9,13 +9,15 @@
  * The PIN comes from --pin-file, COFFER_PIN or a terminal prompt; the PIV management key (only for
  * generating on a YubiKey) from --management-key-file, COFFER_PIV_MANAGEMENT_KEY or a prompt.
  */
+import { readFile, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { CofferError } from '../core/errors';
-import { enrollHardwareKey, formatPivStubFile, listHardwareKeys, PivP256Recipient } from '../core/keys/pkcs11-p256';
+import { enrollHardwareKey, formatPivStubFile, listHardwareKeys, parsePivStubFile, PivP256Recipient } from '../core/keys/pkcs11-p256';
 import { parse } from './args';
 import { UsageError, type CliContext, type Subcommand } from './context';
 import { openOutput } from './output';
 import { makeCliUI, promptHidden, readSecretFile } from './tty';
+import { registerUnlockOptions, type UnlockExtension } from './unlock';
 
 const LIST_USAGE = 'usage: coffer hwkey list [--module PATH] [--json]';
 const ENROLL_USAGE =
@@ -151,3 +153,37 @@ export const hwkeyCommand: Subcommand = async (args: string[], ctx: CliContext):
   }
   throw new UsageError(sub === undefined ? HWKEY_USAGE : `unknown hwkey command "${sub}"\n${HWKEY_USAGE}`);
 };
+
+/**
+ * `--hwkey RECIPIENT_OR_STUB` for `coffer vault init` and `vault grant`: a `coffer-piv1…` recipient
+ * string, or the path of an identity stub written by `hwkey enroll`. Returns the recipient string
+ * and a default slot label naming the token.
+ */
+export async function hwkeyMember(recipientOrStub: string): Promise<{ recipient: string; label: string }> {
+  const t = recipientOrStub.trim();
+  if (PivP256Recipient.looksLike(t)) {
+    const r = PivP256Recipient.parse(t);
+    return { recipient: r.toString(), label: `hardware key ${r.fingerprint}` };
+  }
+  const st = await stat(t).catch(() => null);
+  if (!st?.isFile()) {
+    throw new CofferError('BAD_RECIPIENT', `--hwkey takes a coffer-piv1… recipient or an identity stub file from \`coffer hwkey enroll -o FILE\`; "${t.slice(0, 40)}" is neither`);
+  }
+  if (st.size > 64 * 1024) throw new CofferError('BAD_IDENTITY_FILE', `${t} is too large to be a hardware-key stub`);
+  const stub = parsePivStubFile(await readFile(t, 'utf8'));
+  const who = [stub.tokenLabel, stub.serial ? `serial ${stub.serial}` : undefined, stub.pivSlot ? `slot ${stub.pivSlot}` : undefined].filter(Boolean).join(', ');
+  return { recipient: stub.recipient.toString(), label: `hardware key${who ? ` (${who})` : ` ${stub.recipient.fingerprint}`}` };
+}
+
+/**
+ * Unlock options added to every `coffer vault` command: `--pin-file F` (the PIN for hardware-key
+ * stubs given with -i). Registered when this module is imported.
+ */
+export const hwkeyUnlockExtension: UnlockExtension = {
+  name: 'hwkey',
+  options: { 'pin-file': { type: 'string' } },
+  usage: '[--pin-file F]',
+  identities: () => Promise.resolve([]),
+  secretSources: (values) => (typeof values['pin-file'] === 'string' ? { pinFile: values['pin-file'] } : {}),
+};
+registerUnlockOptions(hwkeyUnlockExtension);

@@ -16,6 +16,7 @@ import { parse } from './args';
 import { UsageError, type CliContext, type Subcommand } from './context';
 import { readSecretFile } from './tty';
 import { cliUI, resolveUnlock, unlockOptions, unlockUsage, type OptionValues } from './unlock';
+import { hwkeyMember } from './hwkey';
 
 const JSON_OPT = { json: { type: 'boolean' } } as const;
 const KDF_OPT = { 'kdf-params': { type: 'string' } } as const;
@@ -26,7 +27,8 @@ function usage(op: string, rest: string): string {
 
 const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
 
-  init DIR [--name NAME] [-p] [-r RECIPIENT]... [--json]   create a vault; prints the recovery key once
+  init DIR [--name NAME] [-p] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... [--json]
+                                                             create a vault; prints the recovery key once
   add DIR SRC... [--to VPATH]                                add files and folders (recursively)
   ls DIR [VPATH] [-l] [-R] [--json]                          list
   get DIR VPATH -o DEST [--force]                            decrypt a file or folder out
@@ -34,6 +36,7 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
   verify DIR [--repair] [--json]                             authenticate every record and blob
   members DIR [--json]                                       key slots and pending access requests
   grant DIR RECIPIENT|REQUEST_ID [--label L]                 add a member
+  grant DIR --hwkey RECIPIENT_OR_STUB [--label L]            add a hardware key (see coffer hwkey enroll)
   revoke DIR SLOT_ID [--reencrypt]                           remove a slot, then rotate
   rotate DIR [--json]                                        new epoch; records rewrapped, content untouched
   passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
@@ -124,18 +127,20 @@ function rotateText(r: RotateResult): string {
 /* ---------------------------------------------------------------- commands */
 
 async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
-  const use = 'usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--kdf-params OPS:MEMKIB] [--json]';
+  const use = 'usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... [--kdf-params OPS:MEMKIB] [--json]';
   const { values, positionals } = parse(args, {
     ...unlockOptions(), ...JSON_OPT, ...KDF_OPT,
     name: { type: 'string' },
     recipient: { type: 'string', short: 'r', multiple: true },
+    hwkey: { type: 'string', multiple: true },
     label: { type: 'string' },
   }, use);
   const dir = needDir(positionals, use);
   if (positionals.length > 1) throw new UsageError(use);
   await initSodium();
   const wantPass = values.passphrase === true || values['passphrase-file'] !== undefined;
-  const recipients = (values.recipient ?? []).map((r) => ({ recipient: r }));
+  const recipients: { recipient: string; label?: string }[] = (values.recipient ?? []).map((r) => ({ recipient: r }));
+  for (const h of values.hwkey ?? []) recipients.push(await hwkeyMember(h));
   if (!wantPass && recipients.length === 0) throw new UsageError(`a vault needs a passphrase (-p) or a member recipient (-r)\n${use}`);
   for (const r of recipients) parseRecipient(r.recipient); // fail before anything is written
   let passphrase: string | undefined;
@@ -300,12 +305,13 @@ async function cmdMembers(args: string[], ctx: CliContext): Promise<void> {
 }
 
 async function cmdGrant(args: string[], ctx: CliContext): Promise<void> {
-  const use = usage('grant', 'DIR RECIPIENT|REQUEST_ID [--label L] [--json]');
-  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, label: { type: 'string' } }, use);
+  const use = usage('grant', 'DIR (RECIPIENT|REQUEST_ID | --hwkey RECIPIENT_OR_STUB) [--label L] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, label: { type: 'string' }, hwkey: { type: 'string' } }, use);
   const dir = needDir(positionals, use);
-  if (positionals.length !== 2) throw new UsageError(use);
+  if (positionals.length !== (values.hwkey === undefined ? 2 : 1)) throw new UsageError(use);
+  const hw = values.hwkey === undefined ? undefined : await hwkeyMember(values.hwkey);
   await withVault(dir, values, ctx, async (v) => {
-    const s = await v.grant(positionals[1] as string, { label: values.label });
+    const s = await v.grant(hw ? hw.recipient : (positionals[1] as string), { label: values.label ?? hw?.label });
     if (values.json) json(ctx, s);
     else out(ctx, `granted: slot ${s.id} (${s.type}, fingerprint ${s.fingerprint}) "${s.label}"`);
   });
