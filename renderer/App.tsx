@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
 import { coffer, errorOf } from './util';
 import { VaultList } from './screens/VaultList';
@@ -10,6 +10,7 @@ import { HardwareKeys } from './screens/HardwareKeys';
 import { TransitSettingsScreen } from './screens/Transit';
 import { ActivityScreen } from './screens/Activity';
 import { SettingsScreen } from './screens/Settings';
+import { LockIcon } from './icons';
 
 export type View =
   | { name: 'vaults' }
@@ -84,6 +85,7 @@ export function App() {
       coffer().on.vaultLocked(({ vaultId, reason }) => {
         void refreshVaults();
         if (reason === 'idle') setLockedMessage('A vault was locked after being idle. Unlock it again to continue.');
+        if (reason === 'revoked') setLockedMessage('A vault was locked because your key is no longer one of its members. Ask its admin for access.');
         void vaultId;
       }),
       coffer().on.accessRequests(() => void refreshVaults()),
@@ -108,7 +110,7 @@ export function App() {
     window.setTimeout(() => mainRef.current?.focus(), 0);
   };
 
-  const navItem = (label: string, target: View, badge?: number) => (
+  const navItem = (label: ReactNode, target: View, badge?: number) => (
     <button
       type="button"
       className="nav-button"
@@ -169,7 +171,7 @@ export function App() {
         {navItem('Vaults', { name: 'vaults' })}
         {vaults.length > 0 && <div className="nav-section">Your vaults</div>}
         {vaults.map((v) => (
-          <div key={v.id}>{navItem(`${v.state === 'unlocked' ? '🔓' : '🔒'} ${v.name}`, { name: 'vault', vaultId: v.id }, v.conflicts + v.pendingRequests)}</div>
+          <div key={v.id}>{navItem(<span className="row" style={{ gap: 6 }}><LockIcon open={v.state === 'unlocked'} />{v.name}</span>, { name: 'vault', vaultId: v.id }, v.conflicts + v.pendingRequests)}</div>
         ))}
         <div className="nav-section">Keys</div>
         {navItem('Member keys', { name: 'identities' })}

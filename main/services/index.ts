@@ -37,6 +37,8 @@ export interface ServiceDeps {
   /** Client state (highest epoch seen per vault); default dataDir/state. */
   stateDir?: string;
   jobConcurrency?: number;
+  /** How often unlocked vaults are re-read for changes from other members (default 15 s). */
+  pollMs?: number;
   /** Overrides for tests. */
   core?: VaultCore;
   transitPort?: TransitPort;
@@ -82,6 +84,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     activity,
     emit: deps.emit,
     openPath: deps.openPath,
+    ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
   });
   return {
     info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning() }),

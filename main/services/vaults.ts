@@ -258,8 +258,10 @@ export class VaultService {
         u.lastConflicts = c;
         this.d.emit('event:conflicts', { vaultId, conflicts });
       }
-    } catch {
-      /* a vault folder mid-sync can be briefly unreadable; the next poll tries again */
+    } catch (e) {
+      // Our key is no longer among the members (revoked elsewhere): lock rather than keep serving old keys.
+      if (toErrorInfo(e).code === 'NO_IDENTITY') await this.lock(vaultId, 'revoked');
+      /* otherwise a vault folder mid-sync can be briefly unreadable; the next poll tries again */
     }
   }
 

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../preload/contract';
 import { coffer, errorOf, formatBytes, formatDate, joinPath, parentOf } from '../util';
+import { FileIcon, FolderIcon, UpIcon } from '../icons';
 
 type Edit =
   | { kind: 'mkdir' }
@@ -116,10 +117,10 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
 
   const addPaths = (sources: string[]) => {
     if (sources.length === 0) return;
-    void run(() => coffer().files.add({ vaultId: vault.id, sources, to: path }), `Encrypting ${sources.length} item${sources.length === 1 ? '' : 's'} into ${path}…`);
+    void run(() => coffer().files.add({ vaultId: vault.id, sources, to: path }));
   };
 
-  const onDrop = (e: React.DragEvent) => {
+  const onDrop = (e: DragEvent) => {
     e.preventDefault();
     dragDepth.current = 0;
     setDragging(false);
@@ -203,15 +204,15 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
             <thead><tr><th>Name</th><th>Size</th><th>Modified</th><th className="actions">Actions</th></tr></thead>
             <tbody>
               {path !== '/' && (
-                <tr><td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))}>↩ ..</button></td></tr>
+                <tr><td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))}><UpIcon /> ..</button></td></tr>
               )}
               {entries.map((e) => (
                 <tr key={e.path} aria-label={e.name}>
                   <td>
                     {e.type === 'dir' ? (
-                      <button type="button" className="entry-name dir" onClick={() => setPath(e.path)}>📁 {e.name}</button>
+                      <button type="button" className="entry-name dir" onClick={() => setPath(e.path)}><FolderIcon /> {e.name}</button>
                     ) : (
-                      <button type="button" className="entry-name" onDoubleClick={() => void run(() => coffer().files.open({ vaultId: vault.id, path: e.path }))} title="Double-click to open">📄 {e.name}</button>
+                      <button type="button" className="entry-name" onDoubleClick={() => void run(() => coffer().files.open({ vaultId: vault.id, path: e.path }))} title="Double-click to open"><FileIcon /> {e.name}</button>
                     )}
                     {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>conflict</span>}
                   </td>

@@ -35,8 +35,13 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
   const fps = new Set(vault.slots.map((s) => s.fingerprint).filter((f): f is string => !!f));
   const options: { value: Choice; label: string; hint: string }[] = [];
   if (types.has('passphrase')) options.push({ value: 'passphrase', label: 'Passphrase', hint: vault.slots.filter((s) => s.type === 'passphrase').map((s) => s.label).join(', ') });
-  for (const i of identities) if (types.has('x25519') && (fps.size === 0 || fps.has(i.fingerprint))) options.push({ value: `identity:${i.id}`, label: `My member key “${i.label}”`, hint: i.fingerprint });
-  for (const h of hwkeys) if (types.has('piv-p256') && (fps.size === 0 || fps.has(h.fingerprint))) options.push({ value: `hwkey:${h.id}`, label: `Hardware key “${h.label}”`, hint: `${h.tokenLabel}, serial ${h.serial}` });
+  // Keys that match a slot come first; the others are offered too (a slot may have been added
+  // since the list was read), marked so people know what to expect.
+  const member = (fp: string) => fps.has(fp);
+  for (const i of [...identities].sort((a, b) => Number(member(b.fingerprint)) - Number(member(a.fingerprint)))) {
+    options.push({ value: `identity:${i.id}`, label: `My member key “${i.label}”`, hint: member(i.fingerprint) ? i.fingerprint : `${i.fingerprint} (not among this vault’s slots)` });
+  }
+  for (const h of hwkeys) options.push({ value: `hwkey:${h.id}`, label: `Hardware key “${h.label}”`, hint: `${h.tokenLabel}, serial ${h.serial}${member(h.fingerprint) ? '' : ' (not among this vault’s slots)'}` });
   if (types.has('vault-transit')) options.push({ value: 'transit', label: 'HashiCorp Vault Transit', hint: 'asks your Vault server' });
   if (types.has('recovery')) options.push({ value: 'recovery', label: 'Recovery key', hint: 'the key saved when the vault was created' });
 

@@ -147,6 +147,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     tempBase: dataDir,
     env: { ...process.env, ...opts.env },
     jobConcurrency: 2,
+    pollMs: 1000,
     ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
   });
   if (opts.theme) await services.settings.set({ theme: opts.theme });

@@ -71,7 +71,7 @@ describe('journey: passphrase vault', () => {
     await app.screenshot('03-file-browser');
 
     // Into the folder via the table and back via the breadcrumbs.
-    await table.getByRole('button', { name: '📁 Reports' }).click();
+    await table.getByRole('button', { name: 'Reports', exact: true }).click();
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'q1.txt' }).waitFor();
     await page.getByRole('navigation', { name: 'Folder' }).getByRole('button', { name: 'Vault' }).click();
     await table.getByRole('row', { name: 'photo.jpg' }).waitFor();
