@@ -111,6 +111,11 @@ export interface OpenOptions {
   readonly stateDir: string;
   readonly ui?: ProviderUI;
   readonly storage?: VaultStorage;
+  /**
+   * After copies were merged by a sync client: join concurrent epochs and wrap the current epoch for
+   * members that lack it (default true; a read-only folder is left as is).
+   */
+  readonly heal?: boolean;
 }
 
 export interface InitOptions {
@@ -303,6 +308,7 @@ export async function openVault(dir: string, opts: OpenOptions): Promise<Vault> 
   const { desc, bytes } = await readDescriptor(storage);
   const v = new Vault(storage, desc, bytes, opts.stateDir, opts.ui ?? nonInteractiveUI, opts.credentials);
   await v.load();
+  if (opts.heal !== false) await v.healIfNeeded();
   return v;
 }
 
@@ -706,7 +712,11 @@ export class Vault {
 
   private getTree(): Tree {
     if (this.tree) return this.tree;
-    const nodes = [...this.records.values()];
+    // A conflict copy identical in content to its original (e.g. both copies rewrapped the same
+    // record during concurrent rotations) holds nothing new: it is not shown; verify --repair removes it.
+    const primaryBody = new Map<string, string>();
+    for (const n of this.records.values()) if (!n.conflict) primaryBody.set(n.body.id, JSON.stringify(n.body));
+    const nodes = [...this.records.values()].filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
     const dirIds = new Set(nodes.filter((n) => !n.conflict && n.body.type === 'dir').map((n) => n.body.id));
     const primaryIds = new Set(nodes.filter((n) => !n.conflict).map((n) => n.body.id));
     const byParent = new Map<string, Node[]>();
@@ -757,6 +767,26 @@ export class Vault {
       children.set(parentPath, infos);
     };
     visit('', '', 0);
+    // Entries whose parents form a cycle (two copies moved folders into each other) are unreachable
+    // from the root: show the first of each cycle at the top level rather than lose them.
+    let unreached = nodes.filter((n) => !infoByFile.has(n.file));
+    for (let guard = 0; unreached.length > 0 && guard < 64; guard++) {
+      unreached.sort((x, y) => x.body.id.localeCompare(y.body.id) || x.file.localeCompare(y.file));
+      const first = unreached[0] as Node;
+      orphan.add(first.file);
+      const rootList = byParent.get('') ?? [];
+      rootList.push(first);
+      byParent.set('', rootList);
+      for (const l of byParent.values()) {
+        const i = l.indexOf(first);
+        if (i >= 0 && l !== rootList) l.splice(i, 1);
+      }
+      byPath.clear();
+      infoByFile.clear();
+      children.clear();
+      visit('', '', 0);
+      unreached = nodes.filter((n) => !infoByFile.has(n.file));
+    }
     this.tree = { byPath, infoByFile, children };
     return this.tree;
   }
@@ -869,6 +899,30 @@ export class Vault {
       const name = `${slot.obj.body.slot}.${this.head}.key`;
       if (present.has(name)) continue;
       await this.writeWrap(slot.obj.body, this.head, this.headKeys().vk);
+    }
+  }
+
+  /** Whether heal() has anything to do: concurrent epochs, or active members without a wrap of the current one. */
+  private async needsHeal(): Promise<boolean> {
+    if (this.heads.filter((h) => this.keyring.has(h)).length > 1) return true;
+    const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
+    return this.memberSlots().some((m) => m.status === 'active' && !present.has(`${m.slot.obj.body.slot}.${this.head}.key`));
+  }
+
+  /** Runs heal() under the lock if needed; a folder we cannot write to is left alone (reported as a problem). */
+  async healIfNeeded(): Promise<boolean> {
+    this.ensureOpen();
+    if (!(await this.needsHeal())) return false;
+    try {
+      await this.mutate(() => Promise.resolve());
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || (isCofferError(e) && e.code === 'VAULT_BUSY')) {
+        this.problem({ severity: 'warning', code: 'CONFLICT', object: EPOCHS, message: 'concurrent changes could not be joined (folder not writable or busy); they will be on the next change' });
+        return false;
+      }
+      throw e;
     }
   }
 
@@ -1334,7 +1388,7 @@ export class Vault {
       const r: Recipient = parseRecipient(text);
       const type = slotTypeForRecipient(r);
       const existing = this.memberSlots().find((m) => m.slot.obj.body.recipient === text);
-      const label = opts.label ?? req?.name ?? `member ${r.fingerprint ?? ''}`.trim();
+      const label = opts.label ?? req?.name ?? existing?.slot.obj.body.label ?? `member ${r.fingerprint ?? ''}`.trim();
       const body: SlotBody = {
         v: 1, vault: this.id, slot: existing?.slot.obj.body.slot ?? newSlotId(), type, label, fingerprint: r.fingerprint ?? '',
         created: existing?.slot.obj.body.created ?? nowIso(), epoch: this.head, recipient: text,
@@ -1509,6 +1563,11 @@ export class Vault {
         }
         if (this.recordEpochOf(n) !== this.head) {
           problems.push({ severity: 'info', code: 'STALE_EPOCH', object: `${RECORDS}/${n.file}`, path: pathOf(n), message: `still under epoch ${this.recordEpochOf(n)}; run rotate to rewrap it`, repairable: false });
+        }
+      }
+      for (const n of this.records.values()) {
+        if (n.conflict && !tree.infoByFile.has(n.file)) {
+          problems.push({ severity: 'info', code: 'CONFLICT', object: `${RECORDS}/${n.file}`, path: null, message: 'conflict copy identical to its original', repairable: true });
         }
       }
       // Blobs: every referenced blob decrypts completely.
