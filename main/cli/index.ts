@@ -16,15 +16,38 @@ Files:
   coffer decrypt [-i IDENTITY_FILE]... [-o OUT] [IN]
   coffer inspect [--json] [IN]
 
+Vaults (coffer vault --help for all operations):
+  coffer vault init DIR [--name NAME] [-p] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]
+  coffer vault add DIR SRC... [--to VPATH]
+  coffer vault ls DIR [VPATH] [-l] [--json]
+  coffer vault get DIR VPATH -o DEST
+
+Hardware keys (YubiKey PIV, any PKCS#11 token):
+  coffer hwkey list [--module PATH]
+  coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o FILE]
+
 Passphrases come from a terminal prompt, COFFER_PASSPHRASE, or --passphrase-file F.
 IN and OUT default to stdin and stdout. With -o, output appears only when complete.
 `;
+
+/** Loads a subcommand module on first use, so single-file commands stay small and fast to start. */
+const lazy = (load: () => Promise<Subcommand>): Subcommand => async (args, ctx) => (await load())(args, ctx);
+
+/** Providers that add unlock options (--pin-file, --vault-config…) register them when imported. */
+async function loadProviders(): Promise<void> {
+  await import('./hwkey');
+}
 
 const commands: Record<string, Subcommand> = {
   keygen: keygenCommand,
   encrypt: encryptCommand,
   decrypt: decryptCommand,
   inspect: inspectCommand,
+  vault: lazy(async () => {
+    await loadProviders();
+    return (await import('./vault')).vaultCommand;
+  }),
+  hwkey: lazy(async () => (await import('./hwkey')).hwkeyCommand),
 };
 
 export function defaultContext(): CliContext {
