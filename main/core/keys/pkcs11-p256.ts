@@ -358,7 +358,7 @@ export interface EnrollResult {
  * management key; on other tokens as the user with the PIN. Never overwrites an existing key.
  */
 export async function enrollHardwareKey(opts: EnrollOptions): Promise<EnrollResult> {
-  const slot = opts.slot !== undefined ? parsePivSlot(opts.slot) : undefined;
+  const slot = opts.slot ? parsePivSlot(opts.slot) : undefined;
   const modulePath = resolveModulePath({ modulePath: opts.modulePath, env: opts.env ?? process.env });
   return withModule(modulePath, async (mod) => {
     const token = mod.findToken({ serial: opts.serial, label: opts.tokenLabel });
