@@ -826,7 +826,8 @@ export class Vault {
     const walk = (p: string): void => {
       for (const c of tree.children.get(p) ?? []) {
         out.push(c);
-        if (c.type === 'dir' && !c.conflict) walk(c.path);
+        // Sync-conflict copies of folders have no children of their own; orphans and same-name folders do.
+        if (c.type === 'dir' && (!c.conflict || c.conflict.source === 'orphan' || c.conflict.source === 'duplicate-name')) walk(c.path);
       }
     };
     walk(key);

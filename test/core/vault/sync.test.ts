@@ -163,4 +163,34 @@ describe('merging two independently changed copies', () => {
     const av = await open(sb, { identities: [alice.id] });
     av.lock();
   });
+
+  it('folders moved into each other on two copies are both still shown', async () => {
+    sb = sandbox();
+    const { vault } = await newVault(sb, { passphrase: 'pw' });
+    await vault.mkdir('X');
+    await vault.mkdir('Y');
+    makeTree(path.join(sb.base, 'in'), { 'x.txt': 'x', 'y.txt': 'y' });
+    await vault.add([path.join(sb.base, 'in/x.txt')], 'X');
+    await vault.add([path.join(sb.base, 'in/y.txt')], 'Y');
+    vault.lock();
+    const base = path.join(sb.base, 'base');
+    const b = path.join(sb.base, 'copyB');
+    cpSync(sb.dir, base, { recursive: true });
+    cpSync(sb.dir, b, { recursive: true });
+    const stateB = path.join(sb.base, 'stateB');
+    cpSync(sb.state, stateB, { recursive: true });
+    const va = await open(sb, { passphrase: 'pw' });
+    await va.mv('X', 'Y');
+    va.lock();
+    const vb = await open(sb, { passphrase: 'pw' }, b, stateB);
+    await vb.mv('Y', 'X');
+    vb.lock();
+    syncMerge(base, sb.dir, b);
+    const v = await open(sb, { passphrase: 'pw' });
+    const all = paths(v);
+    expect(all.filter((p) => p.endsWith('x.txt'))).toHaveLength(1);
+    expect(all.filter((p) => p.endsWith('y.txt'))).toHaveLength(1);
+    expect(v.list('').some((e) => e.conflict?.source === 'orphan')).toBe(true);
+    v.lock();
+  });
 });
