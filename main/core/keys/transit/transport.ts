@@ -108,12 +108,18 @@ function describePeer(cert: X509Certificate | undefined): { names: string; valid
 }
 
 /** Turns a socket/TLS error into a CofferError naming the failure and what to do. */
-export function classifyNetworkError(e: unknown, config: ResolvedTransitConfig, target: URL, peer: X509Certificate | undefined): CofferError {
+export function classifyNetworkError(e: unknown, config: ResolvedTransitConfig, target: URL, peer: X509Certificate | undefined, afterHandshake = false): CofferError {
   if (e instanceof CofferError) return e;
-  const err = e as NodeJS.ErrnoException & { reason?: string };
+  const err = e as NodeJS.ErrnoException & { reason?: string; cert?: { raw?: Buffer } };
   const code = err.code ?? '';
   const at = `Vault at ${target.origin}`;
-  const p = describePeer(peer);
+  let certFromError: X509Certificate | undefined;
+  try {
+    certFromError = err.cert?.raw ? new X509Certificate(err.cert.raw) : undefined;
+  } catch {
+    certFromError = undefined;
+  }
+  const p = describePeer(peer ?? certFromError);
   if (code === 'ERR_COFFER_SPKI_PIN') {
     return new CofferError('TRANSIT_TLS', `${at}: TLS public key pin mismatch: the server's key (sha256/${err.message}) matches none of the ${config.pins.length} pinned key(s). If Vault's certificate key was replaced on purpose, update the pins in the Vault settings; otherwise the connection may be intercepted.`, { cause: e });
   }
@@ -130,23 +136,42 @@ export function classifyNetworkError(e: unknown, config: ResolvedTransitConfig, 
     const ca = config.caSource ? `the CA certificate in ${config.caSource} does not sign it` : 'no CA is configured and the system CAs do not trust it';
     return new CofferError('TRANSIT_TLS', `${at}: TLS certificate chain is not trusted (${code}): ${ca}. Give Vault's CA with VAULT_CACERT or the CA file in the Vault settings.`, { cause: e });
   }
-  if (CLIENT_CERT_CODES.has(code) || /certificate required|alert number 116/i.test(err.message ?? '')) {
+  // TLS 1.3: a server that rejects the client certificate may simply close the connection right
+  // after the handshake, before any HTTP answer (the client never sees the alert).
+  const resetAfterHandshake = afterHandshake && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(err.message ?? ''));
+  if (CLIENT_CERT_CODES.has(code) || /certificate required|alert number 116/i.test(err.message ?? '') || resetAfterHandshake) {
     const what = config.clientCert
       ? 'it did not accept the client certificate (VAULT_CLIENT_CERT); check that Vault trusts its issuer and that it has not expired'
       : 'it requires a client certificate (mTLS); set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY, or the client certificate in the Vault settings';
     return new CofferError('TRANSIT_TLS', `${at}: TLS handshake refused: ${what}.`, { cause: e });
   }
+  if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE'
+    || /alert protocol version|unsupported protocol|no protocols available/i.test(err.message ?? '')) {
+    return new CofferError('TRANSIT_TLS', `${at}: the server offers no TLS version Coffer accepts (TLS 1.2 or newer is required).`, { cause: e });
+  }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
     return new CofferError('TRANSIT_TLS', `${at}: the server did not answer with TLS (${code}); check the port, and whether the address should be http:// (loopback only).`, { cause: e });
-  }
-  if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE') {
-    return new CofferError('TRANSIT_TLS', `${at}: the server offers no TLS version Coffer accepts (TLS 1.2 or newer is required).`, { cause: e });
   }
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /certificate/i.test(code)) {
     return new CofferError('TRANSIT_TLS', `${at}: TLS failure (${code}): ${err.message}`, { cause: e });
   }
   const why = UNREACHABLE[code] ?? (code === 'ERR_COFFER_TIMEOUT' ? `no answer within ${config.timeoutMs / 1000} s` : err.message || code || 'unknown error');
   return new CofferError('TRANSIT_UNREACHABLE', `${at} is unreachable (${why}); check the address, the network and that Vault is running.`, { cause: e });
+}
+
+/** Reads the server certificate without verifying it, for error messages only; sends no data. */
+function fetchPeerCertificate(target: URL, config: ResolvedTransitConfig): Promise<X509Certificate | undefined> {
+  return new Promise((resolve) => {
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const sock = tls.connect({ host, port: Number(target.port || 443), rejectUnauthorized: false, minVersion: 'TLSv1.2', ...(config.servername ? { servername: config.servername } : {}) });
+    const done = (c: X509Certificate | undefined): void => {
+      sock.destroy();
+      resolve(c);
+    };
+    sock.setTimeout(3000, () => done(undefined));
+    sock.once('secureConnect', () => done(sock.getPeerX509Certificate?.()));
+    sock.once('error', () => done(undefined));
+  });
 }
 
 export interface TransportOptions {
@@ -231,10 +256,22 @@ export function createTransport(config: ResolvedTransitConfig, opts: TransportOp
     }
     const mod = isHttps ? https : http;
     let peer: X509Certificate | undefined;
+    let handshook = false;
+    let responded = false;
     return new Promise((resolve, reject) => {
+      const fail = (e: unknown): void => {
+        const code = (e as NodeJS.ErrnoException).code;
+        // OpenSSL does not hand over the certificate it rejected; for the message only, fetch it
+        // again without verification (nothing is sent on that connection).
+        const diagnose = !peer && !proxy && isHttps && (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID');
+        void (diagnose ? fetchPeerCertificate(target, config) : Promise.resolve(undefined)).then((c) => {
+          reject(classifyNetworkError(e, config, target, peer ?? c, handshook && !responded));
+        });
+      };
       const r = mod.request(proxy && !isHttps
         ? { ...reqOpts, host: proxy.hostname, port: proxy.port || 80, path }
         : { ...reqOpts, ...(isHttps && !(proxy && isHttps) ? tlsOptions : {}), hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || (isHttps ? 443 : 80), path, protocol: target.protocol }, (res) => {
+        responded = true;
         if (isHttps) last = tlsBySocket.get(res.socket) ?? last;
         const chunks: Buffer[] = [];
         let size = 0;
@@ -257,7 +294,7 @@ export function createTransport(config: ResolvedTransitConfig, opts: TransportOp
           }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
         });
-        res.on('error', (e) => reject(classifyNetworkError(e, config, target, peer)));
+        res.on('error', fail);
       });
       r.on('socket', (s) => {
         if (!isHttps) return;
@@ -270,13 +307,14 @@ export function createTransport(config: ResolvedTransitConfig, opts: TransportOp
           }
         };
         ts.once('secureConnect', () => {
+          handshook = true;
           grab();
           recordTls(ts, peer);
         });
         ts.once('error', grab);
       });
       r.on('timeout', () => r.destroy(Object.assign(new Error('timeout'), { code: 'ERR_COFFER_TIMEOUT' })));
-      r.on('error', (e) => reject(classifyNetworkError(e, config, target, peer)));
+      r.on('error', fail);
       r.end(payload);
     });
   }
