@@ -17,7 +17,7 @@ import {
 } from '../../../../main/core/keys/pkcs11-p256';
 import { pkcs11js } from '../../../../main/core/keys/pkcs11/lib';
 import { TokenModule, withModule } from '../../../../main/core/keys/pkcs11/token';
-import type { ProviderNotice, ProviderUI, SecretRequest } from '../../../../main/core/keys/types';
+import type { ProviderNotice, ProviderUI, SecretRequest, Stanza } from '../../../../main/core/keys/types';
 import { CofferError } from '../../../../main/core/errors';
 import { createSoftHsm, type SoftHsm } from '../../../fixtures/softhsm';
 
@@ -62,6 +62,45 @@ beforeAll(async () => {
   hsm.initToken('beta', PIN_B);
 });
 afterAll(() => hsm?.destroy());
+
+/** Puts a software-made P-256 key on a token (public and private objects), as an admin could with pkcs11-tool. */
+async function importKey(tokenLabel: string, pin: string, d: Buffer, label: string, id: Buffer): Promise<void> {
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(d);
+  const pub = ecdh.getPublicKey();
+  const lib = pkcs11js();
+  const params = Buffer.from('06082a8648ce3d030107', 'hex');
+  await withModule(hsm.modulePath, (m) => {
+    const s = m.openSession(m.findToken({ label: tokenLabel }), true);
+    try {
+      s.login(pin);
+      m.pkcs11.C_CreateObject(s.handle, [
+        { type: lib.CKA_CLASS, value: lib.CKO_PUBLIC_KEY },
+        { type: lib.CKA_KEY_TYPE, value: lib.CKK_EC },
+        { type: lib.CKA_TOKEN, value: true },
+        { type: lib.CKA_PRIVATE, value: false },
+        { type: lib.CKA_LABEL, value: label },
+        { type: lib.CKA_ID, value: id },
+        { type: lib.CKA_EC_PARAMS, value: params },
+        { type: lib.CKA_EC_POINT, value: Buffer.concat([Buffer.from([0x04, 0x41]), pub]) },
+      ]);
+      m.pkcs11.C_CreateObject(s.handle, [
+        { type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY },
+        { type: lib.CKA_KEY_TYPE, value: lib.CKK_EC },
+        { type: lib.CKA_TOKEN, value: true },
+        { type: lib.CKA_PRIVATE, value: true },
+        { type: lib.CKA_DERIVE, value: true },
+        { type: lib.CKA_LABEL, value: label },
+        { type: lib.CKA_ID, value: id },
+        { type: lib.CKA_EC_PARAMS, value: params },
+        { type: lib.CKA_VALUE, value: d },
+      ]);
+    } finally {
+      s.logout();
+      s.close();
+    }
+  });
+}
 
 function key32(): Uint8Array {
   return sodium().randomBytes(32);
@@ -122,40 +161,7 @@ describe('wrap and unwrap', () => {
     const ecdh = createECDH('prime256v1');
     const pub = ecdh.generateKeys();
     const d = ecdh.getPrivateKey();
-    const lib = pkcs11js();
-    await withModule(hsm.modulePath, (m) => {
-      const t = m.findToken({ label: 'alpha' });
-      const s = m.openSession(t, true);
-      try {
-        s.login(PIN_A);
-        const id = Buffer.from('c0ffee01', 'hex');
-        const params = Buffer.from('06082a8648ce3d030107', 'hex');
-        m.pkcs11.C_CreateObject(s.handle, [
-          { type: lib.CKA_CLASS, value: lib.CKO_PUBLIC_KEY },
-          { type: lib.CKA_KEY_TYPE, value: lib.CKK_EC },
-          { type: lib.CKA_TOKEN, value: true },
-          { type: lib.CKA_PRIVATE, value: false },
-          { type: lib.CKA_LABEL, value: 'imported' },
-          { type: lib.CKA_ID, value: id },
-          { type: lib.CKA_EC_PARAMS, value: params },
-          { type: lib.CKA_EC_POINT, value: Buffer.concat([Buffer.from([0x04, 0x41]), pub]) },
-        ]);
-        m.pkcs11.C_CreateObject(s.handle, [
-          { type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY },
-          { type: lib.CKA_KEY_TYPE, value: lib.CKK_EC },
-          { type: lib.CKA_TOKEN, value: true },
-          { type: lib.CKA_PRIVATE, value: true },
-          { type: lib.CKA_DERIVE, value: true },
-          { type: lib.CKA_LABEL, value: 'imported' },
-          { type: lib.CKA_ID, value: id },
-          { type: lib.CKA_EC_PARAMS, value: params },
-          { type: lib.CKA_VALUE, value: d },
-        ]);
-      } finally {
-        s.logout();
-        s.close();
-      }
-    });
+    await importKey('alpha', PIN_A, d, 'imported', Buffer.from('c0ffee01', 'hex'));
 
     const enrolled = await enrollHardwareKey({ modulePath: hsm.modulePath, tokenLabel: 'alpha', mode: 'use-existing', label: 'imported', ui: new RecordingUI([]) });
     expect(enrolled.recipient.point.equals(pub)).toBe(true);
@@ -210,6 +216,22 @@ describe('wrap and unwrap', () => {
       }
     });
     expect(Buffer.from(onToken[0] ?? []).equals(expected)).toBe(true);
+  });
+
+  it('a frozen piv-p256 stanza (made once; docs/FORMAT.md §4.3) still opens through the token', async () => {
+    // Frozen vector: recipient key d = c0ffee… (32 bytes), K = 00 01 … 1f.
+    const d = Buffer.from('c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff', 'hex');
+    const frozen: Stanza = {
+      type: 'piv-p256',
+      args: ['cY5NFw', 'Anqo15ce80hVnlAdEP2qaCQt7glLNYKtrcNnAB9biafn'],
+      body: Buffer.from('k7kzwOI71GCQwmauFZVyVJ/l0HXFB+equZ1wOj3QKAwQxFelJuVZk4mzR0pc1Sf6', 'base64'),
+    };
+    await importKey('beta', PIN_B, d, 'kat', Buffer.from('4b4154', 'hex'));
+    const r = await enrollHardwareKey({ modulePath: hsm.modulePath, tokenLabel: 'beta', mode: 'use-existing', label: 'kat', ui: new RecordingUI([]) });
+    expect(r.recipient.toString()).toBe('coffer-piv1q2hsnmywlxwcyf6c2qgqmdtqn2aurg30rdgnj58atn6apz5t9pf2cxmpr4v');
+    expect(r.recipient.fingerprint).toBe('5861 cf52 5e9b 5edd');
+    const out = await new PivP256Identity(r.stub).unwrap([frozen], new RecordingUI([PIN_B]));
+    expect(Buffer.from(out ?? []).toString('hex')).toBe('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
   });
 
   it('round-trips a generated key and caches the PIN only when asked to, until forgetPin()', async () => {
