@@ -5,7 +5,7 @@
  * operation itself guarantees nothing half-written remains.
  */
 import { EventEmitter } from 'node:events';
-import { toErrorInfo, type ErrorCode } from '../errors';
+import { CofferError, toErrorInfo, type ErrorCode } from '../errors';
 import { defaultConcurrency } from './pool';
 import { ProgressTracker, type Progress } from './progress';
 
@@ -36,6 +36,7 @@ interface Entry {
   snap: JobSnapshot;
   controller: AbortController;
   start: () => void;
+  fail: (e: unknown) => void;
 }
 
 export interface JobQueueEvents {
@@ -72,6 +73,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     const entry: Entry = {
       snap: { id, kind, title, state: 'queued', progress: null, error: null },
       controller,
+      fail: (e) => reject(e),
       start: () => {
         this.running++;
         this.set(entry, { state: 'running' });
@@ -112,6 +114,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
       if (i >= 0) this.waiting.splice(i, 1);
       e.controller.abort();
       this.set(e, { state: 'cancelled', error: { code: 'CANCELLED', message: 'cancelled' } });
+      e.fail(new CofferError('CANCELLED', 'cancelled'));
       return true;
     }
     if (e.snap.state === 'running') {
