@@ -98,7 +98,7 @@ export function HardwareKeys({ settings }: { settings: Settings | null }) {
               <label className="check"><input type="radio" name="mode" checked={mode === 'existing'} onChange={() => setMode('existing')} /><span>Use the key already in that slot</span></label>
             </fieldset>
             <label className="field"><span>Name</span><input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="Blue YubiKey" /></label>
-            <label className="field"><span>PIN</span><input type="password" value={pin} onChange={(e) => setPin(e.target.value)} autoComplete="off" /><span className="hint">Used for this step only; Coffer never stores it.</span></label>
+            <label className="field"><span>PIN</span><input aria-label="PIN" type="password" value={pin} onChange={(e) => setPin(e.target.value)} autoComplete="off" /><span className="hint">Used for this step only; Coffer never stores it.</span></label>
             <button type="submit" className="btn primary" disabled={busy || !label.trim() || !pin || !serial}>{busy ? 'Enrolling…' : 'Enroll'}</button>
           </form>
         </>

@@ -111,6 +111,11 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
   const [tab, setTab] = useState<'files' | 'members'>('files');
   const [error, setError] = useState<string | null>(null);
 
+  // Unlocking again starts on the files.
+  useEffect(() => {
+    if (vault.state !== 'unlocked') setTab('files');
+  }, [vault.state]);
+
   // Activity in the window keeps the vault unlocked.
   useEffect(() => {
     if (vault.state !== 'unlocked') return;
