@@ -2,7 +2,7 @@
 // Usage: npm run bench -- [--size 1G] [--runs 3] [--big 8G|0] [--dir DIR] [--no-vault] [--no-write]
 // Writes the medians into docs/BENCHMARKS.md (between the bench:file markers) and prints them.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
