@@ -1,7 +1,8 @@
 /**
  * The pkcs11-p256 provider against a real PKCS#11 module: SoftHSM2 with tokens initialised per run.
  */
-import { createECDH, ECDH, hkdfSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createECDH, ECDH, generateKeyPairSync, hkdfSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -380,6 +381,67 @@ describe('PIN errors', () => {
       infoSpy.mockRestore();
     }
     expect(owner.C_Login).toBe(realLogin);
+  });
+});
+
+describe('PIV-style layout', () => {
+  it('a key shown only through its certificate (as ykcs11 and OpenSC show PIV slots) is listed, enrolled by --slot and unlocked', async () => {
+    // Like a YubiKey slot 9d: a private key and an X.509 certificate with ykcs11's labels, no public-key object.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = privateKey.export({ format: 'jwk' });
+    const d = Buffer.from(jwk.d ?? '', 'base64url');
+    const keyPem = path.join(hsm.dir, 'piv.key.pem');
+    writeFileSync(keyPem, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const der = execFileSync('openssl', ['req', '-x509', '-new', '-key', keyPem, '-subj', '/CN=coffer test', '-days', '2', '-outform', 'DER']);
+    const id = Buffer.from([3]);
+    const lib = pkcs11js();
+    await withModule(hsm.modulePath, (m) => {
+      const s = m.openSession(m.findToken({ label: 'alpha' }), true);
+      try {
+        s.login(PIN_A);
+        m.pkcs11.C_CreateObject(s.handle, [
+          { type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY },
+          { type: lib.CKA_KEY_TYPE, value: lib.CKK_EC },
+          { type: lib.CKA_TOKEN, value: true },
+          { type: lib.CKA_PRIVATE, value: true },
+          { type: lib.CKA_DERIVE, value: true },
+          { type: lib.CKA_LABEL, value: 'Private key for Key Management' },
+          { type: lib.CKA_ID, value: id },
+          { type: lib.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') },
+          { type: lib.CKA_VALUE, value: d },
+        ]);
+        m.pkcs11.C_CreateObject(s.handle, [
+          { type: lib.CKA_CLASS, value: lib.CKO_CERTIFICATE },
+          { type: lib.CKA_CERTIFICATE_TYPE, value: lib.CKC_X_509 },
+          { type: lib.CKA_TOKEN, value: true },
+          { type: lib.CKA_PRIVATE, value: false },
+          { type: lib.CKA_LABEL, value: 'X.509 Certificate for Key Management' },
+          { type: lib.CKA_ID, value: id },
+          // DER Name "CN=coffer test" (SoftHSM requires CKA_SUBJECT on certificates).
+          { type: lib.CKA_SUBJECT, value: Buffer.from('30163114301206035504030c0b636f666665722074657374', 'hex') },
+          { type: lib.CKA_VALUE, value: der },
+        ]);
+      } finally {
+        s.logout();
+        s.close();
+      }
+    });
+    const expectedPoint = createECDH('prime256v1');
+    expectedPoint.setPrivateKey(d);
+
+    const l = await listHardwareKeys({ modulePath: hsm.modulePath });
+    const listed = l.tokens.find((t) => t.label === 'alpha')?.keys.find((k) => k.source === 'certificate');
+    expect(listed).toMatchObject({ label: 'X.509 Certificate for Key Management', id: '03', curve: 'P-256', pivSlot: '9d' });
+    expect(listed?.point?.equals(expectedPoint.getPublicKey())).toBe(true);
+
+    const r = await enrollHardwareKey({ modulePath: hsm.modulePath, tokenLabel: 'alpha', mode: 'use-existing', slot: '9d', ui: new RecordingUI([]) });
+    expect(r.stub.pivSlot).toBe('9d');
+    expect(r.stub.keyId).toBe('03');
+    const k = key32();
+    const out = await new PivP256Identity(r.stub).unwrap(await r.recipient.wrap(k), new RecordingUI([PIN_A]));
+    expect(Buffer.from(out ?? []).equals(Buffer.from(k))).toBe(true);
+    // Retired slots are empty here.
+    await expectCoffer(enrollHardwareKey({ modulePath: hsm.modulePath, tokenLabel: 'alpha', mode: 'use-existing', slot: '82', ui: new RecordingUI([]) }), 'KEY_NOT_FOUND', /in slot 82/);
   });
 });
 
