@@ -1,0 +1,103 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeHarness, policyFor, type Harness } from './harness';
+import type { TransitServer } from '../../../servers/transit/server';
+import {
+  setTransitClientSource, parseTransitRecipientString, formatTransitRecipientString, TransitSlotRecipient,
+} from '../../../../main/core/keys/transit/slot';
+import { initVault, openVault, readVaultInfo } from '../../../../main/core/vault';
+import { CofferError } from '../../../../main/core/errors';
+import type { TransitClient } from '../../../../main/core/keys/vault-transit';
+
+let h: Harness;
+let srv: TransitServer;
+let work: string;
+
+beforeAll(async () => {
+  h = await makeHarness();
+  srv = await h.server();
+  srv.createKey('team-kek');
+  srv.putPolicy('team', policyFor('team-kek'));
+  work = mkdtempSync(path.join(os.tmpdir(), 'coffer-transit-slot-'));
+});
+afterAll(() => h.cleanup());
+afterEach(() => setTransitClientSource(undefined));
+
+function useClient(c: TransitClient): TransitClient {
+  setTransitClientSource(() => c);
+  return c;
+}
+
+describe('vault-transit recipient strings', () => {
+  it('parse and format, with an optional recorded address', () => {
+    expect(parseTransitRecipientString('vault-transit:transit/team-kek')).toEqual({ ref: { mount: 'transit', key: 'team-kek' }, address: undefined });
+    expect(parseTransitRecipientString('vault-transit:team/transit/k@https://vault.example.com:8200/')).toEqual({ ref: { mount: 'team/transit', key: 'k' }, address: 'https://vault.example.com:8200' });
+    expect(formatTransitRecipientString({ mount: 'transit', key: 'k' }, 'https://v.example')).toBe('vault-transit:transit/k@https://v.example');
+    for (const bad of ['vault-transit:k', 'vault-transit:/k', 'vault-transit:transit/', 'vault-transit:transit/a b', 'vault-transit:t/k@ftp://x']) {
+      expect(() => parseTransitRecipientString(bad), bad).toThrow(CofferError);
+    }
+    expect(TransitSlotRecipient.parse('vault-transit:transit/k').fingerprint).toBe('transit/k');
+  });
+});
+
+describe('a vault with a Transit key slot', () => {
+  it('init wraps the vault key with transit/encrypt; unlock is one transit/decrypt; files round-trip', async () => {
+    const c = useClient(h.client(srv, { VAULT_TOKEN: srv.createToken({ policies: ['team'] }) }));
+    const dir = path.join(work, 'v1');
+    const stateDir = path.join(work, 'state1');
+    const { vault } = await initVault(dir, { name: 'Team', recipients: [{ recipient: 'vault-transit:transit/team-kek', label: 'Vault Transit team-kek' }], stateDir });
+    const src = path.join(work, 'hello.txt');
+    writeFileSync(src, 'hello transit');
+    await vault.add([src]);
+    vault.lock();
+    const info = await readVaultInfo(dir);
+    expect(info.slots.map((s) => s.type).sort()).toEqual(['recovery', 'vault-transit']);
+    const before = c.requestCount;
+    const v2 = await openVault(dir, { credentials: {}, stateDir });
+    expect(c.requestCount - before).toBe(1);
+    const out = path.join(work, 'hello.out');
+    await v2.get('hello.txt', out);
+    expect(readFileSync(out, 'utf8')).toBe('hello transit');
+    v2.lock();
+
+    // Revoking the policy in Vault stops the next unlock, with Vault's reason.
+    srv.putPolicy('team', 'path "transit/encrypt/team-kek" { capabilities = ["update"] }');
+    try {
+      const e = await openVault(dir, { credentials: {}, stateDir }).then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(CofferError);
+      expect((e as CofferError).message).toMatch(/permission denied on transit\/decrypt\/team-kek/);
+    } finally {
+      srv.putPolicy('team', policyFor('team-kek'));
+    }
+  });
+
+  it('refuses a vault whose slot names a Vault outside the allowlist, without contacting it', async () => {
+    const c = useClient(h.client(srv, { VAULT_TOKEN: srv.rootToken }));
+    const dir = path.join(work, 'v2');
+    const stateDir = path.join(work, 'state2');
+    const { vault } = await initVault(dir, { recipients: [{ recipient: `vault-transit:transit/team-kek@${srv.url}` }], stateDir });
+    vault.lock();
+    // Same vault, but this machine is configured for another Vault.
+    const other = await h.server();
+    const elsewhere = useClient(h.client(other, { VAULT_TOKEN: other.rootToken }));
+    const e = await openVault(dir, { credentials: {}, stateDir }).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(CofferError);
+    expect((e as CofferError).message).toMatch(/not in your allowed Vault addresses/);
+    expect(elsewhere.requestCount).toBe(0);
+    expect(c.requestCount).toBeGreaterThan(0);
+  });
+
+  it('without Vault configured, a Transit-only vault says what to configure', async () => {
+    useClient(h.client(srv, { VAULT_TOKEN: srv.rootToken }));
+    const dir = path.join(work, 'v3');
+    const stateDir = path.join(work, 'state3');
+    (await initVault(dir, { recipients: [{ recipient: 'vault-transit:transit/team-kek' }], stateDir })).vault.lock();
+    setTransitClientSource(undefined);
+    const e = await openVault(dir, { credentials: {}, stateDir }).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(CofferError);
+    expect((e as CofferError).code).toBe('TRANSIT_CONFIG');
+    expect((e as CofferError).message).toMatch(/held by Vault Transit key transit\/team-kek, but Vault is not configured here/);
+  });
+});
