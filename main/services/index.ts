@@ -71,6 +71,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
   const notify = (n: { kind: 'touch' | 'contacting' | 'info'; message: string }): void => deps.emit('event:notice', n);
   const hwkeys = await HardwareKeyService.load(deps.dataDir, () => settings.get().pkcs11Module, notify, env);
   const transit = await TransitService.load(deps.dataDir, storage, deps.transitPort ?? coreTransit(notify, env));
+  await transit.activate().catch(() => undefined); // a missing secret is reported when Transit is used
   const temp = new PrivateTemp(deps.tempBase);
   const vaults = await VaultService.load({
     dataDir: deps.dataDir,

@@ -81,6 +81,7 @@ export class TransitService {
     await writeFileAtomic(this.file, JSON.stringify(this.value, null, 2));
     if (secret) await writeFileAtomic(this.secretFile, await this.storage.seal(secret));
     if (input.auth.method === 'cert') await fsp.rm(this.secretFile, { force: true });
+    await this.activate().catch(() => undefined);
     return this.get();
   }
 
@@ -95,6 +96,11 @@ export class TransitService {
       const err = e instanceof CofferError ? e : new CofferError('TRANSIT', e instanceof Error ? e.message : String(e));
       return { ok: false, address, message: err.message, keyVersions: null };
     }
+  }
+
+  /** Makes the saved connection available to vault-transit slots (rotate, grant) without unlocking through it. */
+  async activate(): Promise<void> {
+    if (this.value.address && this.value.keyName) await this.port.recipient(await this.saved());
   }
 
   async recipient(): Promise<string> {

@@ -64,7 +64,7 @@ export function TransitSettingsScreen() {
       <h1 id="transit-title">Vault connection</h1>
       <p className="muted">Connect to HashiCorp Vault’s Transit engine so your organisation’s Vault wraps vault keys: unlocking asks Vault, which checks its policy and audits the request. Coffer contacts only addresses saved here, never one a vault file names.</p>
       <form onSubmit={(e) => { e.preventDefault(); void save(); }}>
-        <label className="field"><span>Address</span><input value={form.address} onChange={(e) => set({ address: e.target.value })} placeholder="https://vault.example.com:8200" /><span className="hint">HTTPS is required except on this computer (127.0.0.1).</span></label>
+        <label className="field"><span>Address</span><input aria-label="Address" value={form.address} onChange={(e) => set({ address: e.target.value })} placeholder="https://vault.example.com:8200" /><span className="hint">HTTPS is required except on this computer (127.0.0.1).</span></label>
         <div className="row" style={{ maxWidth: 560 }}>
           <label className="field" style={{ flex: 1 }}><span>Transit mount</span><input value={form.mount} onChange={(e) => set({ mount: e.target.value })} /></label>
           <label className="field" style={{ flex: 1 }}><span>Key name</span><input value={form.keyName} onChange={(e) => set({ keyName: e.target.value })} placeholder="coffer" /></label>
@@ -87,7 +87,7 @@ export function TransitSettingsScreen() {
           {method !== 'cert' && (
             <label className="field">
               <span>{method === 'token' ? 'Token' : 'Secret ID'}</span>
-              <input type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoComplete="off" placeholder={stored ? 'stored (leave empty to keep)' : ''} />
+              <input aria-label={method === 'token' ? 'Vault token' : 'AppRole secret ID'} type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoComplete="off" placeholder={stored ? 'stored (leave empty to keep)' : ''} />
               <span className="hint">Kept in the system keychain; never shown again.</span>
             </label>
           )}
