@@ -1,0 +1,108 @@
+/**
+ * Journey 5: a file of at least 200 MiB shows a moving progress bar (percent, bytes, MB/s, ETA);
+ * cancelling a large add leaves nothing half-written in the vault folder.
+ */
+import { closeSync, openSync, ftruncateSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+
+const MiB = 1024 * 1024;
+
+function sparseFile(file: string, size: number): void {
+  const fd = openSync(file, 'w');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+declare global {
+  interface Window {
+    __bars: { value: number; text: string }[];
+  }
+}
+
+describe('journey: large file progress and cancel', () => {
+  let app: AppUnderTest;
+  let work: string;
+
+  beforeAll(async () => {
+    requireChromium();
+    work = tempDir('j5');
+    app = await startApp({ name: 'j5' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('shows moving progress for a 300 MiB file, and cancel leaves nothing half-written', async () => {
+    const { page } = app;
+    const vaultDir = path.join(work, 'vault');
+    await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
+    await page.getByLabel('Vault name').fill('Media');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Passphrase', { exact: true }).fill('media passphrase 2026');
+    await page.getByLabel('Passphrase again').fill('media passphrase 2026');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+
+    // Record every value the total progress bar shows, with the stats line beside it.
+    await page.evaluate(() => {
+      window.__bars = [];
+      const seen = (): void => {
+        const bar = document.querySelector('[role="progressbar"][aria-label$="total"]');
+        if (!bar) return;
+        const stats = bar.parentElement?.querySelector('.stats')?.textContent ?? '';
+        const value = Number(bar.getAttribute('aria-valuenow'));
+        const last = window.__bars[window.__bars.length - 1];
+        if (!last || last.value !== value || last.text !== stats) window.__bars.push({ value, text: stats });
+      };
+      new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+
+    const big = path.join(work, 'video.mov');
+    sparseFile(big, 300 * MiB);
+    await app.drop([big]);
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'video.mov' }).waitFor({ timeout: 120_000 });
+    const bars = await page.evaluate(() => window.__bars);
+    const values = bars.map((b) => b.value);
+    const between = [...new Set(values.filter((v) => v > 0 && v < 100))];
+    expect(between.length, `progress values seen: ${values.join(',')}`).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < values.length; i++) expect(values[i] as number).toBeGreaterThanOrEqual(values[i - 1] as number);
+    expect(values[values.length - 1]).toBe(100);
+    const running = bars.find((b) => b.value > 0 && b.value < 100)?.text ?? '';
+    expect(running).toMatch(/MB\/s/);
+    expect(running).toMatch(/ETA/);
+    expect(running).toMatch(/of 315 MB/);
+
+    // Cancel a larger add part-way.
+    const blobsBefore = readdirSync(path.join(vaultDir, 'blobs')).length;
+    const huge = path.join(work, 'archive.tar');
+    sparseFile(huge, 4096 * MiB);
+    await page.evaluate(() => (window.__bars = []));
+    await app.drop([huge]);
+    await expect.poll(async () => page.evaluate(() => window.__bars.filter((b) => b.value >= 1 && b.value < 100).length), { timeout: 60_000, intervals: [20] }).toBeGreaterThan(0);
+    await app.screenshot('13-large-file-progress');
+    await page.getByRole('button', { name: /Cancel Add archive\.tar/ }).click();
+    await page.getByText('Cancelled; nothing half-written was left behind.').waitFor({ timeout: 60_000 });
+    const job = app.services.jobs.list().find((j) => j.title.includes('archive.tar'));
+    expect(job?.state).toBe('cancelled');
+    expect((job?.bytesDone ?? 0) < 4096 * MiB).toBe(true);
+
+    // Nothing half-written: no new blob, no temp or partial files, and the listing is unchanged.
+    expect(readdirSync(path.join(vaultDir, 'blobs')).length).toBe(blobsBefore);
+    const leftovers = walk(vaultDir).filter((f) => /\.tmp$|\.intent$|coffer-/.test(path.basename(f)) && !f.endsWith('coffer-vault.json'));
+    expect(leftovers).toEqual([]);
+    const total = walk(vaultDir).reduce((a, f) => a + statSync(f).size, 0);
+    expect(total).toBeLessThan(330 * MiB);
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'video.mov' }).waitFor();
+    expect(await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'archive.tar' }).count()).toBe(0);
+    expect(app.pageErrors).toEqual([]);
+  });
+});
