@@ -200,6 +200,8 @@ async function cmdLs(args: string[], ctx: CliContext): Promise<void> {
     if (values.json) json(ctx, list);
     else if (list.length > 0) ctx.stdout.write(`${list.map((e) => entryLine(e, values.long === true)).join('\n')}\n`);
     warnProblems(ctx, v);
+    const errors = v.problems.filter((x) => x.severity === 'error').length;
+    if (errors > 0) throw new CofferError('VAULT_TAMPERED', `${errors} object${errors === 1 ? '' : 's'} of vault ${v.name} failed checks and ${errors === 1 ? 'is' : 'are'} not listed; run coffer vault verify`);
     return Promise.resolve();
   });
 }
