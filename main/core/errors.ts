@@ -67,6 +67,12 @@ export function isCofferError(e: unknown): e is CofferError {
   return e instanceof CofferError;
 }
 
+/** Rethrows an AbortError (from a cancelled stream pipeline) as a typed CANCELLED error. */
+export function asCancelled(e: unknown): unknown {
+  if (e instanceof Error && e.name === 'AbortError') return new CofferError('CANCELLED', 'cancelled', { cause: e });
+  return e;
+}
+
 /** Maps anything thrown to `{code, message}` for IPC and the CLI, never leaking stack traces or key bytes. */
 export function toErrorInfo(e: unknown): { code: ErrorCode; message: string } {
   if (isCofferError(e)) return { code: e.code, message: e.message };

@@ -5,7 +5,7 @@
  */
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CofferError } from '../errors';
+import { asCancelled, CofferError } from '../errors';
 import { initSodium, sodium } from '../crypto/sodium';
 import type { Identity, ProviderUI, Recipient, Stanza } from '../keys/types';
 import { FILE_KEY_BYTES } from './constants';
@@ -108,7 +108,7 @@ export async function encryptFile(
       },
     });
     const payload = encryptPayload(fileKey, (n) => { plaintextBytes = n; opts.onProgress?.(n); });
-    await pipeline(input, payload, headerStage, output, { signal: opts.signal });
+    await pipeline(input, payload, headerStage, output, { signal: opts.signal }).catch((e: unknown) => { throw asCancelled(e); });
     return { plaintextBytes, headerBytes: header.length };
   } finally {
     na.memzero(fileKey);
@@ -129,7 +129,8 @@ export async function decryptFile(
   const fileKey = await unwrapKey(header.stanzas, identities, ui, (k) => verifyHeaderMac(header, k));
   let plaintextBytes = 0;
   try {
-    await pipeline(rest, decryptPayload(fileKey, (n) => { plaintextBytes = n; opts.onProgress?.(n); }), output, { signal: opts.signal });
+    await pipeline(rest, decryptPayload(fileKey, (n) => { plaintextBytes = n; opts.onProgress?.(n); }), output, { signal: opts.signal })
+      .catch((e: unknown) => { throw asCancelled(e); });
   } finally {
     sodium().memzero(fileKey);
   }
