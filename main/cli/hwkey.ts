@@ -4,7 +4,8 @@
  *   coffer hwkey list [--module PATH] [--json]
  *   coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95]
  *                       (--generate | --use-existing) [--label NAME] [-o IDENTITY_FILE] [--force]
- *                       [--pin-file F] [--management-key-file F]
+ *                       [--pin-file F] [--management-key-file F] [--touch-policy always|cached|never]
+ *                       [--pin-policy once|always]   (policies: YubiKey through ykcs11, with --generate)
  *
  * The PIN comes from --pin-file, COFFER_PIN or a terminal prompt; the PIV management key (only for
  * generating on a YubiKey) from --management-key-file, COFFER_PIV_MANAGEMENT_KEY or a prompt.
@@ -21,7 +22,7 @@ import { registerUnlockOptions, type UnlockExtension } from './unlock';
 
 const LIST_USAGE = 'usage: coffer hwkey list [--module PATH] [--json]';
 const ENROLL_USAGE =
-  'usage: coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o IDENTITY_FILE] [--force] [--pin-file F] [--management-key-file F]';
+  'usage: coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o IDENTITY_FILE] [--force] [--pin-file F] [--management-key-file F] [--touch-policy always|cached|never] [--pin-policy once|always]';
 const HWKEY_USAGE = `usage: coffer hwkey list|enroll …\n${LIST_USAGE}\n${ENROLL_USAGE}`;
 
 /** `coffer hwkey list`: tokens (label, serial, manufacturer, model) and their EC keys, read without a PIN. */
@@ -84,9 +85,15 @@ export const hwkeyEnrollCommand: Subcommand = async (args: string[], ctx: CliCon
       force: { type: 'boolean' },
       'pin-file': { type: 'string' },
       'management-key-file': { type: 'string' },
+      'touch-policy': { type: 'string' },
+      'pin-policy': { type: 'string' },
     },
     ENROLL_USAGE,
   );
+  const touch = values['touch-policy'];
+  const pinPolicy = values['pin-policy'];
+  if (touch !== undefined && touch !== 'always' && touch !== 'cached' && touch !== 'never') throw new UsageError(`--touch-policy is always, cached or never\n${ENROLL_USAGE}`);
+  if (pinPolicy !== undefined && pinPolicy !== 'once' && pinPolicy !== 'always') throw new UsageError(`--pin-policy is once or always\n${ENROLL_USAGE}`);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0] ?? ''}"\n${ENROLL_USAGE}`);
   if (values.generate === values['use-existing']) throw new UsageError(`choose exactly one of --generate and --use-existing\n${ENROLL_USAGE}`);
   if (values.serial !== undefined && values.token !== undefined) throw new UsageError(`choose the token by --serial or by --token, not both\n${ENROLL_USAGE}`);
@@ -116,6 +123,8 @@ export const hwkeyEnrollCommand: Subcommand = async (args: string[], ctx: CliCon
       slot: values.slot,
       mode: values.generate ? 'generate' : 'use-existing',
       label: values.label,
+      touchPolicy: touch,
+      pinPolicy,
       ui,
       requestManagementKey,
       env: ctx.env,

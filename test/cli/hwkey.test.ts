@@ -102,6 +102,12 @@ describe('coffer hwkey', () => {
     await expect(hwkeyEnrollCommand(['--generate', '--serial', '1', '--token', 'x'], ctx)).rejects.toBeInstanceOf(UsageError);
     await expect(hwkeyCommand(['frobnicate'], ctx)).rejects.toBeInstanceOf(UsageError);
     await expect(hwkeyEnrollCommand(['--module', hsm.modulePath, '--generate', '--slot', '9a'], ctx)).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(hwkeyEnrollCommand(['--generate', '--touch-policy', 'sometimes'], ctx)).rejects.toBeInstanceOf(UsageError);
+    await expect(hwkeyEnrollCommand(['--generate', '--pin-policy', 'never-ever'], ctx)).rejects.toBeInstanceOf(UsageError);
+    // Policies are YubiKey (ykcs11) settings: refused on other tokens before anything is generated.
+    const pinned = context({ COFFER_PIN: PIN });
+    await expect(hwkeyEnrollCommand(['--module', hsm.modulePath, '--generate', '--label', 'touchy', '--touch-policy', 'always'], pinned.ctx)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/only be set on a YubiKey/) as unknown as string });
+    await expect(hwkeyEnrollCommand(['--module', hsm.modulePath, '--use-existing', '--label', 'admin key', '--pin-policy', 'once'], pinned.ctx)).rejects.toMatchObject({ code: 'USAGE' });
     const bad = hwkeyListCommand(['--module', p('missing.so')], ctx);
     await expect(bad).rejects.toBeInstanceOf(CofferError);
     await expect(bad).rejects.toMatchObject({ code: 'PKCS11_MODULE' });

@@ -27,7 +27,7 @@ import { keyTag, p256Fingerprint, toCompressed, toUncompressed } from './pkcs11/
 import { CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, pinLockedMessage } from './pkcs11/errors';
 import { resolveModulePath } from './pkcs11/modules';
 import { parsePivSlot } from './pkcs11/piv';
-import { isYubicoToken, withModule, type KeySummary, type TokenModule, type TokenSession, type TokenSummary } from './pkcs11/token';
+import { isYubicoToken, withModule, type KeySummary, type TokenModule, type TokenSession, type TokenSummary, type YubicoPolicy } from './pkcs11/token';
 import { pkcs11js } from './pkcs11/lib';
 
 export const PIV_STANZA = 'piv-p256';
@@ -339,6 +339,9 @@ export interface EnrollOptions {
   /** Key label: set on generated keys (generic tokens), or the label of the existing key to use. */
   readonly label?: string | undefined;
   readonly ui: ProviderUI;
+  /** YubiKey (ykcs11) only, with `generate`: the new key's touch and PIN policies (default: the token's). */
+  readonly touchPolicy?: YubicoPolicy['touch'] | undefined;
+  readonly pinPolicy?: YubicoPolicy['pin'] | undefined;
   /** The PIV management key (hex) for generation on a YubiKey; defaults to asking through `ui`. */
   readonly requestManagementKey?: (prompt: string) => Promise<string>;
   readonly env?: NodeJS.ProcessEnv;
@@ -367,6 +370,9 @@ export async function enrollHardwareKey(opts: EnrollOptions): Promise<EnrollResu
       let key: KeySummary;
       if (opts.mode === 'generate') {
         const pivSlot = slot ?? '9d';
+        if (!isYubicoToken(token) && (opts.touchPolicy || opts.pinPolicy)) {
+          throw new CofferError('USAGE', `touch and PIN policies can only be set on a YubiKey through Yubico's module (ykcs11); ${token.displayName} is not one`);
+        }
         if (isYubicoToken(token)) {
           const prompt = `PIV management key (hex) for ${token.displayName}`;
           const mk = opts.requestManagementKey ? await opts.requestManagementKey(prompt) : await opts.ui.requestSecret({ kind: 'pin', prompt });
@@ -374,8 +380,9 @@ export async function enrollHardwareKey(opts: EnrollOptions): Promise<EnrollResu
         } else {
           await loginUser(session, mod, token, opts.ui);
         }
-        key = session.generateP256({ label: opts.label ?? `coffer-${pivSlot}`, pivSlot });
+        key = session.generateP256({ label: opts.label ?? `coffer-${pivSlot}`, pivSlot, touchPolicy: opts.touchPolicy, pinPolicy: opts.pinPolicy });
       } else {
+        if (opts.touchPolicy || opts.pinPolicy) throw new CofferError('USAGE', 'touch and PIN policies are set when a key is generated (--generate), not for an existing key');
         key = await chooseExisting(session, mod, token, opts.ui, slot, opts.label);
       }
       if (!key.point) throw new CofferError('KEY_NOT_FOUND', `the key "${key.label}" on ${token.displayName} has no readable P-256 public key`);

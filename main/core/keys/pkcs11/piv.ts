@@ -2,8 +2,9 @@
  * PIV slots Coffer uses for key agreement: 9d (Key Management) and the twenty retired
  * key-management slots 82–95. Keys are found on the token by object class and label or public
  * key; a slot is recognised from the object labels that ykcs11 ("Private key for Key Management",
- * "Private key for Retired Key 3") and OpenSC ("KEY MAN key", "RETIRED KEY 3"…) give, never from
- * a fixed CKA_ID, because the two modules number the retired slots differently.
+ * "Private key for Retired Key 3") and OpenSC ("KEY MAN key", "Retired KEY MAN 3") give, never from
+ * a fixed CKA_ID, because the two modules number the retired slots differently (ykcs11: CKA_ID 5…24
+ * for 82…95; OpenSC: "05"…"24" written as hex bytes, so 0x05…0x09, 0x10…0x24).
  */
 import { CofferError } from '../../errors';
 
@@ -20,9 +21,10 @@ export function parsePivSlot(text: string): string {
 /** The PIV slot an object label names, for ykcs11's and OpenSC's labelling, or null. */
 export function pivSlotFromLabel(label: string): string | null {
   const l = label.toLowerCase();
-  const retired = /retired key\s*(\d{1,2})\b/.exec(l);
-  if (retired) {
-    const n = Number(retired[1]);
+  if (l.includes('retired')) {
+    // ykcs11 "Private key for Retired Key 3", OpenSC "Retired KEY MAN 3" (and certificates alike): the last number.
+    const m = /(\d{1,2})\D*$/.exec(l);
+    const n = m ? Number(m[1]) : 0;
     return n >= 1 && n <= 20 ? (0x81 + n).toString(16) : null;
   }
   if (/key management|key man\b/.test(l)) return '9d';

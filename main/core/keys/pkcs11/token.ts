@@ -47,6 +47,17 @@ function tokenDisplayName(label: string, serial: string): string {
   return serial ? `${l} (serial ${serial})` : l;
 }
 
+/** Yubico's vendor attributes for key generation through ykcs11 (its pkcs11y.h: CKA_VENDOR_DEFINED + 0x59554200 + 1, + 2). */
+const CKA_YUBICO = 0x80000000 + 0x59554200;
+const CKA_YUBICO_TOUCH_POLICY = CKA_YUBICO + 1;
+const CKA_YUBICO_PIN_POLICY = CKA_YUBICO + 2;
+const YUBICO_TOUCH = { never: 1, always: 2, cached: 3 } as const;
+const YUBICO_PIN = { never: 1, once: 2, always: 3 } as const;
+export interface YubicoPolicy {
+  readonly touch: keyof typeof YUBICO_TOUCH;
+  readonly pin: keyof typeof YUBICO_PIN;
+}
+
 export function isYubicoToken(t: Pick<TokenSummary, 'manufacturer'>): boolean {
   return /yubico/i.test(t.manufacturer);
 }
@@ -344,9 +355,12 @@ export class TokenSession {
    * with `label` and a random CKA_ID. ykcs11 (YubiKey): as SO (management key), in the PIV slot the
    * template's CKA_ID selects. Refuses to overwrite a key that is already there.
    */
-  generateP256(opts: { label: string; pivSlot: string }): KeySummary {
+  generateP256(opts: { label: string; pivSlot: string; touchPolicy?: YubicoPolicy['touch']; pinPolicy?: YubicoPolicy['pin'] }): KeySummary {
     const lib = pkcs11js();
     const yubico = isYubicoToken(this.token);
+    if (!yubico && (opts.touchPolicy || opts.pinPolicy)) {
+      throw new CofferError('USAGE', `touch and PIN policies can only be set on a YubiKey through Yubico's module (ykcs11); ${this.token.displayName} is not one`);
+    }
     const existing = this.listKeys();
     if (yubico && existing.some((k) => k.pivSlot === opts.pivSlot)) {
       throw new CofferError('EXISTS', `PIV slot ${opts.pivSlot} on ${this.token.displayName} already holds a key; choose another slot (--slot 82…95) or use it with --use-existing`);
@@ -362,6 +376,8 @@ export class TokenSession {
     ];
     const pub: Template = [{ type: lib.CKA_CLASS, value: lib.CKO_PUBLIC_KEY }, ...common, { type: lib.CKA_EC_PARAMS, value: P256_OID_DER }];
     const priv: Template = [{ type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY }, ...common, { type: lib.CKA_DERIVE, value: true }];
+    if (opts.touchPolicy) priv.push({ type: CKA_YUBICO_TOUCH_POLICY, value: Buffer.from([YUBICO_TOUCH[opts.touchPolicy]]) });
+    if (opts.pinPolicy) priv.push({ type: CKA_YUBICO_PIN_POLICY, value: Buffer.from([YUBICO_PIN[opts.pinPolicy]]) });
     if (!yubico) {
       pub.push({ type: lib.CKA_LABEL, value: opts.label }, { type: lib.CKA_PRIVATE, value: false });
       priv.push(

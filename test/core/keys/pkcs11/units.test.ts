@@ -222,6 +222,11 @@ describe('PIV slots and EC points', () => {
     expect(pivSlotFromLabel('KEY MAN pubkey')).toBe('9d');
     expect(pivSlotFromLabel('Private key for Retired Key 1')).toBe('82');
     expect(pivSlotFromLabel('RETIRED KEY 20')).toBe('95');
+    // OpenSC's labels (src/libopensc/pkcs15-piv.c): "Retired KEY MAN n" must not read as 9d.
+    expect(pivSlotFromLabel('Retired KEY MAN 1')).toBe('82');
+    expect(pivSlotFromLabel('Retired KEY MAN 12')).toBe('8d');
+    expect(pivSlotFromLabel('Public key for Retired Key 7')).toBe('88');
+    expect(pivSlotFromLabel('Retired KEY MAN')).toBeNull();
     expect(pivSlotFromLabel('Retired Key 21')).toBeNull();
     expect(pivSlotFromLabel('PIV AUTH key')).toBe('9a');
     expect(pivSlotFromLabel('Private key for Digital Signature')).toBe('9c');
