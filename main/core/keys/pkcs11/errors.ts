@@ -3,8 +3,9 @@
  *
  * PKCS#11 never reports a number of PIN tries left: it has only the token flags
  * CKF_USER_PIN_COUNT_LOW ("at least one wrong PIN was entered"), CKF_USER_PIN_FINAL_TRY
- * ("one more wrong PIN locks it") and CKF_USER_PIN_LOCKED. A count is shown only where the caller
- * knows it from elsewhere (`triesLeft`); otherwise the message says what the flags say.
+ * ("one more wrong PIN locks it") and CKF_USER_PIN_LOCKED. A count is shown only where it is
+ * knowable: Yubico's ykcs11 sets the flags from the exact retry counter (2, 1, 0 tries left);
+ * otherwise the message says what the flags say.
  */
 import { CofferError } from '../../errors';
 import { ckrName, firstLine, isPkcs11Error } from './lib';
@@ -45,6 +46,15 @@ export function pinIncorrectMessage(tokenName: string, flags: number | null, tri
   return `PIN incorrect for ${tokenName}`;
 }
 
+/** Tries left as ykcs11 reports them through the flags, or null when the flags do not say. */
+export function triesFromYkcs11Flags(flags: number | null): number | null {
+  if (flags === null) return null;
+  if (flags & CKF_USER_PIN_LOCKED) return 0;
+  if (flags & CKF_USER_PIN_FINAL_TRY) return 1;
+  if (flags & CKF_USER_PIN_COUNT_LOW) return 2;
+  return null;
+}
+
 export function pinLockedMessage(tokenName: string): string {
   return `the PIN of ${tokenName} is locked after too many wrong tries; ${UNBLOCK_HELP}`;
 }
@@ -56,6 +66,11 @@ export interface MapContext {
   readonly doing: string;
   /** Token flags read after the failure, when they could be read. */
   readonly flags?: number | null;
+  /**
+   * Whether the flags map to exact counts. Yubico's ykcs11 sets CKF_USER_PIN_COUNT_LOW at exactly 2
+   * tries left, FINAL_TRY at 1 and LOCKED at 0 (ykcs11.c, C_GetTokenInfo); other modules only say "low".
+   */
+  readonly exactCounts?: boolean;
   /** Set when a follow-up check found the token is no longer there. */
   readonly tokenGone?: boolean;
 }
@@ -70,7 +85,7 @@ export function mapPkcs11Error(e: unknown, ctx: MapContext): CofferError {
   switch (name) {
     case 'CKR_PIN_INCORRECT':
     case 'CKR_PIN_INVALID':
-      return new CofferError('PIN_INCORRECT', pinIncorrectMessage(ctx.tokenName, ctx.flags ?? null), { cause: e });
+      return new CofferError('PIN_INCORRECT', pinIncorrectMessage(ctx.tokenName, ctx.flags ?? null, ctx.exactCounts ? triesFromYkcs11Flags(ctx.flags ?? null) : null), { cause: e });
     case 'CKR_PIN_LEN_RANGE':
       return new CofferError('PIN_INCORRECT', `PIN for ${ctx.tokenName} has the wrong length (a YubiKey PIV PIN is 6 to 8 characters)`, { cause: e });
     case 'CKR_PIN_LOCKED':

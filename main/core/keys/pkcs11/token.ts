@@ -180,7 +180,7 @@ export class TokenModule {
   mapError(e: unknown, token: TokenSummary, doing: string): CofferError {
     if (e instanceof CofferError) return e;
     const gone = !this.isPresent(token);
-    return mapPkcs11Error(e, { tokenName: token.displayName, doing, flags: gone ? null : this.tokenFlags(token), tokenGone: gone });
+    return mapPkcs11Error(e, { tokenName: token.displayName, doing, flags: gone ? null : this.tokenFlags(token), tokenGone: gone, exactCounts: isYubicoToken(token) });
   }
 }
 

@@ -184,6 +184,11 @@ describe('PKCS#11 error mapping', () => {
     const lib = pkcs11js();
     const m = (e: unknown, extra: object = {}): CofferError => mapPkcs11Error(e, { ...ctx, ...extra });
     expect(m(ckr('CKR_PIN_INCORRECT', 0xa0), { flags: lib.CKF_USER_PIN_FINAL_TRY })).toMatchObject({ code: 'PIN_INCORRECT', message: expect.stringMatching(/next wrong PIN locks/) as unknown as string });
+    // ykcs11 sets the flags from the exact retry counter, so the count can be told.
+    expect(m(ckr('CKR_PIN_INCORRECT', 0xa0), { flags: lib.CKF_USER_PIN_COUNT_LOW, exactCounts: true }).message).toBe(`PIN incorrect for ${ctx.tokenName}, 2 tries left`);
+    expect(m(ckr('CKR_PIN_INCORRECT', 0xa0), { flags: lib.CKF_USER_PIN_FINAL_TRY, exactCounts: true }).message).toMatch(/the next wrong PIN locks the key$/);
+    expect(m(ckr('CKR_PIN_INCORRECT', 0xa0), { flags: lib.CKF_USER_PIN_COUNT_LOW }).message).toMatch(/does not say how many/);
+    expect(m(ckr('CKR_PIN_INCORRECT', 0xa0), { flags: 0, exactCounts: true }).message).toBe(`PIN incorrect for ${ctx.tokenName}`);
     expect(m(ckr('CKR_PIN_LOCKED', 0xa4))).toMatchObject({ code: 'PIN_LOCKED', message: expect.stringMatching(/ykman piv access unblock-pin/) as unknown as string });
     expect(m(ckr('CKR_PIN_LEN_RANGE', 0xa2)).code).toBe('PIN_INCORRECT');
     for (const [n, v] of [['CKR_DEVICE_REMOVED', 0x32], ['CKR_TOKEN_NOT_PRESENT', 0xe0], ['CKR_SESSION_HANDLE_INVALID', 0xb3], ['CKR_SESSION_CLOSED', 0xb0]] as const) {
