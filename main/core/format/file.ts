@@ -3,7 +3,7 @@
  * reading, sealing and writing overlap through Node's stream pipeline (fs I/O runs on the threadpool
  * while the main thread seals).
  */
-import { Readable, Transform, type Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asCancelled, CofferError } from '../errors';
 import { initSodium, sodium } from '../crypto/sodium';
@@ -97,18 +97,8 @@ export async function encryptFile(
   try {
     const header = encodeHeader(await wrapKey(fileKey, recipients), fileKey);
     let plaintextBytes = 0;
-    let headerSent = false;
-    const headerStage = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        if (!headerSent) {
-          headerSent = true;
-          this.push(header);
-        }
-        cb(null, chunk);
-      },
-    });
-    const payload = encryptPayload(fileKey, (n) => { plaintextBytes = n; opts.onProgress?.(n); });
-    await pipeline(input, payload, headerStage, output, { signal: opts.signal }).catch((e: unknown) => { throw asCancelled(e); });
+    const payload = encryptPayload(fileKey, (n) => { plaintextBytes = n; opts.onProgress?.(n); }, header);
+    await pipeline(input, payload, output, { signal: opts.signal }).catch((e: unknown) => { throw asCancelled(e); });
     return { plaintextBytes, headerBytes: header.length };
   } finally {
     na.memzero(fileKey);

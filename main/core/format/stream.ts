@@ -59,8 +59,11 @@ export interface PayloadProgress {
   (plaintextBytes: number): void;
 }
 
-/** Encrypts plaintext into a payload under file key `fileKey`. */
-export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress): Transform {
+/**
+ * Encrypts plaintext into a payload under file key `fileKey`. `prefix` (a file header) is emitted
+ * before the payload, saving a stream stage per buffer.
+ */
+export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress, prefix?: Uint8Array): Transform {
   const na = sodium();
   const nonce = na.randomBytes(PAYLOAD_NONCE_BYTES);
   const key = payloadKey(fileKey, nonce);
@@ -74,7 +77,7 @@ export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     if (!stream) {
       stream = na.pushStream(key);
       na.memzero(key);
-      t.push(Buffer.concat([nonce, stream.header]));
+      t.push(Buffer.concat(prefix ? [prefix, nonce, stream.header] : [nonce, stream.header]));
     }
     return stream;
   };

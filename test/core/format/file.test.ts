@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initSodium } from '../../../main/core/crypto/sodium';
 import { decryptFile, encryptFile, unwrapKey } from '../../../main/core/format/file';
-import type { Identity, ProviderUI, Stanza } from '../../../main/core/keys/types';
+import type { Identity, Stanza } from '../../../main/core/keys/types';
 import { X25519Identity } from '../../../main/core/keys/x25519';
 import { nonInteractiveUI } from '../../../main/core/keys/types';
 import { sink } from '../../helpers/streams';
@@ -28,7 +28,7 @@ describe('whole files', () => {
     const stanzas = id.recipient().wrap(Buffer.alloc(32, 5));
     const order: string[] = [];
     const interactive: Identity = { kind: 'prompting', interactive: true, unwrap: () => { order.push('prompting'); return Promise.resolve(null); } };
-    const quiet: Identity = { kind: 'x25519', interactive: false, unwrap: (s: readonly Stanza[], ui: ProviderUI) => { order.push('x25519'); return id.unwrap(s, ui); } };
+    const quiet: Identity = { kind: 'x25519', interactive: false, unwrap: (s: readonly Stanza[]) => { order.push('x25519'); return id.unwrap(s); } };
     const key = await unwrapKey(stanzas, [interactive, quiet], nonInteractiveUI);
     expect(Buffer.from(key).equals(Buffer.alloc(32, 5))).toBe(true);
     expect(order).toEqual(['x25519']);
