@@ -87,7 +87,7 @@ describe('journey: large file progress and cancel', () => {
     sparseFile(huge, 4096 * MiB);
     await page.evaluate(() => (window.__bars = []));
     await app.drop([huge]);
-    await expect.poll(async () => page.evaluate(() => window.__bars.filter((b) => b.value >= 1 && b.value < 100).length), { timeout: 60_000, intervals: [20] }).toBeGreaterThan(0);
+    await expect.poll(async () => page.evaluate(() => window.__bars.filter((b) => b.value >= 1 && b.value < 100).length), { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
     await app.screenshot('13-large-file-progress');
     await page.getByRole('button', { name: /Cancel Add archive\.tar/ }).click();
     await page.getByText('Cancelled; nothing half-written was left behind.').waitFor({ timeout: 60_000 });
