@@ -24,7 +24,7 @@ import { decodeB64, encodeB64 } from '../format/base64';
 import { decodeBech32, encodeBech32 } from './bech32';
 import type { Identity, ProviderUI, Recipient, Stanza } from './types';
 import { keyTag, p256Fingerprint, toCompressed, toUncompressed } from './pkcs11/p256';
-import { CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, pinLockedMessage } from './pkcs11/errors';
+import { CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, pinLockedMessage, triesFromYkcs11Flags } from './pkcs11/errors';
 import { resolveModulePath } from './pkcs11/modules';
 import { parsePivSlot } from './pkcs11/piv';
 import { isYubicoToken, withModule, type KeySummary, type TokenModule, type TokenSession, type TokenSummary, type YubicoPolicy } from './pkcs11/token';
@@ -288,8 +288,7 @@ export class PivP256Identity implements Identity {
     }
     let pin = this.pin?.toString('utf8');
     if (pin === undefined) {
-      const warn = flags & CKF_USER_PIN_FINAL_TRY ? ' (careful: one more wrong PIN locks it)' : '';
-      pin = await ui.requestSecret({ kind: 'pin', prompt: `PIN for ${token.displayName}${warn}` });
+      pin = await ui.requestSecret({ kind: 'pin', prompt: `PIN for ${token.displayName}${pinWarning(token, flags)}` });
     }
     try {
       session.login(pin);
@@ -299,6 +298,13 @@ export class PivP256Identity implements Identity {
     }
     if (this.opts.cachePin && !this.pin) this.pin = Buffer.from(pin, 'utf8');
   }
+}
+
+/** A warning for the PIN prompt when the token says tries are running out. */
+function pinWarning(token: TokenSummary, flags: number): string {
+  if (flags & CKF_USER_PIN_FINAL_TRY) return ' (careful: one more wrong PIN locks it)';
+  if (isYubicoToken(token) && triesFromYkcs11Flags(flags) === 2) return ' (2 tries left)';
+  return '';
 }
 
 /* ---------------- listing and enrollment ---------------- */
@@ -407,8 +413,7 @@ export async function enrollHardwareKey(opts: EnrollOptions): Promise<EnrollResu
 async function loginUser(session: TokenSession, mod: TokenModule, token: TokenSummary, ui: ProviderUI): Promise<void> {
   const flags = mod.tokenFlags(token) ?? token.flags;
   if (flags & CKF_USER_PIN_LOCKED) throw new CofferError('PIN_LOCKED', pinLockedMessage(token.displayName));
-  const warn = flags & CKF_USER_PIN_FINAL_TRY ? ' (careful: one more wrong PIN locks it)' : '';
-  session.login(await ui.requestSecret({ kind: 'pin', prompt: `PIN for ${token.displayName}${warn}` }));
+  session.login(await ui.requestSecret({ kind: 'pin', prompt: `PIN for ${token.displayName}${pinWarning(token, flags)}` }));
 }
 
 async function chooseExisting(session: TokenSession, mod: TokenModule, token: TokenSummary, ui: ProviderUI, slot: string | undefined, label: string | undefined): Promise<KeySummary> {
