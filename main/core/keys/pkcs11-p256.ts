@@ -248,31 +248,30 @@ export class PivP256Identity implements Identity {
     }
     if (mine.length === 0) return null;
 
-    const secrets = await withModule(this.modulePath(), async (mod) => {
+    const key = await withModule(this.modulePath(), async (mod) => {
       const token = mod.findToken({ serial: this.stub.serial, label: this.stub.serial ? undefined : this.stub.tokenLabel });
       const session = mod.openSession(token, false);
       try {
         await this.login(mod, session, token, ui);
-        const key = session.findPrivateKey({ point: this.recipient.point, id: this.stub.keyId, label: this.stub.keyLabel, pivSlot: this.stub.pivSlot });
+        const priv = session.findPrivateKey({ point: this.recipient.point, id: this.stub.keyId, label: this.stub.keyLabel, pivSlot: this.stub.pivSlot });
         ui.notify({ kind: 'touch', message: `Touch your key ${token.displayName} if it blinks` });
-        return await session.derive(key, mine.map((m) => m.eph));
+        // One key agreement per stanza, stopping at the first that opens (each may need its own touch).
+        for (const m of mine) {
+          const [secret] = await session.derive(priv, [m.eph]);
+          if (!secret) continue;
+          const wk = wrapKeyFor(secret, m.eph, this.recipient.point);
+          sodium().memzero(secret);
+          const opened = sodium().aeadDecrypt(m.body, null, ZERO_NONCE, wk);
+          sodium().memzero(wk);
+          if (opened) return opened;
+        }
+        return null;
       } finally {
         session.logout();
         session.close();
       }
     });
-
-    try {
-      for (let i = 0; i < mine.length; i++) {
-        const m = mine[i] as { eph: Buffer; body: Uint8Array };
-        const wk = wrapKeyFor(secrets[i] as Uint8Array, m.eph, this.recipient.point);
-        const key = sodium().aeadDecrypt(m.body, null, ZERO_NONCE, wk);
-        sodium().memzero(wk);
-        if (key) return key;
-      }
-    } finally {
-      for (const s of secrets) sodium().memzero(s);
-    }
+    if (key) return key;
     throw new CofferError('HEADER_INVALID', `the piv-p256 stanza for ${this.recipient.fingerprint} does not decrypt with the token's key: the header was altered`);
   }
 

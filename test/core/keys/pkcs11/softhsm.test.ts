@@ -269,6 +269,14 @@ describe('wrap and unwrap', () => {
     const body = Uint8Array.from(st.body);
     body[5] = (body[5] ?? 0) ^ 1;
     await expectCoffer(new PivP256Identity(r.stub).unwrap([{ ...st, body }], new RecordingUI([PIN_B])), 'HEADER_INVALID', /altered/);
+    // Two stanzas for the same key: the one that opens wins, with one PIN prompt.
+    const k = key32();
+    const [good] = await r.recipient.wrap(k);
+    if (!good) throw new Error('no stanza');
+    const ui = new RecordingUI([PIN_B]);
+    const out = await new PivP256Identity(r.stub).unwrap([{ ...st, body }, good], ui);
+    expect(Buffer.from(out ?? []).equals(Buffer.from(k))).toBe(true);
+    expect(ui.prompts).toHaveLength(1);
   });
 });
 
