@@ -79,7 +79,7 @@ describe('sync conflicts in the file browser', () => {
     await expect(conflict.textContent()).resolves.toContain('Dropbox conflicted copy');
     await expect(conflict.textContent()).resolves.toContain('19 B'); // "version 2 from here"
     await expect(conflict.textContent()).resolves.toContain('33 B'); // the laptop's version
-    await app.screenshot('14-sync-conflict');
+    await app.screenshot('14-sync-conflict', 'sync-conflict.png');
 
     await box.getByRole('button', { name: 'Keep both' }).click();
     await box.waitFor({ state: 'detached' });

@@ -9,7 +9,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -96,7 +96,8 @@ export interface AppUnderTest {
   readonly opened: string[];
   /** Console errors and uncaught page errors (CSP violations show up here). */
   readonly pageErrors: string[];
-  screenshot(name: string): Promise<string>;
+  /** Saves test-artifacts/e2e/NAME.png; with COFFER_UPDATE_SCREENSHOTS=1 also docs/screenshots/DOCS. */
+  screenshot(name: string, docs?: string): Promise<string>;
   /** Drops files/folders from disk onto the file browser, as a drag from the file manager does. */
   drop(paths: string[]): Promise<void>;
   close(): Promise<void>;
@@ -185,9 +186,13 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     dialogs,
     opened,
     pageErrors,
-    async screenshot(name) {
+    async screenshot(name, docs) {
       const file = path.join(ARTIFACTS, `${name}.png`);
       await p.screenshot({ path: file });
+      if (docs && process.env.COFFER_UPDATE_SCREENSHOTS === '1') {
+        mkdirSync(path.join(ROOT, 'docs', 'screenshots'), { recursive: true });
+        copyFileSync(file, path.join(ROOT, 'docs', 'screenshots', docs));
+      }
       return file;
     },
     async drop(paths) {

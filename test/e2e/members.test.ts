@@ -68,7 +68,7 @@ describe('journey: grant, open as member, revoke', () => {
     await a.getByRole('status').filter({ hasText: 'Granted Bob' }).waitFor();
     const slots = a.getByRole('table', { name: 'Key slots' });
     await slots.getByRole('row', { name: 'Slot Bob' }).waitFor();
-    await admin.screenshot('05-members-and-sharing');
+    await admin.screenshot('05-members-and-sharing', 'members-and-sharing.png');
 
     // Member: opens the vault folder and unlocks with the member key: no passphrase.
     await m.getByRole('button', { name: 'Vaults', exact: true }).click();
@@ -96,7 +96,7 @@ describe('journey: grant, open as member, revoke', () => {
     const refused = m.getByRole('alert');
     await refused.waitFor();
     await expect(refused.textContent()).resolves.toMatch(/none of the keys|not among its members/i);
-    await member.screenshot('08-member-refused');
+    await member.screenshot('08-member-refused', 'member-refused-dark.png');
     expect(admin.pageErrors).toEqual([]);
     expect(member.pageErrors).toEqual([]);
   });

@@ -68,7 +68,7 @@ describe('journey: passphrase vault', () => {
     const table = page.getByRole('table', { name: 'Files' });
     for (const n of [...Object.keys(files), 'Reports']) await table.getByRole('row', { name: n }).waitFor();
     await page.getByRole('progressbar', { name: /total/ }).first().waitFor();
-    await app.screenshot('03-file-browser');
+    await app.screenshot('03-file-browser', 'file-browser.png');
 
     // Into the folder via the table and back via the breadcrumbs.
     await table.getByRole('button', { name: 'Reports', exact: true }).click();
