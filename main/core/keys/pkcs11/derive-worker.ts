@@ -19,11 +19,12 @@ export interface DeriveRequest {
   readonly peerPoints: readonly Uint8Array[];
 }
 
-export type DeriveResult = { ok: true; secrets: Uint8Array[] } | { ok: false; name: string; message: string; code: number };
+/** `threadId` is the worker's (never 0, the main thread's): the derive did not block the event loop. */
+export type DeriveResult = { ok: true; secrets: Uint8Array[]; threadId: number } | { ok: false; name: string; message: string; code: number; threadId: number };
 
 const WORKER_SOURCE = `
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData, threadId } = require('node:worker_threads');
 const p = require(workerData.pkcs11js);
 const m = new p.PKCS11();
 let loaded = false;
@@ -61,9 +62,9 @@ try {
       try { m.C_DestroyObject(session, derived); } catch (e) { /* session objects vanish with the session anyway */ }
     }
   }
-  result = { ok: true, secrets };
+  result = { ok: true, secrets, threadId };
 } catch (e) {
-  result = { ok: false, name: String(e && e.name), message: String(e && e.message), code: Number(e && e.code) || 0 };
+  result = { ok: false, name: String(e && e.name), message: String(e && e.message), code: Number(e && e.code) || 0, threadId };
 }
 // Release this thread's reference to the library before reporting: after postMessage the main
 // thread may finalise the module, and nothing of the library may run here after that.

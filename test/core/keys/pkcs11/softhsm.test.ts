@@ -18,6 +18,7 @@ import {
 } from '../../../../main/core/keys/pkcs11-p256';
 import { pkcs11js } from '../../../../main/core/keys/pkcs11/lib';
 import { TokenModule, withModule } from '../../../../main/core/keys/pkcs11/token';
+import { deriveInWorker } from '../../../../main/core/keys/pkcs11/derive-worker';
 import type { ProviderNotice, ProviderUI, SecretRequest, Stanza } from '../../../../main/core/keys/types';
 import { CofferError } from '../../../../main/core/errors';
 import { createSoftHsm, type SoftHsm } from '../../../fixtures/softhsm';
@@ -217,6 +218,26 @@ describe('wrap and unwrap', () => {
       }
     });
     expect(Buffer.from(onToken[0] ?? []).equals(expected)).toBe(true);
+
+    // The derive runs in a worker thread (a YubiKey blocks it until touched) while the event loop keeps turning.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const res = await withModule(hsm.modulePath, async (m) => {
+      const s = m.openSession(m.findToken({ label: 'alpha' }));
+      try {
+        s.login(PIN_A);
+        const k = s.findPrivateKey({ point: pub });
+        return await deriveInWorker({ libraryPath: hsm.modulePath, session: new Uint8Array(s.handle), privateKey: new Uint8Array(k), peerPoints: [E2] });
+      } finally {
+        s.logout();
+        s.close();
+      }
+    });
+    clearInterval(timer);
+    expect(res.ok).toBe(true);
+    expect(res.threadId).toBeGreaterThan(0);
+    expect(ticks).toBeGreaterThan(0);
+    if (res.ok) expect(Buffer.from(res.secrets[0] ?? []).equals(expected)).toBe(true);
   });
 
   it('a frozen piv-p256 stanza (made once; docs/FORMAT.md §4.3) still opens through the token', async () => {
