@@ -258,14 +258,20 @@ export function createTransport(config: ResolvedTransitConfig, opts: TransportOp
     let peer: X509Certificate | undefined;
     let handshook = false;
     let responded = false;
+    let reused = false;
     return new Promise((resolve, reject) => {
       const fail = (e: unknown): void => {
         const code = (e as NodeJS.ErrnoException).code;
         // OpenSSL does not hand over the certificate it rejected; for the message only, fetch it
         // again without verification (nothing is sent on that connection).
         const diagnose = !peer && !proxy && isHttps && (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID');
+        // A kept-alive socket the server already closed: the request never arrived; say so to retry.
+        if (reused && !responded && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          reject(Object.assign(new Error('stale keep-alive connection'), { code: 'ERR_COFFER_STALE_SOCKET' }));
+          return;
+        }
         void (diagnose ? fetchPeerCertificate(target, config) : Promise.resolve(undefined)).then((c) => {
-          reject(classifyNetworkError(e, config, target, peer ?? c, handshook && !responded));
+          reject(classifyNetworkError(e, config, target, peer ?? c, handshook && !responded && !reused));
         });
       };
       const r = mod.request(proxy && !isHttps
@@ -297,6 +303,7 @@ export function createTransport(config: ResolvedTransitConfig, opts: TransportOp
         res.on('error', fail);
       });
       r.on('socket', (s) => {
+        reused = r.reusedSocket;
         if (!isHttps) return;
         const ts = s as tls.TLSSocket;
         const grab = (): void => {
@@ -325,7 +332,17 @@ export function createTransport(config: ResolvedTransitConfig, opts: TransportOp
       throw new CofferError('TRANSIT_ADDRESS_NOT_ALLOWED', `refusing to contact ${target.origin}: not in the allowed Vault addresses`);
     }
     for (let hop = 0; ; hop++) {
-      const res = await once(req, target);
+      let res: Awaited<ReturnType<typeof once>>;
+      try {
+        res = await once(req, target);
+      } catch (e) {
+        // Retry once on a fresh connection (the agent drops the dead socket) when an idle
+        // keep-alive socket turned out closed, as Node's documentation advises.
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_COFFER_STALE_SOCKET') throw e;
+        res = await once(req, target).catch((e2: unknown) => {
+          throw classifyNetworkError((e2 as NodeJS.ErrnoException).code === 'ERR_COFFER_STALE_SOCKET' ? Object.assign(new Error('connection reset'), { code: 'ECONNRESET' }) : e2, config, target, undefined);
+        });
+      }
       opts.onRequest?.({ method: req.method, path: target.pathname.replace(/^\/v1\//, ''), status: res.status });
       if ((res.status === 307 || res.status === 302 || res.status === 308) && typeof res.headers.location === 'string') {
         // Vault standbys answer 307 with the active node's address (http/handler.go respondStandby).
