@@ -14,6 +14,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { CofferError } from '../core/errors';
 import { enrollHardwareKey, formatPivStubFile, listHardwareKeys, parsePivStubFile, PivP256Recipient } from '../core/keys/pkcs11-p256';
+import { CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, triesFromYkcs11Flags } from '../core/keys/pkcs11/errors';
+import { isYubicoToken, type TokenSummary } from '../core/keys/pkcs11/token';
 import { parse } from './args';
 import { UsageError, type CliContext, type Subcommand } from './context';
 import { openOutput } from './output';
@@ -24,6 +26,15 @@ const LIST_USAGE = 'usage: coffer hwkey list [--module PATH] [--json]';
 const ENROLL_USAGE =
   'usage: coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o IDENTITY_FILE] [--force] [--pin-file F] [--management-key-file F] [--touch-policy always|cached|never] [--pin-policy once|always]';
 const HWKEY_USAGE = `usage: coffer hwkey list|enroll …\n${LIST_USAGE}\n${ENROLL_USAGE}`;
+
+/** What the token's flags say about its PIN, for `hwkey list`. */
+function pinState(t: TokenSummary): { state: 'ok' | 'count-low' | 'final-try' | 'locked'; triesLeft: number | null; text: string | null } {
+  const exact = isYubicoToken(t) ? triesFromYkcs11Flags(t.flags) : null;
+  if (t.flags & CKF_USER_PIN_LOCKED) return { state: 'locked', triesLeft: 0, text: 'PIN locked: reset it with `ykman piv access unblock-pin`' };
+  if (t.flags & CKF_USER_PIN_FINAL_TRY) return { state: 'final-try', triesLeft: 1, text: 'PIN: one try left (the next wrong PIN locks it)' };
+  if (t.flags & CKF_USER_PIN_COUNT_LOW) return { state: 'count-low', triesLeft: exact, text: exact === null ? 'PIN: a wrong PIN was entered recently; few tries may remain' : `PIN: ${exact} tries left` };
+  return { state: 'ok', triesLeft: null, text: null };
+}
 
 /** `coffer hwkey list`: tokens (label, serial, manufacturer, model) and their EC keys, read without a PIN. */
 export const hwkeyListCommand: Subcommand = async (args: string[], ctx: CliContext): Promise<void> => {
@@ -39,6 +50,7 @@ export const hwkeyListCommand: Subcommand = async (args: string[], ctx: CliConte
         serial: t.serial,
         manufacturer: t.manufacturer,
         model: t.model,
+        pin: { state: pinState(t).state, triesLeft: pinState(t).triesLeft },
         keys: t.keys.map((k) => ({
           label: k.label,
           id: k.id,
@@ -57,6 +69,8 @@ export const hwkeyListCommand: Subcommand = async (args: string[], ctx: CliConte
   if (listing.tokens.length === 0) lines.push('No tokens present. Insert your YubiKey (on Linux, check that pcscd is running).');
   for (const t of listing.tokens) {
     lines.push('', `Token "${t.label}": serial ${t.serial || '(none)'}, ${t.manufacturer} ${t.model}`.trimEnd());
+    const pin = pinState(t).text;
+    if (pin) lines.push(`  ${pin}`);
     if (t.keys.length === 0) lines.push('  no EC keys visible (generate one with: coffer hwkey enroll --generate)');
     for (const k of t.keys) {
       const slot = k.pivSlot ? `  slot ${k.pivSlot}` : '';

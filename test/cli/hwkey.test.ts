@@ -79,6 +79,13 @@ describe('coffer hwkey', () => {
     const w = context({ COFFER_PIN: '000000' });
     await expect(decryptCommand(['-i', p('admin.stub'), '-o', p('wrong.out'), p('plain.txt.coffer')], w.ctx)).rejects.toMatchObject({ code: 'PIN_INCORRECT' });
     expect(existsSync(p('wrong.out'))).toBe(false);
+    // SoftHSM2 now reports CKF_USER_PIN_COUNT_LOW without a count; the listing says so without inventing one.
+    const after = context();
+    await hwkeyListCommand(['--module', hsm.modulePath, '--json'], after.ctx);
+    expect((JSON.parse(after.out.text) as { tokens: { pin: unknown }[] }).tokens[0]?.pin).toEqual({ state: 'count-low', triesLeft: null });
+    const afterText = context();
+    await hwkeyListCommand(['--module', hsm.modulePath], afterText.ctx);
+    expect(afterText.out.text).toContain('PIN: a wrong PIN was entered recently; few tries may remain');
   });
 
   it('enroll --use-existing without -o prints the stub; the existing output file is refused before touching the token', async () => {
