@@ -68,9 +68,9 @@ function settingsFrom(values: OptionValues): TransitSettings {
 export function configureTransit(values: OptionValues, ctx: CliContext): boolean {
   const settings = settingsFrom(values);
   if (!settings.address && !ctx.env.VAULT_ADDR) return false;
-  // Resolve now so configuration mistakes (plain HTTP, VAULT_SKIP_VERIFY, missing files) surface at once.
-  const config = resolveTransitConfig(settings, ctx.env, os.homedir());
-  setTransitClientSource(() => new TransitClient(config, { env: ctx.env }));
+  // Resolved on first use, so a configuration problem (plain HTTP, VAULT_SKIP_VERIFY, a missing CA
+  // file) is reported by the vault that needs Vault, not by every command.
+  setTransitClientSource(() => new TransitClient(resolveTransitConfig(settings, ctx.env, os.homedir()), { env: ctx.env }));
   return true;
 }
 

@@ -17,6 +17,7 @@ import { UsageError, type CliContext, type Subcommand } from './context';
 import { readSecretFile } from './tty';
 import { cliUI, resolveUnlock, unlockOptions, unlockUsage, type OptionValues } from './unlock';
 import { hwkeyMember } from './hwkey';
+import { TRANSIT_MEMBER_OPTIONS, TRANSIT_MEMBER_USAGE, transitMembers, vaultRewrapCommand } from './transit';
 
 const JSON_OPT = { json: { type: 'boolean' } } as const;
 const KDF_OPT = { 'kdf-params': { type: 'string' } } as const;
@@ -28,7 +29,7 @@ function usage(op: string, rest: string): string {
 const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
 
   init DIR [--name NAME] [-p] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... [--json]
-                                                             create a vault; prints the recovery key once
+       [--transit-key NAME [--transit-mount M] [--strict]]  create a vault; prints the recovery key once
   add DIR SRC... [--to VPATH]                                add files and folders (recursively)
   ls DIR [VPATH] [-l] [-R] [--json]                          list
   get DIR VPATH -o DEST [--force]                            decrypt a file or folder out
@@ -37,6 +38,8 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
   members DIR [--json]                                       key slots and pending access requests
   grant DIR RECIPIENT|REQUEST_ID [--label L]                 add a member
   grant DIR --hwkey RECIPIENT_OR_STUB [--label L]            add a hardware key (see coffer hwkey enroll)
+  grant DIR --transit-key NAME [--transit-mount M]           add a Vault Transit key slot (docs/VAULT-TRANSIT.md)
+  rewrap DIR [--json]                                        after the Transit key rotated: upgrade its stanzas
   revoke DIR SLOT_ID [--reencrypt]                           remove a slot, then rotate
   rotate DIR [--json]                                        new epoch; records rewrapped, content untouched
   passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
@@ -127,9 +130,9 @@ function rotateText(r: RotateResult): string {
 /* ---------------------------------------------------------------- commands */
 
 async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
-  const use = 'usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... [--kdf-params OPS:MEMKIB] [--json]';
+  const use = `usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... ${TRANSIT_MEMBER_USAGE} [--kdf-params OPS:MEMKIB] [--json]`;
   const { values, positionals } = parse(args, {
-    ...unlockOptions(), ...JSON_OPT, ...KDF_OPT,
+    ...unlockOptions(), ...JSON_OPT, ...KDF_OPT, ...TRANSIT_MEMBER_OPTIONS,
     name: { type: 'string' },
     recipient: { type: 'string', short: 'r', multiple: true },
     hwkey: { type: 'string', multiple: true },
@@ -141,6 +144,8 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
   const wantPass = values.passphrase === true || values['passphrase-file'] !== undefined;
   const recipients: { recipient: string; label?: string }[] = (values.recipient ?? []).map((r) => ({ recipient: r }));
   for (const h of values.hwkey ?? []) recipients.push(await hwkeyMember(h));
+  const transit = transitMembers(values, ctx);
+  recipients.push(...transit.recipients);
   if (!wantPass && recipients.length === 0) throw new UsageError(`a vault needs a passphrase (-p) or a member recipient (-r)\n${use}`);
   for (const r of recipients) parseRecipient(r.recipient); // fail before anything is written
   let passphrase: string | undefined;
@@ -149,7 +154,7 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
     passphrase = await ui.requestSecret({ kind: 'passphrase', prompt: 'New vault passphrase', confirm: true });
   }
   const { vault, recoveryKey } = await initVault(dir, {
-    name: values.name, passphrase, recipients, stateDir: ctx.stateDir, kdf: parseKdf(values['kdf-params']),
+    name: values.name, passphrase, recipients, stateDir: ctx.stateDir, kdf: parseKdf(values['kdf-params']), strict: transit.strict,
   });
   try {
     const m = await vault.members();
@@ -307,11 +312,13 @@ async function cmdMembers(args: string[], ctx: CliContext): Promise<void> {
 }
 
 async function cmdGrant(args: string[], ctx: CliContext): Promise<void> {
-  const use = usage('grant', 'DIR (RECIPIENT|REQUEST_ID | --hwkey RECIPIENT_OR_STUB) [--label L] [--json]');
-  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, label: { type: 'string' }, hwkey: { type: 'string' } }, use);
+  const use = usage('grant', 'DIR (RECIPIENT|REQUEST_ID | --hwkey RECIPIENT_OR_STUB | --transit-key NAME [--transit-mount M]) [--label L] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, ...TRANSIT_MEMBER_OPTIONS, label: { type: 'string' }, hwkey: { type: 'string' } }, use);
   const dir = needDir(positionals, use);
-  if (positionals.length !== (values.hwkey === undefined ? 2 : 1)) throw new UsageError(use);
-  const hw = values.hwkey === undefined ? undefined : await hwkeyMember(values.hwkey);
+  if (values.strict) throw new UsageError(`--strict is chosen at init\n${use}`);
+  const tm = transitMembers(values, ctx).recipients[0];
+  if (positionals.length !== (values.hwkey === undefined && !tm ? 2 : 1)) throw new UsageError(use);
+  const hw = values.hwkey === undefined ? tm : await hwkeyMember(values.hwkey);
   await withVault(dir, values, ctx, async (v) => {
     const s = await v.grant(hw ? hw.recipient : (positionals[1] as string), { label: values.label ?? hw?.label });
     if (values.json) json(ctx, s);
@@ -410,6 +417,7 @@ const ops: Record<string, Subcommand> = {
   passwd: cmdPasswd,
   export: cmdExport,
   'request-access': cmdRequestAccess,
+  rewrap: vaultRewrapCommand,
 };
 
 /** `coffer vault <op> …` */

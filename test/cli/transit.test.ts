@@ -85,7 +85,8 @@ describe('vaults through the CLI', () => {
     const dir = path.join(work, 'team');
     const members = transitMembers({ 'transit-key': 'team-kek' }, ctxFor(env));
     expect(members.recipients).toEqual([{ recipient: `vault-transit:transit/team-kek@${srv.url}`, label: 'Vault Transit key transit/team-kek' }]);
-    await run(vaultCommand, ['init', dir, '--name', 'Team', '-r', members.recipients[0]?.recipient as string]);
+    setTransitClientSource(undefined);
+    expect(await run(vaultCommand, ['init', dir, '--name', 'Team', '--transit-key', 'team-kek'])).toMatch(/vault-transit +transit\/team-kek +Vault Transit key transit\/team-kek/);
     setTransitClientSource(undefined);
     const src = path.join(work, 'plan.txt');
     writeFileSync(src, 'the plan');
@@ -99,6 +100,19 @@ describe('vaults through the CLI', () => {
     if (k) k.minDecryptionVersion = 2;
     expect(await run(vaultCommand, ['ls', dir])).toMatch(/plan\.txt/);
     if (k) k.minDecryptionVersion = 1;
+  });
+
+  it('strict init and grant --transit-key through the CLI', async () => {
+    srv.createKey('second-kek');
+    const dir = path.join(work, 'strict');
+    await run(vaultCommand, ['init', dir, '--transit-key', 'team-kek', '--strict']);
+    const src = path.join(work, 'secret.txt');
+    writeFileSync(src, 'strict content');
+    srv.clearLog();
+    await run(vaultCommand, ['add', dir, src]);
+    expect(srv.requests.map((r) => r.path)).toEqual(['transit/decrypt/team-kek', 'transit/encrypt/team-kek']);
+    expect(await run(vaultCommand, ['grant', dir, '--transit-key', 'second-kek'], { ...env, VAULT_TOKEN: srv.rootToken })).toMatch(/granted: slot \S+ \(vault-transit, fingerprint transit\/second-kek\)/);
+    await expect(run(vaultCommand, ['grant', dir, '--transit-key', 'x', '--strict'])).rejects.toBeInstanceOf(UsageError);
   });
 
   it('unlocks with AppRole from --vault-config; refuses VAULT_SKIP_VERIFY', async () => {
