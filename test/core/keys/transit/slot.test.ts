@@ -58,8 +58,14 @@ describe('a vault with a Transit key slot', () => {
     const v2 = await openVault(dir, { credentials: {}, stateDir });
     expect(c.requestCount - before).toBe(1);
     const out = path.join(work, 'hello.out');
+    const src2 = path.join(work, 'more.txt');
+    writeFileSync(src2, 'more');
+    const afterUnlock = c.requestCount;
+    await v2.add([src2]);
     await v2.get('hello.txt', out);
     expect(readFileSync(out, 'utf8')).toBe('hello transit');
+    expect(v2.list('').length).toBe(2);
+    expect(c.requestCount - afterUnlock).toBe(0); // key slot mode: Vault is needed at unlock only
     v2.lock();
 
     // Revoking the policy in Vault stops the next unlock, with Vault's reason.
