@@ -26,6 +26,11 @@ Hardware keys (YubiKey PIV, any PKCS#11 token):
   coffer hwkey list [--module PATH]
   coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o FILE]
 
+HashiCorp Vault Transit:
+  coffer vault init DIR --transit-key NAME [--transit-mount M] [--strict]
+  coffer vault rewrap DIR
+  coffer transit status [--vault-config FILE]
+
 Passphrases come from a terminal prompt, COFFER_PASSPHRASE, or --passphrase-file F.
 IN and OUT default to stdin and stdout. With -o, output appears only when complete.
 `;
@@ -36,6 +41,7 @@ const lazy = (load: () => Promise<Subcommand>): Subcommand => async (args, ctx) 
 /** Providers that add unlock options (--pin-file, --vault-config…) register them when imported. */
 async function loadProviders(): Promise<void> {
   await import('./hwkey');
+  await import('./transit');
 }
 
 const commands: Record<string, Subcommand> = {
@@ -48,6 +54,7 @@ const commands: Record<string, Subcommand> = {
     return (await import('./vault')).vaultCommand;
   }),
   hwkey: lazy(async () => (await import('./hwkey')).hwkeyCommand),
+  transit: lazy(async () => (await import('./transit')).transitCommand),
 };
 
 export function defaultContext(): CliContext {
