@@ -107,7 +107,11 @@ export function App() {
   const go = (v: View) => {
     setView(v);
     setLockedMessage(null);
-    window.setTimeout(() => mainRef.current?.focus(), 0);
+    // Move focus into the new screen (for keyboard and screen-reader users), unless the screen
+    // already focused a field itself.
+    window.setTimeout(() => {
+      if (!mainRef.current?.contains(document.activeElement)) mainRef.current?.focus();
+    }, 0);
   };
 
   const navItem = (label: ReactNode, target: View, badge?: number) => (

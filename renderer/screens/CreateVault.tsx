@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { HardwareKey, MemberIdentity, TransitSettings } from '../../preload/contract';
 import type { View } from '../App';
 import { coffer, errorOf } from '../util';
@@ -24,6 +24,12 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
   const [recoveryPath, setRecoveryPath] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  // Each step starts with focus on its first field (or, on the last step, the Create button).
+  useEffect(() => {
+    formRef.current?.querySelector<HTMLElement>('input, button[type="submit"]')?.focus();
+  }, [step]);
 
   useEffect(() => {
     coffer().identities.list().then(setIdentities, () => undefined);
@@ -94,13 +100,13 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
       <ol className="wizard-steps" aria-label="Steps">
         {STEPS.map((s, i) => <li key={s} aria-current={i === step ? 'step' : undefined}>{i + 1}. {s}</li>)}
       </ol>
-      <form onSubmit={(e) => { e.preventDefault(); if (step < STEPS.length - 1) next(); else void create(); }}>
+      <form ref={formRef} onSubmit={(e) => { e.preventDefault(); if (step < STEPS.length - 1) next(); else void create(); }}>
         {step === 0 && (
           <>
             <label className="field">
               <span>Folder</span>
               <span className="row">
-                <input aria-label="Folder" value={dir} onChange={(e) => setDir(e.target.value)} placeholder="/home/me/Dropbox/Team vault" aria-describedby="dir-hint" autoFocus />
+                <input aria-label="Folder" value={dir} onChange={(e) => setDir(e.target.value)} placeholder="/home/me/Dropbox/Team vault" aria-describedby="dir-hint" />
                 <button type="button" className="btn" onClick={() => void pickDir()}>Choose…</button>
               </span>
               <span className="hint" id="dir-hint">An empty folder, or one that does not exist yet. A Dropbox, OneDrive, Syncthing or Nextcloud folder lets your team share it.</span>

@@ -37,8 +37,27 @@ export function ensureRendererBuilt(): void {
     return t;
   };
   const src = Math.max(newest(path.join(ROOT, 'renderer')), statSync(path.join(ROOT, 'preload', 'contract.ts')).mtimeMs, statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs);
-  if (existsSync(RENDERER_INDEX) && existsSync(path.join(RENDERER, 'assets', 'app.js')) && newest(RENDERER) >= src) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'build', 'build.mjs'), '--only=renderer'], { stdio: 'inherit', cwd: ROOT });
+  const fresh = (): boolean => existsSync(RENDERER_INDEX) && existsSync(path.join(RENDERER, 'assets', 'app.js')) && newest(RENDERER) >= src;
+  if (fresh()) return;
+  // Test files run in parallel workers: one builds, the others wait for it.
+  const lock = path.join(ROOT, 'dist', '.renderer-build.lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${lock} is held for over 2 minutes; remove it if no build is running`);
+      execFileSync('sleep', ['0.2']);
+      if (!existsSync(lock) && fresh()) return;
+    }
+  }
+  try {
+    if (!fresh()) execFileSync(process.execPath, [path.join(ROOT, 'build', 'build.mjs'), '--only=renderer'], { stdio: 'inherit', cwd: ROOT });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 let preloadScript: Promise<string> | null = null;
