@@ -146,10 +146,21 @@ export const transitStatusCommand: Subcommand = async (args, ctx) => {
   try {
     const cfg = client.config;
     const health = await client.health();
-    const token = health.sealed ? null : await client.lookupSelf();
     const tls = client.lastTls();
+    // Auth and key problems are shown in the report, then reported as the command's failure.
+    const problems: CofferError[] = [];
+    const attempt = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof CofferError)) throw e;
+        problems.push(e);
+        return null;
+      }
+    };
+    const token = health.sealed ? null : await attempt(() => client.lookupSelf());
     const key = typeof values['transit-key'] === 'string' && !health.sealed
-      ? await client.readKey({ mount: (values['transit-mount'] ?? 'transit').replace(/^\/+|\/+$/g, ''), key: values['transit-key'] })
+      ? await attempt(() => client.readKey({ mount: (values['transit-mount'] ?? 'transit').replace(/^\/+|\/+$/g, ''), key: values['transit-key'] as string }))
       : null;
     const report = {
       address: cfg.address,
@@ -161,10 +172,12 @@ export const transitStatusCommand: Subcommand = async (args, ctx) => {
         ? { protocol: tls.protocol, cipher: tls.cipher, subject: tls.subject, issuer: tls.issuer, validTo: tls.validTo, subjectAltName: tls.subjectAltName, spkiPin: `sha256/${tls.spkiSha256}`, ca: cfg.caSource ?? 'system CAs', clientCertificate: !!cfg.clientCert, pinned: cfg.pins.length > 0 }
         : { protocol: null, note: 'plain HTTP (loopback only)' },
       key,
+      problems: problems.map((p) => ({ code: p.code, message: p.message })),
       requests: client.requestCount,
     };
     if (values.json) {
       ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      if (problems[0]) throw problems[0];
       return;
     }
     const lines = [
@@ -178,6 +191,7 @@ export const transitStatusCommand: Subcommand = async (args, ctx) => {
       ...(key ? [`Key:        ${key.name} (${key.type}), latest version ${key.latestVersion}, min_decryption_version ${key.minDecryptionVersion}, min_encryption_version ${key.minEncryptionVersion}`] : []),
     ];
     ctx.stdout.write(`${lines.join('\n')}\n`);
+    if (problems[0]) throw problems[0];
   } finally {
     client.close();
   }

@@ -68,6 +68,15 @@ describe('coffer transit status', () => {
     expect(j.requests).toBe(3);
   });
 
+  it('prints what it knows, then fails with the auth or key problem', async () => {
+    const c = ctxFor({ ...env, VAULT_TOKEN: 'hvs.expired' });
+    const e = await transitCommand(['status', '--transit-key', 'nope'], c).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(CofferError);
+    expect((e as CofferError).code).toBe('TRANSIT_AUTH');
+    expect(c.out.text).toMatch(/^Vault: /m);
+    expect(c.out.text).toMatch(/^TLS: +TLSv1\.3/m);
+  });
+
   it('reports a sealed Vault without failing, and usage errors', async () => {
     srv.seal();
     try {
