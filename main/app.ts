@@ -2,7 +2,7 @@
  * The Electron bootstrap (main process). Kept thin: a hardened window, IPC registration,
  * native dialogs and safeStorage. Everything of value lives in main/services and main/core.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, safeStorage, session, shell, webContents, type MenuItemConstructorOptions, type NativeImage, type WebContents } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServices, type AppServices } from './services';
@@ -30,6 +30,12 @@ const rendererUrlPrefix = pathToFileURL(rendererDir + path.sep).toString();
 const preloadPath = path.join(__dirname, '..', 'preload', 'preload.js');
 
 let mainWindow: BrowserWindow | null = null;
+
+/** A small document icon (32×32 PNG) for OS drags; it must be non-empty on macOS. */
+const DRAG_ICON_PNG = 'iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAYAAABzenr0AAAAQElEQVR4nGNgGAU4gH7+vf/UxGQ54MWbz1TBow4YdcCoA0YdMOqAUQeMOmDUAaMOGHXAqANGHTB0HTCgXbMRAwD3hsqWmfMkKwAAAABJRU5ErkJggg==';
+function dragIcon(): NativeImage {
+  return nativeImage.createFromBuffer(Buffer.from(DRAG_ICON_PNG, 'base64'));
+}
 let services: AppServices | null = null;
 let send: EventSink | null = null;
 
@@ -125,6 +131,10 @@ async function setupServices(): Promise<void> {
     version: app.getVersion(),
     emit: (channel, payload) => send?.(channel, payload),
     openPath: (p) => shell.openPath(p),
+    startDrag: (webContentsId, file) => {
+      const wc = webContents.fromId(webContentsId);
+      if (wc && !wc.isDestroyed()) wc.startDrag({ file, icon: dragIcon() });
+    },
     dialogs: {
       async pickFolder(title) {
         const r = await dialog.showOpenDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, properties: ['openDirectory', 'createDirectory'] });

@@ -72,6 +72,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       add: call('files:add'),
       export: call('files:export'),
       open: call('files:open'),
+      dragOut: call('files:dragOut'),
       mkdir: call('files:mkdir'),
       move: call('files:move'),
       remove: call('files:remove'),

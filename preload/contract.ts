@@ -257,6 +257,8 @@ export const channels = {
   'files:add': { request: z.object({ vaultId: Id, sources: z.array(FsPath).min(1).max(10_000), to: VPath }), response: z.object({ jobId: z.string() }) },
   'files:export': { request: z.object({ vaultId: Id, path: VPath, dest: FsPath }), response: z.object({ jobId: z.string() }) },
   'files:open': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ jobId: z.string() }) },
+  /** Drag a file out of the window: main decrypts it into the private temp folder and starts an OS drag. */
+  'files:dragOut': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
   'files:mkdir': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
   'files:move': { request: z.object({ vaultId: Id, from: VPath, to: VPath }), response: Ok },
   'files:remove': { request: z.object({ vaultId: Id, path: VPath, recursive: z.boolean() }), response: Ok },

@@ -32,12 +32,13 @@ export function setupVaults(s: AppServices): Group<'vaults:list' | 'vaults:creat
   };
 }
 
-export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | 'files:export' | 'files:open' | 'files:mkdir' | 'files:move' | 'files:remove' | 'files:resolveConflict'> {
+export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | 'files:export' | 'files:open' | 'files:dragOut' | 'files:mkdir' | 'files:move' | 'files:remove' | 'files:resolveConflict'> {
   return {
     'files:list': (req) => s.vaults.listFiles(req.vaultId, req.path),
     'files:add': (req) => ({ jobId: s.vaults.addFiles(req.vaultId, req.sources, req.to) }),
     'files:export': (req) => ({ jobId: s.vaults.exportFile(req.vaultId, req.path, req.dest) }),
     'files:open': (req) => ({ jobId: s.vaults.openFile(req.vaultId, req.path) }),
+    'files:dragOut': async (req, sender) => (await s.vaults.dragOut(req.vaultId, req.path, sender.webContentsId), ok),
     'files:mkdir': async (req) => (await s.vaults.mkdir(req.vaultId, req.path), ok),
     'files:move': async (req) => (await s.vaults.move(req.vaultId, req.from, req.to), ok),
     'files:remove': async (req) => (await s.vaults.remove(req.vaultId, req.path, req.recursive), ok),

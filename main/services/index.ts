@@ -30,6 +30,7 @@ export interface ServiceDeps {
   version: string;
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   openPath: (p: string) => Promise<string>;
+  startDrag?: (webContentsId: number, file: string) => void;
   dialogs: Dialogs;
   /** Where the private "Open" folder goes (default: the OS temp folder). */
   tempBase?: string;
@@ -85,6 +86,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     activity,
     emit: deps.emit,
     openPath: deps.openPath,
+    ...(deps.startDrag ? { startDrag: deps.startDrag } : {}),
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
   });
   return {

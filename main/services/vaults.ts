@@ -34,6 +34,8 @@ interface Unlocked {
   lastConflicts: string;
 }
 
+const DRAG_OUT_MAX = 256 * 1024 * 1024;
+
 export type LockReason = EventOf<'event:vaultLocked'>['reason'];
 
 export interface VaultServiceDeps {
@@ -48,6 +50,8 @@ export interface VaultServiceDeps {
   activity: ActivityLog;
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   openPath: (p: string) => Promise<string>;
+  /** Starts an OS drag of a file from the window (Electron's webContents.startDrag); absent where unsupported. */
+  startDrag?: (webContentsId: number, file: string) => void;
   now?: () => number;
   /** How often an unlocked vault is checked for new access requests and conflicts. */
   pollMs?: number;
@@ -346,6 +350,26 @@ export class VaultService {
       const err = await this.d.openPath(dest);
       if (err) throw new CofferError('IO', `the file was decrypted but could not be opened: ${err}`);
     });
+  }
+
+  /**
+   * Drag out: decrypts one file into the private temp folder (wiped on lock and exit) and hands it
+   * to the OS drag. Limited in size because the drag waits for the decryption.
+   */
+  async dragOut(vaultId: string, vpath: string, webContentsId: number): Promise<void> {
+    const u = this.unlocked(vaultId);
+    if (!this.d.startDrag) throw new CofferError('USAGE', 'dragging files out is not available here; use Export');
+    this.touch(vaultId);
+    const entry = (await u.vault.list(path.posix.dirname(vpath))).find((e) => e.path === vpath);
+    if (!entry || entry.type !== 'file') throw new CofferError('NOT_FOUND', `${vpath} is not a file in this vault`);
+    if ((entry.size ?? 0) > DRAG_OUT_MAX) throw new CofferError('USAGE', `${entry.name} is too large to drag out (over ${DRAG_OUT_MAX / 1024 / 1024} MiB); use Export instead`);
+    const dest = await this.d.temp.pathFor(vaultId, entry.name);
+    const controller = new AbortController();
+    const quiet = { signal: controller.signal, setTotals: () => undefined, fileStart: () => undefined, progress: () => undefined, fileDone: () => undefined, report: () => undefined };
+    await u.vault.get(vpath, dest, quiet);
+    await fsp.chmod(dest, 0o400).catch(() => undefined);
+    this.d.startDrag(webContentsId, dest);
+    this.log(vaultId, u.vault.name, 'drag out', vpath, true);
   }
 
   private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, run: Parameters<JobManager['start']>[1]): string {

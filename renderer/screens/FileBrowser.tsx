@@ -207,7 +207,17 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                 <tr><td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))}><UpIcon /> ..</button></td></tr>
               )}
               {entries.map((e) => (
-                <tr key={e.path} aria-label={e.name}>
+                <tr
+                  key={e.path}
+                  aria-label={e.name}
+                  draggable={e.type === 'file'}
+                  onDragStart={(ev) => {
+                    if (e.type !== 'file') return;
+                    // The OS drag is started by main once the file is decrypted into the private temp folder.
+                    ev.preventDefault();
+                    coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setError(errorOf(err).message));
+                  }}
+                >
                   <td>
                     {e.type === 'dir' ? (
                       <button type="button" className="entry-name dir" onClick={() => setPath(e.path)}><FolderIcon /> {e.name}</button>

@@ -41,11 +41,13 @@ function JobRow({ job }: { job: JobInfo }) {
         <>
           <div className="stats" style={{ gridColumn: '1 / span 2' }}>
             <span className="mono">{job.currentFile}</span>
-            <span>{filePct}% of {formatBytes(job.currentFileBytesTotal)}</span>
+            {job.currentFileBytesTotal > 0 ? <span>{filePct}% of {formatBytes(job.currentFileBytesTotal)}</span> : <span>file {Math.min(job.filesDone + 1, job.filesTotal)} of {job.filesTotal}</span>}
           </div>
-          <div className="bar file" role="progressbar" aria-label={`${job.title} current file`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={filePct}>
-            <div style={{ width: `${filePct}%` }} />
-          </div>
+          {job.currentFileBytesTotal > 0 && (
+            <div className="bar file" role="progressbar" aria-label={`${job.title} current file`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={filePct}>
+              <div style={{ width: `${filePct}%` }} />
+            </div>
+          )}
         </>
       )}
     </div>

@@ -113,6 +113,8 @@ export interface AppUnderTest {
   readonly dialogs: { folders: (string | null)[]; files: string[][]; saves: (string | null)[] };
   /** Paths passed to shell.openPath. */
   readonly opened: string[];
+  /** Files handed to webContents.startDrag. */
+  readonly dragged: string[];
   /** Console errors and uncaught page errors (CSP violations show up here). */
   readonly pageErrors: string[];
   /** Saves test-artifacts/e2e/NAME.png; with COFFER_UPDATE_SCREENSHOTS=1 also docs/screenshots/DOCS. */
@@ -143,6 +145,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
   };
   const dialogs = { folders: [] as (string | null)[], files: [] as string[][], saves: [] as (string | null)[] };
   const opened: string[] = [];
+  const dragged: string[] = [];
   const pageErrors: string[] = [];
   let page: Page | null = null;
   const sink = createEventSink((channel, payload) => {
@@ -158,6 +161,9 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     openPath: async (p) => {
       opened.push(p);
       return '';
+    },
+    startDrag: (id, file) => {
+      if (id === WINDOW_ID) dragged.push(file);
     },
     dialogs: {
       pickFolder: async () => dialogs.folders.shift() ?? null,
@@ -204,6 +210,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     messages,
     dialogs,
     opened,
+    dragged,
     pageErrors,
     async screenshot(name, docs) {
       const file = path.join(ARTIFACTS, `${name}.png`);

@@ -87,9 +87,17 @@ describe('journey: passphrase vault', () => {
     await expect.poll(() => existsSync(out), { timeout: 15_000 }).toBe(true);
     expect(readFileSync(out).equals(files['photo.jpg'] as Buffer)).toBe(true);
 
+    // Drag a file out: decrypted into the private temp folder, handed to the OS drag.
+    await table.getByRole('row', { name: 'notes.txt' }).dispatchEvent('dragstart');
+    await expect.poll(() => app.dragged.length).toBe(1);
+    const dragged = app.dragged[0] as string;
+    expect(dragged.startsWith(app.services.temp.root)).toBe(true);
+    expect(readFileSync(dragged).equals(files['notes.txt'] as Buffer)).toBe(true);
+
     // Lock, wrong passphrase, unlock.
     await page.getByRole('button', { name: 'Lock', exact: true }).click();
     await page.getByRole('heading', { name: 'Unlock “Team documents”' }).waitFor();
+    await expect.poll(() => existsSync(dragged)).toBe(false); // wiped on lock
     await page.getByLabel('Passphrase', { exact: true }).fill('wrong passphrase');
     await page.getByRole('button', { name: 'Unlock' }).click();
     const alert = page.getByRole('alert');
