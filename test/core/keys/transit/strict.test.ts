@@ -90,6 +90,10 @@ describe('strict mode: every file key sealed by Transit, in batches', () => {
     for (let i = 0; i < 30; i++) writeFileSync(path.join(src, `s${i}.txt`), `small ${i}\n`);
     const { vault: v } = await initVault(dir, { recipients: [{ recipient: 'vault-transit:transit/team-kek' }], stateDir, strict: 'vault-transit:transit/team-kek' });
     await v.add([src]);
+    const beforeVerify = client.requestCount;
+    const report = await v.verify();
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(client.requestCount - beforeVerify).toBe(1); // all 30 file keys in one batch
 
     // Sealed by Vault: with Vault sealed, even the unlocked vault cannot open a file.
     srv.seal();
