@@ -88,8 +88,15 @@ describe('strict mode: every file key sealed by Transit, in batches', () => {
     const src = path.join(work, 'small');
     mkdirSync(src);
     for (let i = 0; i < 30; i++) writeFileSync(path.join(src, `s${i}.txt`), `small ${i}\n`);
-    const { vault: v } = await initVault(dir, { recipients: [{ recipient: 'vault-transit:transit/team-kek' }], stateDir, strict: 'vault-transit:transit/team-kek' });
+    const { vault: v, recoveryKey } = await initVault(dir, { recipients: [{ recipient: 'vault-transit:transit/team-kek' }], stateDir, strict: 'vault-transit:transit/team-kek' });
     await v.add([src]);
+    // The recovery key opens the vault key (names, sizes) but not content: every file key needs Vault.
+    setTransitClientSource(undefined);
+    const byRecovery = await openVault(dir, { credentials: { recoveryKey }, stateDir });
+    expect(byRecovery.list('small').length).toBe(30);
+    expect((await failure(readToString(byRecovery, 'small/s0.txt'))).code).toBe('TRANSIT_CONFIG');
+    byRecovery.lock();
+    setTransitClientSource(() => client);
     const beforeVerify = client.requestCount;
     const report = await v.verify();
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
