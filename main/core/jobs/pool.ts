@@ -17,7 +17,17 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export async function runPool<T>(
   items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal,
 ): Promise<void> {
-  const n = Math.max(1, Math.min(limit, defaultConcurrency(), items.length || 1));
+  return runConcurrent(items, Math.min(limit, defaultConcurrency()), fn, signal);
+}
+
+/**
+ * Like runPool but not clamped to the number of cores: for I/O-bound steps (reading records,
+ * fsyncing many small files), whose waiting happens in the OS, not on a core.
+ */
+export async function runConcurrent<T>(
+  items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal,
+): Promise<void> {
+  const n = Math.max(1, Math.min(limit, items.length || 1));
   let next = 0;
   let failure: unknown = null;
   const worker = async (): Promise<void> => {

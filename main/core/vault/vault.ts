@@ -26,7 +26,7 @@ import { decryptPayload, encryptPayload } from '../format/stream';
 import { parseRecipient } from '../keys/recipients';
 import { X25519Identity } from '../keys/x25519';
 import type { Argon2Params } from '../keys/passphrase';
-import { nonInteractiveUI, type ProviderUI, type Recipient } from '../keys/types';
+import { nonInteractiveUI, type ProviderUI, type Recipient, type Stanza } from '../keys/types';
 import { defaultConcurrency, runPool, throwIfAborted } from '../jobs/pool';
 import { ProgressTracker, type ProgressListener } from '../jobs/progress';
 import {
@@ -43,7 +43,8 @@ import {
   type UnlockCredentials,
 } from './slots';
 import { readMemory, updateMemory } from './state';
-import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type VaultStorage } from './storage';
+import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
+import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage } from './storage';
 import type {
   AccessRequest, AddResult, EntryInfo, RecordBody, RotateResult, SlotInfo, VaultProblem, VerifyReport,
 } from './types';
@@ -58,6 +59,11 @@ export interface VaultDescriptor {
   readonly id: string;
   readonly name: string;
   readonly created: string;
+  /**
+   * Strict mode: every file key is also sealed by this key guard (e.g. "vault-transit:transit/kek"),
+   * so each file open is authorised by it. Covered by the epochs' descriptor hash. docs/VAULT-TRANSIT.md.
+   */
+  readonly strict?: string;
 }
 
 /** The signed body of `epochs/<E>.epoch`. */
@@ -128,6 +134,8 @@ export interface InitOptions {
   readonly recipients?: readonly { readonly recipient: string; readonly label?: string }[];
   readonly stateDir: string;
   readonly storage?: VaultStorage;
+  /** Strict mode: key guard id that also seals every file key, e.g. "vault-transit:transit/kek". */
+  readonly strict?: string;
 }
 
 export interface OpProgress {
@@ -196,7 +204,7 @@ async function readDescriptor(storage: VaultStorage): Promise<{ desc: VaultDescr
   } catch {
     throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not valid JSON`);
   }
-  if (d.format !== VAULT_FORMAT || typeof d.id !== 'string' || !ID_RE.test(d.id)) {
+  if (d.format !== VAULT_FORMAT || typeof d.id !== 'string' || !ID_RE.test(d.id) || (d.strict !== undefined && typeof d.strict !== 'string')) {
     throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not a coffer vault descriptor`);
   }
   if (d.version !== VAULT_VERSION) {
@@ -252,7 +260,8 @@ export async function initVault(dir: string, opts: InitOptions): Promise<{ vault
     throw new CofferError('USAGE', 'a vault needs a passphrase (-p) or at least one member recipient (-r)');
   }
   const members = (opts.recipients ?? []).map((m) => ({ r: parseRecipient(m.recipient), text: m.recipient.trim(), label: m.label }));
-  const desc: VaultDescriptor = { format: VAULT_FORMAT, version: 1, id: newId(), name: (opts.name ?? path.basename(path.resolve(dir))).trim() || 'vault', created: nowIso() };
+  const strict = opts.strict ? fileKeyGuardFor(opts.strict).id : undefined;
+  const desc: VaultDescriptor = { format: VAULT_FORMAT, version: 1, id: newId(), name: (opts.name ?? path.basename(path.resolve(dir))).trim() || 'vault', created: nowIso(), ...(strict ? { strict } : {}) };
   const descBytes = Buffer.from(`${JSON.stringify(desc, null, 2)}\n`, 'utf8');
   const eid = newEpochId(1);
   const vk = na.secureAlloc(VAULT_KEY_BYTES);
@@ -329,6 +338,9 @@ export class Vault {
   private readonly slotSecrets = new Map<string, Uint8Array>();
   private readonly openedBy = new Set<string>();
   private memEntries: Record<string, number> = {};
+  /** Strict mode: seals/opens file keys (batched); opened keys live in keyCache only during an operation. */
+  private readonly keyGuard: FileKeyGuard | undefined;
+  private readonly keyCache = new Map<string, Uint8Array>();
 
   constructor(
     readonly storage: VaultStorage,
@@ -340,6 +352,12 @@ export class Vault {
   ) {
     this.id = desc.id;
     this.name = desc.name;
+    this.keyGuard = desc.strict ? fileKeyGuardFor(desc.strict) : undefined;
+  }
+
+  /** The strict-mode key guard id, if this vault is strict. */
+  get strict(): string | undefined {
+    return this.desc.strict;
   }
 
   get location(): string {
@@ -373,9 +391,96 @@ export class Vault {
       if (c.secret) sodium().memzero(c.secret);
     }
     this.slotIdentityCache.clear();
+    for (const k of this.keyCache.values()) sodium().memzero(k);
+    this.keyCache.clear();
     this.records.clear();
     this.tree = null;
     this.credentials = {};
+  }
+
+  /** K of a file record; in a strict vault the sealed key is opened by the key guard (or the batch cache). */
+  private async fileKey(body: RecordBody): Promise<Uint8Array> {
+    if (!this.keyGuard || !body.key || !isSealedFileKey(body.key)) return fileKeyOf(body);
+    const cached = this.keyCache.get(body.key);
+    if (cached) return Uint8Array.from(cached);
+    const [r] = await this.keyGuard.open([body.key]);
+    if (!r) throw new CofferError('INTERNAL', 'key guard returned nothing');
+    if (!r.ok) throw r.error;
+    return r.value;
+  }
+
+  /** Strict vaults: opens the sealed keys of `bodies` in batches for the duration of `fn`, then wipes them. */
+  private async withFileKeys<T>(bodies: readonly RecordBody[], fn: () => Promise<T>, tolerant = false): Promise<T> {
+    if (!this.keyGuard) return fn();
+    const sealed = [...new Set(bodies.map((b) => b.key).filter((k): k is string => !!k && isSealedFileKey(k) && !this.keyCache.has(k)))];
+    const res = await this.keyGuard.open(sealed);
+    try {
+      res.forEach((r, i) => {
+        if (r.ok) this.keyCache.set(sealed[i] as string, r.value);
+        else if (!tolerant) throw r.error; // tolerant (verify): that file's own open reports it
+      });
+      return await fn();
+    } finally {
+      for (const k of sealed) {
+        const v = this.keyCache.get(k);
+        if (v) sodium().memzero(v);
+        this.keyCache.delete(k);
+      }
+    }
+  }
+
+  /** Strict vaults: fresh file keys with their sealed form, sealed 500 at a time (one request each). */
+  private sealedKeySource(total: number): () => Promise<{ k: Uint8Array; sealed: string }> {
+    const guard = this.keyGuard as FileKeyGuard;
+    const queue: { k: Uint8Array; sealed: string }[] = [];
+    let refill: Promise<void> | null = null;
+    let left = total;
+    const fill = async (): Promise<void> => {
+      const na = sodium();
+      const n = Math.max(1, Math.min(500, left));
+      const keys = Array.from({ length: n }, () => {
+        const k = na.secureAlloc(32);
+        k.set(na.randomBytes(32));
+        return k;
+      });
+      let sealed: string[];
+      try {
+        sealed = await guard.seal(keys);
+      } catch (e) {
+        for (const k of keys) na.memzero(k);
+        throw e;
+      }
+      left -= n;
+      queue.push(...keys.map((k, i) => ({ k, sealed: sealed[i] as string })));
+    };
+    return async () => {
+      for (;;) {
+        const next = queue.shift();
+        if (next) return next;
+        refill ??= fill().finally(() => {
+          refill = null;
+        });
+        await refill;
+      }
+    };
+  }
+
+  /** Strict vaults: replaces the plain file keys of `items` by sealed ones, in one batch. */
+  private async sealBodies<T extends { body: RecordBody }>(items: T[]): Promise<T[]> {
+    if (!this.keyGuard) return items;
+    const idx = items.flatMap((x, i) => (x.body.type === 'file' && x.body.key && !isSealedFileKey(x.body.key) ? [i] : []));
+    const keys = idx.map((i) => fileKeyOf((items[i] as T).body));
+    try {
+      const sealed = await this.keyGuard.seal(keys);
+      const out = [...items];
+      idx.forEach((i, j) => {
+        const it = items[i] as T;
+        out[i] = { ...it, body: { ...it.body, key: sealed[j] as string } };
+      });
+      return out;
+    } finally {
+      for (const k of keys) sodium().memzero(k);
+    }
   }
 
   /** @internal init hands over the passphrase slot's secret so `passwd` works right after init. */
@@ -599,26 +704,31 @@ export class Vault {
   }
 
   private async loadRecords(): Promise<void> {
-    const listed = await this.storage.list(RECORDS);
+    const names = await this.storage.listNames(RECORDS);
     const seen = new Set<string>();
-    const todo: { file: string; tag: string; name: ObjectName }[] = [];
-    for (const o of listed) {
-      const n = parseObjectName(o.name, '.rec', HEX32);
+    const todo: { file: string; name: ObjectName }[] = [];
+    for (const file of names) {
+      const n = parseObjectName(file, '.rec', HEX32);
       if (!n) {
-        this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object: `${RECORDS}/${o.name}`, message: 'not a record file (left alone)' });
+        this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object: `${RECORDS}/${file}`, message: 'not a record file (left alone)' });
         continue;
       }
-      seen.add(o.name);
-      const cached = this.records.get(o.name);
-      if (cached && cached.tag === o.tag && this.keyring.has(this.recordEpochOf(cached))) continue;
-      todo.push({ file: o.name, tag: o.tag, name: n });
+      seen.add(file);
+      todo.push({ file, name: n });
     }
     for (const k of [...this.records.keys()]) if (!seen.has(k)) this.records.delete(k);
-    await runPool(todo, 64, async (t) => {
+    const raws = await this.storage.getMany(todo.map((t) => `${RECORDS}/${t.file}`));
+    todo.forEach((t, i) => {
+      const raw = raws[i];
       const object = `${RECORDS}/${t.file}`;
-      const raw = await this.storage.get(object);
-      if (!raw) return;
+      if (!raw) {
+        this.records.delete(t.file);
+        return;
+      }
       const text = raw.toString('latin1');
+      const cached = this.records.get(t.file);
+      // Unchanged bytes under a key we hold: nothing to decrypt again.
+      if (cached && cached.tag === text && this.keyring.has(this.recordEpochOf(cached))) return;
       const epoch = recordEpoch(text);
       try {
         if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
@@ -638,7 +748,7 @@ export class Vault {
               : `record of "${body.name}" is older (v${body.version}) than the version this computer already saw (v${seenV}): it was replayed or rolled back`);
           }
         }
-        this.records.set(t.file, { file: t.file, tag: t.tag, body, conflict: t.name.conflict });
+        this.records.set(t.file, { file: t.file, tag: text, body, conflict: t.name.conflict });
         this.recordEpochs.set(t.file, epoch);
       } catch (e) {
         this.records.delete(t.file);
@@ -849,8 +959,24 @@ export class Vault {
   private async writeRecord(body: RecordBody, file = `${body.id}.rec`): Promise<void> {
     const text = sealRecord(this.headKeys(), body.id, Buffer.from(JSON.stringify(body), 'utf8'));
     await this.storage.put(`${RECORDS}/${file}`, text);
-    this.records.set(file, { file, tag: '', body, conflict: null });
+    this.records.set(file, { file, tag: text, body, conflict: null });
     this.recordEpochs.set(file, this.head);
+    this.tree = null;
+  }
+
+  /** Seals and writes many records at once (durable together), under the current epoch. */
+  private async writeRecords(bodies: readonly RecordBody[]): Promise<void> {
+    const keys = this.headKeys();
+    for (let i = 0; i < bodies.length; i += 1024) {
+      const part = bodies.slice(i, i + 1024);
+      const texts = part.map((b) => sealRecord(keys, b.id, Buffer.from(JSON.stringify(b), 'utf8')));
+      await this.storage.putMany(part.map((b, j) => ({ key: recordKey(b.id), data: texts[j] as string })));
+      for (const [j, b] of part.entries()) {
+        const file = `${b.id}.rec`;
+        this.records.set(file, { file, tag: texts[j] as string, body: b, conflict: null });
+        this.recordEpochs.set(file, this.head);
+      }
+    }
     this.tree = null;
   }
 
@@ -925,6 +1051,74 @@ export class Vault {
       }
       throw e;
     }
+  }
+
+  /**
+   * Rewrites existing key-slot wraps without changing any vault key: `transform` receives every wrap
+   * of an epoch this vault has open (slot, epoch, stanzas) at once and returns replacement stanzas
+   * (null keeps a wrap). The header MAC is recomputed with that epoch's key. `coffer vault rewrap`
+   * uses it to move Vault Transit stanzas to the latest key version with a batched transit/rewrap.
+   */
+  async rewriteSlotWraps(transform: (wraps: readonly { slot: SlotBody; epoch: string; stanzas: readonly Stanza[] }[]) => Promise<(Stanza[] | null)[]>): Promise<number> {
+    this.ensureOpen();
+    return this.mutate(async () => {
+      const wraps: { slot: SlotBody; epoch: string; stanzas: readonly Stanza[]; key: string; vk: Uint8Array }[] = [];
+      for (const slot of this.slots) {
+        const b = slot.obj.body;
+        if (b.slot !== slot.name.id) continue;
+        for (const [epoch, keys] of this.keyring) {
+          const key = wrapKeyName(b.slot, epoch);
+          const bytes = await this.storage.get(key);
+          if (!bytes) continue;
+          const header = parseHeader(bytes);
+          try {
+            verifyHeaderMac(header, keys.vk);
+          } catch {
+            continue; // not made with this epoch's key: left for verify to report
+          }
+          wraps.push({ slot: b, epoch, stanzas: header.stanzas, key, vk: keys.vk });
+        }
+      }
+      if (wraps.length === 0) return 0;
+      const next = await transform(wraps.map(({ slot, epoch, stanzas }) => ({ slot, epoch, stanzas })));
+      let n = 0;
+      for (const [i, w] of wraps.entries()) {
+        const st = next[i];
+        if (!st) continue;
+        await this.storage.put(w.key, encodeHeader(st, w.vk));
+        n++;
+      }
+      return n;
+    });
+  }
+
+  /**
+   * Strict vaults: rewrites every sealed file key through `transform` (e.g. a batched transit/rewrap
+   * after the Transit key rotated), records re-sealed under the current epoch. Returns records changed.
+   */
+  async rewriteSealedKeys(transform: (sealed: readonly string[]) => Promise<string[]>): Promise<number> {
+    this.ensureOpen();
+    if (!this.keyGuard) return 0;
+    return this.mutate(async () => {
+      const targets = [...this.records.values()].filter((r) => r.body.type === 'file' && !!r.body.key && isSealedFileKey(r.body.key));
+      if (targets.length === 0) return 0;
+      const next = await transform(targets.map((r) => r.body.key as string));
+      const versions: Record<string, number> = {};
+      let n = 0;
+      for (const [i, r] of targets.entries()) {
+        const key = next[i];
+        if (!key || key === r.body.key) continue;
+        const b: RecordBody = { ...r.body, key, version: r.body.version + 1 };
+        await this.storage.put(`${RECORDS}/${r.file}`, sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')));
+        this.records.set(r.file, { ...r, body: b });
+        this.recordEpochs.set(r.file, this.head);
+        if (!r.conflict) versions[b.id] = b.version;
+        n++;
+      }
+      await this.saveVersions(versions);
+      this.tree = null;
+      return n;
+    });
   }
 
   private async writeWrap(slot: SlotBody, epoch: string, vk: Uint8Array): Promise<void> {
@@ -1035,10 +1229,11 @@ export class Vault {
       }
     });
 
-    // 3. Encrypt blobs in parallel; commit records in batches under the lock.
+    // 3. Encrypt blobs in parallel into staging; commit blobs, then records, in batches (records under the lock).
     const intent = await this.writeIntent('add', plans.map((p) => blobKey(p.blob)));
-    const written = new Set<string>();
-    const committed = new Set<string>();
+    const staged = new Map<string, StagedObject>();
+    const committedBlobs = new Set<string>();
+    const recorded = new Set<string>();
     let pending: { body: RecordBody; replaces: Node | null }[] = [];
     let bytes = 0;
     let replaced = 0;
@@ -1047,6 +1242,12 @@ export class Vault {
       const batch = pending;
       pending = [];
       if (batch.length === 0) return;
+      // Blobs first: durable and visible before any record refers to them (the intent covers a crash here).
+      await this.storage.commit(batch.map((b) => ({ staged: staged.get(b.body.blob as string) as StagedObject, key: blobKey(b.body.blob as string) })));
+      for (const b of batch) {
+        staged.delete(b.body.blob as string);
+        committedBlobs.add(b.body.blob as string);
+      }
       const release = await this.storage.lock();
       try {
         const epochsNow = (await this.storage.list(EPOCHS)).map((o) => o.name).sort().join();
@@ -1056,24 +1257,37 @@ export class Vault {
         }
         const versions: Record<string, number> = {};
         const oldBlobs: string[] = [];
-        await runPool(batch, 16, async ({ body, replaces }) => {
+        const bodies: RecordBody[] = [];
+        for (const { body, replaces } of batch) {
           let b = body;
           if (replaces) {
-            const cur = await this.storage.get(recordKey(replaces.body.id));
-            const curEpoch = cur ? recordEpoch(cur.toString('latin1')) : null;
-            const unchanged = cur && curEpoch && this.keyring.has(curEpoch)
-              && JSON.parse(openRecord(this.keyring.get(curEpoch) as EpochKeys, replaces.body.id, cur.toString('latin1')).toString('utf8')).version === replaces.body.version;
-            if (unchanged) {
-              b = { ...body, id: replaces.body.id, version: replaces.body.version + 1 };
-              if (replaces.body.blob) oldBlobs.push(replaces.body.blob);
+            const curRaw = await this.storage.get(recordKey(replaces.body.id));
+            const curText = curRaw?.toString('latin1') ?? '';
+            const curEpoch = curRaw ? recordEpoch(curText) : null;
+            let cur: RecordBody | null = null;
+            if (curEpoch && this.keyring.has(curEpoch)) {
+              try {
+                cur = JSON.parse(openRecord(this.keyring.get(curEpoch) as EpochKeys, replaces.body.id, curText).toString('utf8')) as RecordBody;
+              } catch {
+                cur = null;
+              }
+            }
+            // The new content does not depend on the old, so it becomes the next version of whatever the
+            // entry holds now (another writer may have replaced it meanwhile): serial, nothing overwritten
+            // unseen. If the entry was removed or moved away meanwhile, ours is added as a new entry.
+            if (cur && cur.type === 'file' && cur.parent === body.parent && cur.name === body.name) {
+              b = { ...body, id: cur.id, version: cur.version + 1 };
+              if (cur.blob) oldBlobs.push(cur.blob);
               replaced++;
             }
-            // Otherwise someone else changed it meanwhile: keep theirs and add ours beside it (shown as a conflict).
           }
-          await this.writeRecord(b);
+          bodies.push(b);
+        }
+        await this.writeRecords(bodies);
+        for (const b of bodies) {
           versions[b.id] = b.version;
-          committed.add(blobKey(b.blob as string));
-        });
+          recorded.add(b.blob as string);
+        }
         for (const blob of oldBlobs) if (!this.blobReferenced(blob)) await this.storage.delete(blobKey(blob));
         await this.saveVersions(versions);
       } finally {
@@ -1081,29 +1295,37 @@ export class Vault {
       }
     };
     let lastFlush = Date.now();
+    // Strict vaults: file keys come pre-sealed by the key guard, in batches.
+    const nextKey = this.keyGuard ? this.sealedKeySource(plans.length) : null;
     try {
       await runPool(plans, opts.concurrency ?? defaultConcurrency(), async (p) => {
         const na = sodium();
-        const k = na.secureAlloc(32);
-        k.set(na.randomBytes(32));
+        let k: Uint8Array;
+        let sealedKey: string | null = null;
+        if (nextKey) {
+          const n = await nextKey();
+          k = n.k;
+          sealedKey = n.sealed;
+        } else {
+          k = na.randomBytes(32); // wiped below; sodium_malloc per file would cost an mmap each
+        }
         let done = 0;
         progress.setCurrent([...toParts, ...p.f.rel].join('/'));
         const enc = encryptPayload(k, (n) => {
           progress.addBytes(n - done);
           done = n;
         });
-        const key = encodeB64(k);
+        const key = sealedKey ?? encodeB64(k);
         na.memzero(k);
-        const blob = blobKey(p.blob);
-        written.add(blob);
-        await this.storage.putStream(blob, createReadStream(p.f.abs).pipe(enc), signal);
+        const st = await this.storage.stage(createReadStream(p.f.abs).pipe(enc), signal);
+        staged.set(p.blob, st);
         bytes += done;
         const body: RecordBody = {
           v: 1, id: newId(), type: 'file', parent: p.parent, name: p.name, size: done, mtime: Math.round(p.f.mtime), version: 1, key, blob: p.blob,
         };
         pending.push({ body, replaces: p.replaces });
         progress.fileDone();
-        if (pending.length >= 256 || Date.now() - lastFlush > 500) {
+        if (pending.length >= 512 || Date.now() - lastFlush > 1000) {
           lastFlush = Date.now();
           flushing = flushing.then(flush);
           await flushing;
@@ -1112,11 +1334,12 @@ export class Vault {
       flushing = flushing.then(flush);
       await flushing;
     } catch (e) {
-      // Only complete, committed entries remain: remove blobs that never got a record.
+      // Only complete, committed entries remain: drop staged blobs and blobs that never got a record.
       await flushing.catch(() => undefined);
-      for (const b of written) if (!committed.has(b)) await this.storage.delete(b).catch(() => undefined);
+      for (const st of staged.values()) await this.storage.discard(st);
+      for (const b of committedBlobs) if (!recorded.has(b)) await this.storage.delete(blobKey(b)).catch(() => undefined);
       await this.storage.delete(intent).catch(() => undefined);
-      throw e;
+      throw signal?.aborted ? new CofferError('CANCELLED', 'cancelled') : e;
     }
     await this.storage.delete(intent);
     progress.finish();
@@ -1163,14 +1386,14 @@ export class Vault {
         if (e.type === 'dir') await mkdir(out, { recursive: true });
         else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out });
       }
-      await runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal);
+      await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
     }
     progress.finish();
     return { files, bytes };
   }
 
   private async decryptBlobTo(body: RecordBody, out: Writable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<number> {
-    const k = fileKeyOf(body);
+    const k = await this.fileKey(body);
     let last = 0;
     const src = this.storage.getStream(blobKey(body.blob as string));
     try {
@@ -1332,13 +1555,16 @@ export class Vault {
       const all = [...this.records.values()].filter((r) => this.recordEpochOf(r) !== eid);
       const progress = new ProgressTracker(opts.onProgress);
       progress.setTotals(all.length, 0);
-      await runPool(all, 32, async (r) => {
-        const text = sealRecord(keys, r.body.id, Buffer.from(JSON.stringify(r.body), 'utf8'));
-        await this.storage.put(`${RECORDS}/${r.file}`, text);
-        this.recordEpochs.set(r.file, eid);
-        records++;
-        progress.fileDone();
-      }, opts.signal);
+      for (let i = 0; i < all.length; i += 1024) {
+        throwIfAborted(opts.signal);
+        const part = all.slice(i, i + 1024);
+        await this.storage.putMany(part.map((r) => ({ key: `${RECORDS}/${r.file}`, data: sealRecord(keys, r.body.id, Buffer.from(JSON.stringify(r.body), 'utf8')) })));
+        for (const r of part) {
+          this.recordEpochs.set(r.file, eid);
+          records++;
+          progress.fileDone();
+        }
+      }
       progress.finish();
     }
     await this.storage.delete(intent);
@@ -1430,38 +1656,54 @@ export class Vault {
     for (const r of all) if (r.body.type === 'file' && r.body.blob && !newBlobs.has(r.body.blob)) newBlobs.set(r.body.blob, newId());
     const intent = await this.writeIntent('reencrypt', [...newBlobs.values()].map(blobKey));
     const keyFor = new Map<string, string>();
+    const stagedNew: { staged: StagedObject; key: string }[] = [];
     let blobs = 0;
-    await runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
+    await this.withFileKeys(all.map((r) => r.body), () => runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
       const owner = all.find((r) => r.body.blob === oldB) as Node;
       const na = sodium();
       const k = na.secureAlloc(32);
       k.set(na.randomBytes(32));
-      const oldK = fileKeyOf(owner.body);
+      const oldK = await this.fileKey(owner.body);
       let last = 0;
       const src = this.storage.getStream(blobKey(oldB)).pipe(decryptPayload(oldK, (n) => {
         progress.addBytes(n - last);
         last = n;
       }));
-      await this.storage.putStream(blobKey(newB), src.pipe(encryptPayload(k)), opts.signal);
+      stagedNew.push({ staged: await this.storage.stage(src.pipe(encryptPayload(k)), opts.signal), key: blobKey(newB) });
+      if (stagedNew.length >= 512) await this.storage.commit(stagedNew.splice(0));
       keyFor.set(oldB, encodeB64(k));
       na.memzero(k);
       na.memzero(oldK);
       blobs++;
-    }, opts.signal);
+    }, opts.signal).catch(async (e: unknown) => {
+      for (const x of stagedNew.splice(0)) await this.storage.discard(x.staged);
+      throw e;
+    }));
+    await this.storage.commit(stagedNew.splice(0));
+    if (this.keyGuard) {
+      // Strict vaults: the new file keys are sealed in one batch before any record names them.
+      const olds = [...keyFor.keys()];
+      const sealed = await this.sealBodies(olds.map((b) => ({ body: { v: 1, id: b, type: 'file', parent: '', name: b, size: 0, mtime: 0, version: 1, key: keyFor.get(b) as string, blob: b } as RecordBody })));
+      sealed.forEach((x, i) => keyFor.set(olds[i] as string, x.body.key as string));
+    }
     const versions: Record<string, number> = {};
     let records = 0;
-    await runPool(all, 32, async (r) => {
-      let b = r.body;
-      if (b.type === 'file' && b.blob) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
-      else b = { ...b, version: b.version + 1 };
-      const text = sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8'));
-      await this.storage.put(`${RECORDS}/${r.file}`, text);
-      this.records.set(r.file, { ...r, body: b });
-      this.recordEpochs.set(r.file, this.head);
-      if (!r.conflict) versions[b.id] = b.version;
-      records++;
-      progress.fileDone();
-    });
+    for (let i = 0; i < all.length; i += 1024) {
+      const part = all.slice(i, i + 1024).map((r) => {
+        let b = r.body;
+        if (b.type === 'file' && b.blob) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
+        else b = { ...b, version: b.version + 1 };
+        return { r, b, text: sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')) };
+      });
+      await this.storage.putMany(part.map((x) => ({ key: `${RECORDS}/${x.r.file}`, data: x.text })));
+      for (const { r, b, text } of part) {
+        this.records.set(r.file, { ...r, tag: text, body: b });
+        this.recordEpochs.set(r.file, this.head);
+        if (!r.conflict) versions[b.id] = b.version;
+        records++;
+        progress.fileDone();
+      }
+    }
     for (const oldB of newBlobs.keys()) await this.storage.delete(blobKey(oldB));
     await this.storage.delete(intent);
     await this.saveVersions(versions);
@@ -1507,7 +1749,7 @@ export class Vault {
     this.ensureOpen();
     const r = this.mustResolve(vpath);
     if (r.node.body.type !== 'file') throw new CofferError('USAGE', `${vpath} is a folder; export takes one file`);
-    const k = fileKeyOf(r.node.body);
+    const k = await this.fileKey(r.node.body);
     let header: Buffer;
     try {
       header = encodeHeader(await wrapKey(k, recipients), k);
@@ -1576,7 +1818,8 @@ export class Vault {
       const progress = new ProgressTracker(opts.onProgress);
       progress.setTotals(files.length, files.reduce((a, n) => a + n.body.size, 0));
       let bytes = 0;
-      await runPool(files, defaultConcurrency(), async (n) => {
+      // Strict vaults: file keys are opened in batches first, not one Vault request per file.
+      await this.withFileKeys(files.map((n) => n.body), () => runPool(files, defaultConcurrency(), async (n) => {
         try {
           const sink = new Writable({ write: (_c, _e, cb) => cb() });
           const got = await this.decryptBlobTo(n.body, sink, (d) => progress.addBytes(d), opts.signal);
@@ -1587,7 +1830,7 @@ export class Vault {
           problems.push({ severity: 'error', code: info.code, object: blobKey(n.body.blob as string), path: pathOf(n), message: info.message, repairable: false });
         }
         progress.fileDone();
-      }, opts.signal);
+      }, opts.signal), true);
       // Leftovers.
       const deadIntents: { key: string; objects: Set<string> }[] = [];
       for (const o of await this.storage.list(TMP_FOLDER)) {
