@@ -572,45 +572,53 @@ export class Vault {
     const eobj = this.epochs.get(epoch);
     if (!eobj) return false;
     const na = sodium();
-    for (const slot of this.slots) {
-      const b = slot.obj.body;
-      if (b.slot !== slot.name.id) continue;
-      let ids;
-      try {
-        ids = await this.identitiesFor(slot);
-      } catch (e) {
-        if (isCofferError(e)) errors.push(e);
-        else throw e;
-        continue;
+    // Every slot is tried with the keys that need no person first (member keys, recovery key,
+    // passphrase); only then are tokens asked for a PIN, so a hardware key is never prompted when
+    // another key given already opens the vault (slots are in random id order).
+    const failed = new Set<string>();
+    for (const interactive of [false, true]) {
+      for (const slot of this.slots) {
+        const b = slot.obj.body;
+        if (b.slot !== slot.name.id || failed.has(b.slot)) continue;
+        let ids;
+        try {
+          ids = await this.identitiesFor(slot);
+        } catch (e) {
+          failed.add(b.slot);
+          if (isCofferError(e)) errors.push(e);
+          else throw e;
+          continue;
+        }
+        const use = ids.identities.filter((id) => id.interactive === interactive);
+        if (use.length === 0) continue;
+        const wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
+        if (!wrap) continue;
+        let vk: Uint8Array;
+        try {
+          const header = parseHeader(wrap);
+          vk = await unwrapKey(header.stanzas, use, this.ui, (k) => verifyHeaderMac(header, k));
+        } catch (e) {
+          if (isCofferError(e) && e.code !== 'NO_IDENTITY' && e.code !== 'HEADER_MAC') errors.push(e);
+          continue;
+        }
+        const secure = na.secureAlloc(VAULT_KEY_BYTES);
+        secure.set(vk);
+        na.memzero(vk);
+        const keys = new EpochKeys(epoch, secure, this.id);
+        if (!verifyObject('epoch', eobj.obj, keys.mac)) {
+          keys.wipe();
+          this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(epoch), message: `epoch ${epoch} failed authentication (altered or forged)` });
+          return false;
+        }
+        this.addKeys(keys);
+        this.openedBy.add(b.slot);
+        if (ids.secret && b.type === 'passphrase' && !this.slotSecrets.has(b.slot)) {
+          const s = na.secureAlloc(32);
+          s.set(ids.secret);
+          this.slotSecrets.set(b.slot, s);
+        }
+        return true;
       }
-      if (ids.identities.length === 0) continue;
-      const wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
-      if (!wrap) continue;
-      let vk: Uint8Array;
-      try {
-        const header = parseHeader(wrap);
-        vk = await unwrapKey(header.stanzas, ids.identities, this.ui, (k) => verifyHeaderMac(header, k));
-      } catch (e) {
-        if (isCofferError(e) && e.code !== 'NO_IDENTITY' && e.code !== 'HEADER_MAC') errors.push(e);
-        continue;
-      }
-      const secure = na.secureAlloc(VAULT_KEY_BYTES);
-      secure.set(vk);
-      na.memzero(vk);
-      const keys = new EpochKeys(epoch, secure, this.id);
-      if (!verifyObject('epoch', eobj.obj, keys.mac)) {
-        keys.wipe();
-        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(epoch), message: `epoch ${epoch} failed authentication (altered or forged)` });
-        return false;
-      }
-      this.addKeys(keys);
-      this.openedBy.add(b.slot);
-      if (ids.secret && b.type === 'passphrase' && !this.slotSecrets.has(b.slot)) {
-        const s = na.secureAlloc(32);
-        s.set(ids.secret);
-        this.slotSecrets.set(b.slot, s);
-      }
-      return true;
     }
     return false;
   }
@@ -1254,33 +1262,32 @@ export class Vault {
         if (epochsNow !== [...this.epochs.keys()].map((e) => `${e}.epoch`).sort().join()) {
           await this.load();
           await this.heal();
+        } else {
+          // Re-read the records (unchanged ones are not decrypted again) to see other writers' entries.
+          this.loadProblems = this.loadProblems.filter((x) => !x.object.startsWith(`${RECORDS}/`));
+          await this.loadRecords();
+          this.tree = null;
         }
         const versions: Record<string, number> = {};
         const oldBlobs: string[] = [];
         const bodies: RecordBody[] = [];
-        for (const { body, replaces } of batch) {
+        const current = new Map<string, RecordBody>();
+        for (const n of this.records.values()) {
+          if (!n.conflict && n.body.type === 'file') current.set(`${n.body.parent}/${n.body.name.normalize('NFC')}`, n.body);
+        }
+        for (const { body } of batch) {
+          // The new content does not depend on the old, so it becomes the next version of whatever entry
+          // holds that name now (another writer may have created or replaced it meanwhile): serial, and
+          // nothing is overwritten unseen (the old version's blob goes only once its record is replaced).
+          const slot = `${body.parent}/${body.name.normalize('NFC')}`;
+          const cur = current.get(slot);
           let b = body;
-          if (replaces) {
-            const curRaw = await this.storage.get(recordKey(replaces.body.id));
-            const curText = curRaw?.toString('latin1') ?? '';
-            const curEpoch = curRaw ? recordEpoch(curText) : null;
-            let cur: RecordBody | null = null;
-            if (curEpoch && this.keyring.has(curEpoch)) {
-              try {
-                cur = JSON.parse(openRecord(this.keyring.get(curEpoch) as EpochKeys, replaces.body.id, curText).toString('utf8')) as RecordBody;
-              } catch {
-                cur = null;
-              }
-            }
-            // The new content does not depend on the old, so it becomes the next version of whatever the
-            // entry holds now (another writer may have replaced it meanwhile): serial, nothing overwritten
-            // unseen. If the entry was removed or moved away meanwhile, ours is added as a new entry.
-            if (cur && cur.type === 'file' && cur.parent === body.parent && cur.name === body.name) {
-              b = { ...body, id: cur.id, version: cur.version + 1 };
-              if (cur.blob) oldBlobs.push(cur.blob);
-              replaced++;
-            }
+          if (cur) {
+            b = { ...body, id: cur.id, version: cur.version + 1 };
+            if (cur.blob) oldBlobs.push(cur.blob);
+            replaced++;
           }
+          current.set(slot, b);
           bodies.push(b);
         }
         await this.writeRecords(bodies);
