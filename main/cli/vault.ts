@@ -164,6 +164,7 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
     }
     out(ctx, `Created vault "${vault.name}" (${vault.id}) in ${dir}`);
     for (const s of m.slots) out(ctx, `  slot ${s.id}  ${s.type.padEnd(10)}  ${s.fingerprint}  ${s.label}`);
+    if (vault.strict) out(ctx, `Strict mode: every file key is also wrapped by ${vault.strict}; each file open asks Vault (docs/VAULT-TRANSIT.md).`);
     out(ctx, '\nRecovery key (write it down and keep it safe; it is shown only this once):\n');
     out(ctx, `    ${recoveryKey}\n`);
   } finally {

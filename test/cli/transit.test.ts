@@ -114,7 +114,7 @@ describe('vaults through the CLI', () => {
   it('strict init and grant --transit-key through the CLI', async () => {
     srv.createKey('second-kek');
     const dir = path.join(work, 'strict');
-    await run(vaultCommand, ['init', dir, '--transit-key', 'team-kek', '--strict']);
+    expect(await run(vaultCommand, ['init', dir, '--transit-key', 'team-kek', '--strict'])).toMatch(/^Strict mode: every file key is also wrapped by vault-transit:transit\/team-kek;/m);
     const src = path.join(work, 'secret.txt');
     writeFileSync(src, 'strict content');
     srv.clearLog();
