@@ -3,7 +3,7 @@
  * against the Transit test server over TLS, configured the way a user would: Vault's environment
  * variables and a --vault-config file.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -51,7 +51,10 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'coffer-cli-transit-'));
   env = { VAULT_ADDR: srv.url, VAULT_CACERT: h.files.ca, VAULT_TOKEN: srv.createToken({ policies: ['team'] }), COFFER_STATE_DIR: path.join(work, 'state') };
 });
-afterAll(() => h.cleanup());
+afterAll(async () => {
+  await h.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
 afterEach(() => setTransitClientSource(undefined));
 
 describe('coffer transit status', () => {

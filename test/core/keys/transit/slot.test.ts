@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeHarness, policyFor, type Harness } from './harness';
@@ -22,7 +22,10 @@ beforeAll(async () => {
   srv.putPolicy('team', policyFor('team-kek'));
   work = mkdtempSync(path.join(os.tmpdir(), 'coffer-transit-slot-'));
 });
-afterAll(() => h.cleanup());
+afterAll(async () => {
+  await h.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
 afterEach(() => setTransitClientSource(undefined));
 
 function useClient(c: TransitClient): TransitClient {

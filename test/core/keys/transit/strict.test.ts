@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -26,7 +26,10 @@ beforeAll(async () => {
   mkdirSync(src);
   for (let i = 0; i < FILES; i++) writeFileSync(path.join(src, `f${String(i).padStart(4, '0')}.txt`), `file ${i}\n`);
 });
-afterAll(() => h.cleanup());
+afterAll(async () => {
+  await h.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
 afterEach(() => setTransitClientSource(undefined));
 
 async function failure(p: Promise<unknown>): Promise<CofferError> {
