@@ -270,13 +270,9 @@ export class FsStorage implements VaultStorage {
   /** Renames staged files into place (all data already durable), then syncs each folder once. */
   private async renameAll(staged: readonly { tmp: string; key: string }[]): Promise<void> {
     const dirs = new Set<string>();
-    for (const s of staged) {
-      const dest = this.abs(s.key);
-      const dir = path.dirname(dest);
-      await this.ensureDir(dir);
-      await rename(s.tmp, dest);
-      dirs.add(dir);
-    }
+    for (const s of staged) dirs.add(path.dirname(this.abs(s.key)));
+    for (const d of dirs) await this.ensureDir(d);
+    await runIo(staged, (s) => rename(s.tmp, this.abs(s.key)));
     if (this.durable) for (const d of dirs) fsyncDir(d);
   }
 

@@ -1332,10 +1332,12 @@ export class Vault {
         };
         pending.push({ body, replaces: p.replaces });
         progress.fileDone();
-        if (pending.length >= 512 || Date.now() - lastFlush > 1000) {
+        if (pending.length >= 2048 || (pending.length > 0 && Date.now() - lastFlush > 5000)) {
           lastFlush = Date.now();
-          flushing = flushing.then(flush);
-          await flushing;
+          // Commit this batch while the next one is encrypted; wait only for the batch before it.
+          const previous = flushing;
+          flushing = previous.then(flush);
+          await previous;
         }
       }, signal);
       flushing = flushing.then(flush);
