@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { call, b64 } from './client';
 
@@ -8,7 +9,8 @@ const root = path.resolve(__dirname, '../../..');
 
 describe('npm run transit-dev', () => {
   it('prints Api Address and Root Token on their own lines, warns, and serves Transit over TLS', async () => {
-    const child = spawn(process.execPath, [path.join(root, 'build/transit-dev.mjs'), '--port', '0', '--tls'], { cwd: root });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'coffer-transit-devtest-'));
+    const child = spawn(process.execPath, [path.join(root, 'build/transit-dev.mjs'), '--port', '0', '--tls', '--dir', dir], { cwd: root });
     let out = '';
     try {
       await new Promise<void>((resolve, reject) => {
@@ -34,6 +36,7 @@ describe('npm run transit-dev', () => {
       expect(r.body.data.ciphertext).toMatch(/^vault:v1:/);
     } finally {
       child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
