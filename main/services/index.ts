@@ -5,6 +5,7 @@
 import { initSodium } from '../core/crypto/sodium';
 import type { AppInfo, EventChannel, EventOf } from '../../preload/contract';
 import { ActivityLog } from './activity';
+import { approvingDialogs, type ApprovingDialogs, type Dialogs } from './dialogs';
 import { coreTransit } from './core-transit';
 import { coreVault } from './core-vault';
 import { HardwareKeyService } from './hwkeys';
@@ -17,11 +18,7 @@ import { TransitService, type TransitPort } from './transit';
 import type { VaultCore } from './vault-port';
 import { VaultService } from './vaults';
 
-export interface Dialogs {
-  pickFolder(title: string): Promise<string | null>;
-  pickFiles(title: string, folders: boolean): Promise<string[]>;
-  saveFile(title: string, defaultName: string): Promise<string | null>;
-}
+export type { Dialogs } from './dialogs';
 
 export interface ServiceDeps {
   dataDir: string;
@@ -56,7 +53,7 @@ export interface AppServices {
   transit: TransitService;
   vaults: VaultService;
   temp: PrivateTemp;
-  dialogs: Dialogs;
+  dialogs: ApprovingDialogs;
   /** Locks every vault (keys wiped, jobs cancelled) and wipes the "Open" folder. */
   shutdown(): Promise<void>;
 }
@@ -74,6 +71,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
   const transit = await TransitService.load(deps.dataDir, storage, deps.transitPort ?? coreTransit(notify, env));
   await transit.activate().catch(() => undefined); // a missing secret is reported when Transit is used
   const temp = new PrivateTemp(deps.tempBase);
+  const dialogs = approvingDialogs(deps.dialogs);
   const vaults = await VaultService.load({
     dataDir: deps.dataDir,
     core: deps.core ?? coreVault(deps.stateDir ?? `${deps.dataDir}/state`),
@@ -86,6 +84,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     activity,
     emit: deps.emit,
     openPath: deps.openPath,
+    dialogs,
     ...(deps.startDrag ? { startDrag: deps.startDrag } : {}),
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
   });
@@ -100,7 +99,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     transit,
     vaults,
     temp,
-    dialogs: deps.dialogs,
+    dialogs,
     async shutdown() {
       await vaults.lockAll('exit');
       await jobs.cancelAll();

@@ -10,6 +10,7 @@ import type { Identity, ProviderNotice } from '../core/keys/types';
 import type { AccessRequest, ConflictInfo, CreateVaultRequest, EntryInfo, EventChannel, EventOf, SlotInfo, UnlockMethod, VaultSummary } from '../../preload/contract';
 import type { ActivityLog } from './activity';
 import { readJson, writeFileAtomic } from './fsutil';
+import type { ApprovingDialogs } from './dialogs';
 import type { HardwareKeyService } from './hwkeys';
 import type { IdentityService } from './identities';
 import type { JobManager } from './jobs';
@@ -50,6 +51,8 @@ export interface VaultServiceDeps {
   activity: ActivityLog;
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   openPath: (p: string) => Promise<string>;
+  /** Save-dialog approvals: main writes renderer-named files only where the person chose. */
+  dialogs: Pick<ApprovingDialogs, 'takeSaveApproval'>;
   /** Starts an OS drag of a file from the window (Electron's webContents.startDrag); absent where unsupported. */
   startDrag?: (webContentsId: number, file: string) => void;
   now?: () => number;
@@ -139,6 +142,7 @@ export class VaultService {
     if (req.transit) recipients.push({ recipient: await this.d.transit.recipient(), label: 'Vault Transit' });
     if (req.passphrase === null && recipients.length === 0) throw new CofferError('USAGE', 'choose at least one way to unlock the vault');
     if (req.recoveryKeyPath) {
+      this.d.dialogs.takeSaveApproval(req.recoveryKeyPath, 'the recovery key');
       const exists = await fsp.stat(req.recoveryKeyPath).then(() => true, () => false);
       if (exists) throw new CofferError('EXISTS', `${req.recoveryKeyPath} already exists; choose a new file for the recovery key`);
     }
@@ -335,6 +339,7 @@ export class VaultService {
 
   exportFile(vaultId: string, vpath: string, dest: string): string {
     const u = this.unlocked(vaultId);
+    this.d.dialogs.takeSaveApproval(dest, path.posix.basename(vpath));
     this.touch(vaultId);
     return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)}`, `${vpath} → ${dest}`, (ctl) => u.vault.get(vpath, path.resolve(dest), ctl));
   }

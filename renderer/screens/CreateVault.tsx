@@ -178,10 +178,10 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
             <label className="field">
               <span>Save the recovery key to</span>
               <span className="row">
-                <input aria-label="Save the recovery key to" value={recoveryPath} onChange={(e) => setRecoveryPath(e.target.value)} placeholder="/media/usb/Team vault recovery key.txt" />
+                <input aria-label="Save the recovery key to" value={recoveryPath} readOnly placeholder="not chosen yet" />
                 <button type="button" className="btn" onClick={() => void pickRecovery()}>Choose…</button>
               </span>
-              <span className="hint">Leave empty to skip: then only the key slots above can unlock the vault.</span>
+              <span className="hint">Choose a file with the Save dialog (a USB stick is a good place). Leave it unchosen to skip: then only the key slots above can unlock the vault.</span>
             </label>
           </>
         )}

@@ -76,7 +76,9 @@ describe('IPC audit', () => {
     await page.getByRole('checkbox', { name: /My key “Audit key”/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     const recoveryFile = path.join(work, 'recovery.txt');
-    await page.getByLabel('Save the recovery key to').fill(recoveryFile);
+    app.dialogs.saves.push(recoveryFile);
+    await page.getByRole('button', { name: 'Choose…' }).click();
+    await expect.poll(() => page.getByLabel('Save the recovery key to').inputValue()).toBe(recoveryFile);
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: 'Create vault' }).click();
     await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();

@@ -54,7 +54,9 @@ describe('journey: passphrase vault', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toContain('do not match');
     await page.getByLabel('Passphrase again').fill(PASS);
     await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Save the recovery key to').fill(recovery);
+    app.dialogs.saves.push(recovery);
+    await page.getByRole('button', { name: 'Choose…' }).click();
+    await expect.poll(() => page.getByLabel('Save the recovery key to').inputValue()).toBe(recovery);
     await page.getByRole('button', { name: 'Next' }).click();
     await app.screenshot('02-create-vault-review');
     await page.getByRole('button', { name: 'Create vault' }).click();

@@ -10,6 +10,8 @@ import { createServices, type AppServices } from '../../main/services';
 import type { EventChannel } from '../../preload/contract';
 import { fakeSafeStorage } from '../e2e/harness';
 
+const saves: string[] = [];
+
 async function setup(): Promise<{ s: AppServices; events: [EventChannel, unknown][]; dir: string; opened: string[] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coffer-svc-'));
   const events: [EventChannel, unknown][] = [];
@@ -24,7 +26,7 @@ async function setup(): Promise<{ s: AppServices; events: [EventChannel, unknown
       opened.push(p);
       return '';
     },
-    dialogs: { pickFolder: async () => null, pickFiles: async () => [], saveFile: async () => null },
+    dialogs: { pickFolder: async () => null, pickFiles: async () => [], saveFile: async () => saves.shift() ?? null },
     tempBase: dir,
     pollMs: 60 * 60_000,
   });
@@ -84,14 +86,23 @@ describe('VaultService', () => {
     await s.shutdown();
   });
 
-  it('writes the recovery key only to the chosen file, never into the reply', async () => {
+  it('writes the recovery key only to the file chosen in the Save dialog, never into the reply', async () => {
     const { s, dir } = await setup();
     const file = path.join(dir, 'rk.txt');
+    // A path the person did not choose in the Save dialog is refused (a compromised window cannot pick one).
+    await expect(s.vaults.create({ dir: path.join(dir, 'v1'), name: 'R', passphrase: 'a long passphrase here', identityIds: [], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: file })).rejects.toMatchObject({ code: 'USAGE' });
+    expect(existsSync(file)).toBe(false);
+    saves.push(file);
+    expect(await s.dialogs.saveFile('Save', 'rk.txt')).toBe(file);
     const r = await s.vaults.create({ dir: path.join(dir, 'v2'), name: 'R', passphrase: 'a long passphrase here', identityIds: [], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: file });
     expect(r.recoveryKeySaved).toBe(true);
     expect(JSON.stringify(r)).not.toMatch(/recovery key for/);
     expect(existsSync(file)).toBe(true);
+    saves.push(file);
+    await s.dialogs.saveFile('Save', 'rk.txt');
     await expect(s.vaults.create({ dir: path.join(dir, 'v3'), name: 'R', passphrase: 'a long passphrase here', identityIds: [], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: file })).rejects.toMatchObject({ code: 'EXISTS' });
+    // Export is held to the same rule.
+    expect(() => s.vaults.exportFile(r.vault.id, '/x', path.join(dir, 'autostart.desktop'))).toThrow(/Save dialog/);
     await s.shutdown();
   });
 });
