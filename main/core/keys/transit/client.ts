@@ -143,17 +143,20 @@ export class TransitClient {
     this.vault.token = tok;
   }
 
-  private async ensureAuth(): Promise<void> {
-    if (this.config.auth.method !== 'token' && !this.token) await this.login();
+  /** Logs in if needed; true when it just did (a refusal right after a login is not an expired token). */
+  private async ensureAuth(): Promise<boolean> {
+    if (this.config.auth.method === 'token' || this.token) return false;
+    await this.login();
+    return true;
   }
 
   /** Runs one Vault call with lazy login and one re-login on a refused self-obtained token. */
   private async run<T>(path: string, fn: () => Promise<T>, keyVersion?: number): Promise<T> {
-    await this.ensureAuth();
+    const justLoggedIn = await this.ensureAuth();
     try {
       return await fn();
     } catch (e) {
-      if (isVaultApiError(e) && e.response.statusCode === 403 && this.tokenObtained && this.config.auth.method !== 'token') {
+      if (isVaultApiError(e) && e.response.statusCode === 403 && !justLoggedIn && this.tokenObtained && this.config.auth.method !== 'token') {
         await this.login();
         try {
           return await fn();

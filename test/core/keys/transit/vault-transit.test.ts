@@ -214,6 +214,11 @@ describe('auth: token expiry, AppRole and certificate login', () => {
     const [st] = await new TransitRecipient(c, ref).wrap(randomBytes(32));
     srv.deletePolicy('gone');
     await rejectsWith(new TransitIdentity(c).unwrap([st as Stanza], recordingUI()), 'TRANSIT_DENIED', /permission denied on transit\/decrypt\/team-kek/);
+    expect(c.requestCount).toBe(5); // login + encrypt, then refused decrypt + one re-login + refused decrypt
+    // A refusal right after a fresh login is a policy answer, not an expired token: no second login.
+    const fresh = h.client(srv, {}, { auth: { method: 'approle', roleId, secretId } });
+    await rejectsWith(new TransitIdentity(fresh).unwrap([st as Stanza], recordingUI()), 'TRANSIT_DENIED');
+    expect(fresh.requestCount).toBe(2);
   });
 
   it('TLS certificate login (auth/cert/login) with VAULT_CLIENT_CERT', async () => {
