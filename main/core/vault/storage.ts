@@ -46,6 +46,11 @@ export interface VaultStorage {
   get(key: string): Promise<Buffer | null>;
   /** Many small objects (null where absent), in order. */
   getMany(keys: readonly string[]): Promise<(Buffer | null)[]>;
+  /**
+   * A value that changes whenever an object is added to, replaced in or removed from `folder` (a folder's
+   * change time on a filesystem), or null when the store cannot tell (then callers re-read).
+   */
+  stamp(folder: string): Promise<string | null>;
   /** Names of the objects directly inside `folder` (cheaper than `list`: no sizes or times). */
   listNames(folder: string): Promise<string[]>;
   /** Atomic, durable replace. */
@@ -187,6 +192,15 @@ export class FsStorage implements VaultStorage {
       if (i + 256 < keys.length) await new Promise((r) => setImmediate(r));
     }
     return out;
+  }
+
+  async stamp(folder: string): Promise<string | null> {
+    try {
+      const st = await stat(folder === '' ? this.root : this.abs(folder), { bigint: true });
+      return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
+    } catch {
+      return null;
+    }
   }
 
   async listNames(folder: string): Promise<string[]> {

@@ -711,7 +711,24 @@ export class Vault {
     return [...out.values()];
   }
 
+  private recordsStamp: string | null = null;
+  private recordProblems: VaultProblem[] = [];
+
   private async loadRecords(): Promise<void> {
+    // Nothing added, replaced or removed since the last read (and every record's epoch is open): keep it.
+    const folder = await this.storage.stamp(RECORDS);
+    const stamp = folder === null ? null : `${folder}|${[...this.keyring.keys()].sort().join()}`;
+    if (stamp !== null && stamp === this.recordsStamp) {
+      this.loadProblems.push(...this.recordProblems);
+      return;
+    }
+    const before = this.loadProblems.length;
+    await this.readRecords();
+    this.recordsStamp = stamp;
+    this.recordProblems = this.loadProblems.slice(before);
+  }
+
+  private async readRecords(): Promise<void> {
     const names = await this.storage.listNames(RECORDS);
     const seen = new Set<string>();
     const todo: { file: string; name: ObjectName }[] = [];
@@ -1154,20 +1171,33 @@ export class Vault {
   }
 
   /** mkdir -p inside a mutation; returns the folder's id. */
-  private async ensureDirs(parts: string[], versions: Record<string, number>): Promise<string> {
+  /** Original (non-conflict) entries by parent id and NFC name; the lowest id wins among same-name entries. */
+  private childIndex(): Map<string, Node> {
+    const idx = new Map<string, Node>();
+    const nodes = [...this.records.values()].filter((n) => !n.conflict).sort((a, b) => a.body.id.localeCompare(b.body.id));
+    for (const n of nodes) {
+      const k = `${n.body.parent}\0${n.body.name.normalize('NFC')}`;
+      if (!idx.has(k)) idx.set(k, n);
+    }
+    return idx;
+  }
+
+  private async ensureDirs(parts: string[], versions: Record<string, number>, idx: Map<string, Node> = this.childIndex()): Promise<string> {
     let parent = '';
     let p = '';
     for (const name of parts) {
       checkName(name);
       p = p === '' ? name : `${p}/${name}`;
-      const r = this.getTree().byPath.get(p);
+      const k = `${parent}\0${name.normalize('NFC')}`;
+      const r = idx.get(k);
       if (r) {
-        if (r.node.body.type !== 'dir' || r.node.conflict) throw new CofferError('EXISTS', `${p} exists and is not a folder`);
-        parent = r.node.body.id;
+        if (r.body.type !== 'dir') throw new CofferError('EXISTS', `${p} exists and is not a folder`);
+        parent = r.body.id;
         continue;
       }
       const body: RecordBody = { v: 1, id: newId(), type: 'dir', parent, name, size: 0, mtime: Date.now(), version: 1 };
       await this.writeRecord(body);
+      idx.set(k, this.records.get(`${body.id}.rec`) as Node);
       versions[body.id] = 1;
       parent = body.id;
     }
@@ -1218,10 +1248,11 @@ export class Vault {
     const plans: { f: FilePlan; parent: string; name: string; blob: string; replaces: Node | null }[] = [];
     await this.mutate(async () => {
       const versions: Record<string, number> = {};
-      const base = await this.ensureDirs(toParts, versions);
+      const idx = this.childIndex();
+      const base = await this.ensureDirs(toParts, versions, idx);
       dirOf.set('', base);
       for (const rel of folders) {
-        const id = await this.ensureDirs([...toParts, ...rel], versions);
+        const id = await this.ensureDirs([...toParts, ...rel], versions, idx);
         dirOf.set(rel.join('/'), id);
       }
       await this.saveVersions(versions);
@@ -1229,11 +1260,11 @@ export class Vault {
         const name = f.rel[f.rel.length - 1] as string;
         checkName(name);
         const parent = dirOf.get(f.rel.slice(0, -1).join('/')) ?? base;
-        const existing = this.getTree().byPath.get([...toParts, ...f.rel].join('/'));
-        if (existing && (existing.node.body.type !== 'file' || existing.node.conflict)) {
+        const existing = idx.get(`${parent}\0${name.normalize('NFC')}`);
+        if (existing && existing.body.type !== 'file') {
           throw new CofferError('EXISTS', `${[...toParts, ...f.rel].join('/')} exists and is not a file`);
         }
-        plans.push({ f, parent, name, blob: newId(), replaces: existing?.node ?? null });
+        plans.push({ f, parent, name, blob: newId(), replaces: existing ?? null });
       }
     });
 
