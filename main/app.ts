@@ -7,7 +7,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServices, type AppServices } from './services';
 import { createHandlers } from './ipc';
-import { createDispatch, createEventSink, ourWindowOnly, registerIpc, type EventSink } from './ipc/router';
+import { createDispatch, createDropHandler, createEventSink, ourWindowOnly, registerIpc, type EventSink } from './ipc/router';
+import { DROPPED_PATH_CHANNEL } from '../preload/contract';
 
 /** Content Security Policy for every response the window loads (also set as a <meta> in index.html). */
 export const CSP = [
@@ -154,8 +155,14 @@ async function setupServices(): Promise<void> {
 
 function setupIpc(): void {
   if (!services) throw new Error('services not ready');
-  const dispatch = createDispatch(createHandlers(services), ourWindowOnly(() => mainWindow?.webContents.id ?? null, rendererUrlPrefix));
+  const isOurs = ourWindowOnly(() => mainWindow?.webContents.id ?? null, rendererUrlPrefix);
+  const dispatch = createDispatch(createHandlers(services), isOurs);
   registerIpc(ipcMain, dispatch);
+  const dialogs = services.dialogs;
+  const dropped = createDropHandler(isOurs, (p) => dialogs.approveDropped(p));
+  ipcMain.on(DROPPED_PATH_CHANNEL, (event, payload: unknown) => {
+    dropped({ webContentsId: event.sender.id, frameUrl: event.senderFrame?.url ?? '', isMainFrame: event.senderFrame !== null && event.senderFrame.parent === null }, payload);
+  });
   send = createEventSink((channel, payload) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
   });

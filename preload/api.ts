@@ -10,6 +10,8 @@ export interface Transport {
   invoke(channel: Channel, request: unknown): Promise<unknown>;
   /** Subscribes to one event channel; returns the function that removes exactly this listener. */
   subscribe(channel: EventChannel, listener: (payload: unknown) => void): () => void;
+  /** Tells main a path came from a real drop (see DROPPED_PATH_CHANNEL). */
+  approveDroppedPath(path: string): void;
 }
 
 /** What a failed call rejects with: the contract's `{code, message}` as a plain object. */
@@ -77,8 +79,12 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       move: call('files:move'),
       remove: call('files:remove'),
       resolveConflict: call('files:resolveConflict'),
-      /** The path on disk of a File dropped into the window ('' when it has none). */
-      pathForFile: (file: File): string => getPathForFile(file),
+      /** The path on disk of a File dropped into the window ('' when it has none); main may then add it. */
+      pathForFile: (file: File): string => {
+        const p = getPathForFile(file);
+        if (p) transport.approveDroppedPath(p);
+        return p;
+      },
     },
     jobs: { list: call('jobs:list'), cancel: call('jobs:cancel'), clearFinished: call('jobs:clearFinished') },
     members: {

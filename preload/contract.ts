@@ -309,6 +309,14 @@ export const channels = {
   'dialog:saveFile': { request: z.object({ title: z.string().max(200), defaultName: z.string().max(500) }), response: z.object({ path: z.string().nullable() }) },
 } as const;
 
+/**
+ * One-way message preload → main: a path the person dropped on the window. The preload sends it
+ * from inside pathForFile (webUtils.getPathForFile gives a path only for files really dropped or
+ * picked), so main adds to a vault only files the person chose, never a path the page made up.
+ */
+export const DROPPED_PATH_CHANNEL = 'files:dropped';
+export const DroppedPath = z.object({ path: z.string().min(1).max(4096) });
+
 export type Channel = keyof typeof channels;
 export type RequestOf<C extends Channel> = z.input<(typeof channels)[C]['request']>;
 export type ParsedRequestOf<C extends Channel> = z.output<(typeof channels)[C]['request']>;

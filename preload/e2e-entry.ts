@@ -10,6 +10,7 @@ declare global {
   interface Window {
     __cofferInvoke(channel: string, request: unknown): Promise<unknown>;
     __cofferEmit(channel: string, payload: unknown): void;
+    __cofferDropped(payload: unknown): Promise<void>;
     /** File name → path on disk, filled by the test before it drops files. */
     __cofferPaths: Map<string, string>;
   }
@@ -31,6 +32,7 @@ const transport: Transport = {
       set.delete(listener);
     };
   },
+  approveDroppedPath: (path) => void window.__cofferDropped({ path }),
 };
 
 const api = createApi(transport, (file) => window.__cofferPaths.get(file.name) ?? '');

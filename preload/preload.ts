@@ -4,6 +4,7 @@
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { createApi, type Transport } from './api';
+import { DROPPED_PATH_CHANNEL } from './contract';
 
 const transport: Transport = {
   invoke: (channel, request) => ipcRenderer.invoke(channel, request),
@@ -15,6 +16,7 @@ const transport: Transport = {
       ipcRenderer.removeListener(channel, handler);
     };
   },
+  approveDroppedPath: (path) => ipcRenderer.send(DROPPED_PATH_CHANNEL, { path }),
 };
 
 export const api = createApi(transport, (file) => webUtils.getPathForFile(file));

@@ -6,7 +6,7 @@
  * 4. any error becomes `{code, message}` (toErrorInfo); stack traces never cross.
  */
 import { toErrorInfo } from '../core/errors';
-import { channels, events, isChannel, validationError, type Channel, type Envelope, type EventChannel, type EventOf, type ParsedRequestOf, type ResponseOf } from '../../preload/contract';
+import { channels, DroppedPath, events, isChannel, validationError, type Channel, type Envelope, type EventChannel, type EventOf, type ParsedRequestOf, type ResponseOf } from '../../preload/contract';
 
 /** Who sent a message: the webContents id and the URL of the frame that sent it. */
 export interface SenderInfo {
@@ -96,5 +96,17 @@ export function ourWindowOnly(getWindowId: () => number | null, rendererUrlPrefi
   return (s) => {
     const id = getWindowId();
     return id !== null && s.webContentsId === id && s.isMainFrame && s.frameUrl.startsWith(rendererUrlPrefix);
+  };
+}
+
+/**
+ * The one-way "this path was dropped" message from the preload (DROPPED_PATH_CHANNEL): accepted
+ * only from our window, validated, then recorded as approved for one add.
+ */
+export function createDropHandler(isOurs: SenderCheck, approve: (path: string) => void): (sender: SenderInfo, payload: unknown) => void {
+  return (sender, payload) => {
+    if (!isOurs(sender)) return;
+    const p = DroppedPath.safeParse(payload);
+    if (p.success) approve(p.data.path);
   };
 }

@@ -52,7 +52,7 @@ export interface VaultServiceDeps {
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   openPath: (p: string) => Promise<string>;
   /** Save-dialog approvals: main writes renderer-named files only where the person chose. */
-  dialogs: Pick<ApprovingDialogs, 'takeSaveApproval'>;
+  dialogs: Pick<ApprovingDialogs, 'takeSaveApproval' | 'takeSourceApprovals'>;
   /** Starts an OS drag of a file from the window (Electron's webContents.startDrag); absent where unsupported. */
   startDrag?: (webContentsId: number, file: string) => void;
   now?: () => number;
@@ -331,6 +331,7 @@ export class VaultService {
 
   addFiles(vaultId: string, sources: string[], to: string): string {
     const u = this.unlocked(vaultId);
+    this.d.dialogs.takeSourceApprovals(sources);
     this.touch(vaultId);
     const names = sources.map((s) => path.basename(s));
     const title = `Add ${names.length === 1 ? names[0] : `${names.length} items`} to ${u.vault.name}${to === '/' ? '' : to}`;

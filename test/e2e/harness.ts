@@ -18,7 +18,7 @@ import { createServices, type AppServices } from '../../main/services';
 import type { SafeStorageLike } from '../../main/services/secure-storage';
 import type { TransitPort } from '../../main/services/transit';
 import { createHandlers } from '../../main/ipc';
-import { createDispatch, createEventSink, ourWindowOnly } from '../../main/ipc/router';
+import { createDispatch, createDropHandler, createEventSink, ourWindowOnly } from '../../main/ipc/router';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CHROMIUM = '/usr/bin/chromium';
@@ -178,7 +178,9 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
   });
   if (opts.theme) await services.settings.set({ theme: opts.theme });
   const rendererPrefix = pathToFileURL(RENDERER + path.sep).toString();
-  const dispatch = createDispatch(createHandlers(services), ourWindowOnly(() => WINDOW_ID, rendererPrefix), { onMessage: record });
+  const isOurs = ourWindowOnly(() => WINDOW_ID, rendererPrefix);
+  const dispatch = createDispatch(createHandlers(services), isOurs, { onMessage: record });
+  const dropped = createDropHandler(isOurs, (f) => services.dialogs.approveDropped(f));
 
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -197,6 +199,10 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
   await p.exposeBinding('__cofferInvoke', (source, channel: string, payload: unknown) =>
     dispatch(channel, payload, { webContentsId: WINDOW_ID, frameUrl: source.frame.url(), isMainFrame: source.frame === p.mainFrame() }),
   );
+  await p.exposeBinding('__cofferDropped', (source, payload: unknown) => {
+    record('request', 'files:dropped', payload);
+    dropped({ webContentsId: WINDOW_ID, frameUrl: source.frame.url(), isMainFrame: source.frame === p.mainFrame() }, payload);
+  });
   await p.addInitScript({ content: await preloadBundle() });
   await p.goto(pathToFileURL(RENDERER_INDEX).toString());
   await p.getByRole('navigation', { name: 'Main' }).waitFor();

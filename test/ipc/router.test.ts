@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CofferError } from '../../main/core/errors';
-import { createDispatch, createEventSink, ourWindowOnly, registerIpc, type Handlers, type IpcMainLike, type SenderInfo } from '../../main/ipc/router';
+import { createDispatch, createDropHandler, createEventSink, ourWindowOnly, registerIpc, type Handlers, type IpcMainLike, type SenderInfo } from '../../main/ipc/router';
 import { channels } from '../../preload/contract';
 
 const ours: SenderInfo = { webContentsId: 7, frameUrl: 'file:///app/dist/renderer/index.html', isMainFrame: true };
@@ -95,5 +95,15 @@ describe('IPC router', () => {
     expect(await l?.({ sender: { id: 7 }, senderFrame: { url: ours.frameUrl, parent: {} } }, { vaultId: 'v' })).toMatchObject({ ok: false });
     off();
     expect(registered.size).toBe(0);
+  });
+
+  it('accepts dropped-path reports only from our window, validated', () => {
+    const got: string[] = [];
+    const h = createDropHandler(check, (p) => got.push(p));
+    h(ours, { path: '/home/me/a.txt' });
+    h({ ...ours, webContentsId: 9 }, { path: '/etc/shadow' });
+    h({ ...ours, isMainFrame: false }, { path: '/etc/shadow' });
+    h(ours, { path: 42 });
+    expect(got).toEqual(['/home/me/a.txt']);
   });
 });

@@ -4,7 +4,9 @@ import type { EventChannel } from '../../preload/contract';
 
 function fakeTransport(reply: (channel: string, req: unknown) => unknown) {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
+  const approved: string[] = [];
   const t: Transport = {
+    approveDroppedPath: (p) => void approved.push(p),
     invoke: vi.fn(async (c, r) => reply(c, r)),
     subscribe(c, l) {
       const s = listeners.get(c) ?? new Set();
@@ -14,7 +16,7 @@ function fakeTransport(reply: (channel: string, req: unknown) => unknown) {
     },
   };
   const emit = (c: EventChannel, p: unknown) => listeners.get(c)?.forEach((l) => l(p));
-  return { t, emit, count: (c: string) => listeners.get(c)?.size ?? 0 };
+  return { t, emit, approved, count: (c: string) => listeners.get(c)?.size ?? 0 };
 }
 
 describe('preload API', () => {
@@ -48,9 +50,13 @@ describe('preload API', () => {
     expect(got).toEqual([{ vaultId: 'v', reason: 'idle' }]);
   });
 
-  it('gets dropped files’ paths from the injected webUtils', () => {
+  it('gets dropped files’ paths from the injected webUtils and reports only real ones to main', () => {
     const file = { name: 'a.txt' } as File;
-    const api = createApi(fakeTransport(() => null).t, (f) => (f === file ? '/home/me/a.txt' : ''));
+    const made = { name: 'fake.txt' } as File;
+    const ft = fakeTransport(() => null);
+    const api = createApi(ft.t, (f) => (f === file ? '/home/me/a.txt' : ''));
     expect(api.files.pathForFile(file)).toBe('/home/me/a.txt');
+    expect(api.files.pathForFile(made)).toBe('');
+    expect(ft.approved).toEqual(['/home/me/a.txt']);
   });
 });

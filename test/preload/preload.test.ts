@@ -11,6 +11,7 @@ const h = vi.hoisted(() => {
     listeners,
     exposed: new Map<string, unknown>(),
     invoke: vi.fn(async (_c: string, _r: unknown): Promise<unknown> => ({ ok: true, value: { ok: true } })),
+    send: vi.fn((_c: string, _p: unknown): void => undefined),
   };
 });
 
@@ -18,6 +19,7 @@ vi.mock('electron', () => ({
   contextBridge: { exposeInMainWorld: (k: string, v: unknown) => h.exposed.set(k, v) },
   ipcRenderer: {
     invoke: h.invoke,
+    send: h.send,
     on: (c: string, l: (...a: unknown[]) => void) => {
       const s = h.listeners.get(c) ?? new Set();
       h.listeners.set(c, s);
@@ -37,6 +39,7 @@ describe('preload.ts', () => {
     await expect(mod.api.vaults.touch({ vaultId: 'v' })).resolves.toEqual({ ok: true });
     expect(h.invoke).toHaveBeenCalledWith('vaults:touch', { vaultId: 'v' });
     expect(mod.api.files.pathForFile({ name: 'x.pdf' } as File)).toBe('/dropped/x.pdf');
+    expect(h.send).toHaveBeenCalledWith('files:dropped', { path: '/dropped/x.pdf' });
   });
 
   it('on* returns an unsubscribe that removes the registered listener', async () => {

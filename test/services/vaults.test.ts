@@ -47,6 +47,8 @@ describe('VaultService', () => {
     expect(vault.state).toBe('unlocked');
     expect(vault.autoLockAt).toBeGreaterThan(Date.now() + 4 * 60_000);
     writeFileSync(path.join(dir, 'doc.txt'), 'hello');
+    expect(() => s.vaults.addFiles(vault.id, [path.join(dir, 'doc.txt')], '/')).toThrow(/dropping them on the window/);
+    s.dialogs.approveDropped(path.join(dir, 'doc.txt')); // what the preload reports for a real drop
     await s.jobs.wait(s.vaults.addFiles(vault.id, [path.join(dir, 'doc.txt')], '/'));
     await s.jobs.wait(s.vaults.openFile(vault.id, '/doc.txt'));
     expect(opened).toHaveLength(1);
