@@ -84,8 +84,10 @@ function hardenContents(contents: WebContents): void {
 
 function hardenSession(): void {
   const ses = session.defaultSession;
-  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  ses.setPermissionCheckHandler(() => false);
+  // Every permission is refused, except writing text to the clipboard from our own page ("Copy recipient").
+  const ours = (url: string | undefined): boolean => !!url && url.startsWith(rendererUrlPrefix);
+  ses.setPermissionRequestHandler((wc, permission, callback) => callback(permission === 'clipboard-sanitized-write' && ours(wc.getURL())));
+  ses.setPermissionCheckHandler((_wc, permission, origin, details) => permission === 'clipboard-sanitized-write' && (ours(details.requestingUrl) || ours(origin)));
   ses.setDevicePermissionHandler(() => false);
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
