@@ -671,16 +671,6 @@ export class Vault {
     return [...this.keyring.keys()].map((id) => (this.epochs.get(id) as EpochObj).obj.body);
   }
 
-  private revokedSets(): { ids: Set<string>; fps: Set<string> } {
-    const ids = new Set<string>();
-    const fps = new Set<string>();
-    for (const e of this.verifiedEpochs()) {
-      for (const r of e.revoked) ids.add(r);
-      for (const f of e.revokedFingerprints) fps.add(f);
-    }
-    return { ids, fps };
-  }
-
   private verifySlots(): void {
     for (const s of this.slots) {
       const b = s.obj.body;
@@ -696,13 +686,16 @@ export class Vault {
 
   /** One verified slot object per slot id, with its membership status; revoked slots left out. */
   private memberSlots(): { slot: SlotObj; status: 'active' | 'unconfirmed' }[] {
-    const { ids, fps } = this.revokedSets();
     const out = new Map<string, { slot: SlotObj; status: 'active' | 'unconfirmed' }>();
     const closing = this.verifiedEpochs().filter((e) => e.revoked.length > 0);
+    // A revocation applies to slots signed before it (its epoch is not the slot's, nor one of the slot
+    // epoch's ancestors); a key granted again afterwards is a deliberate new member.
+    const revokedBy = (b: SlotBody): boolean => closing.some((r) => (r.revoked.includes(b.slot) || (b.fingerprint !== '' && r.revokedFingerprints.includes(b.fingerprint)))
+      && r.epoch !== b.epoch && !this.ancestors(b.epoch).has(r.epoch));
     for (const s of this.slots) {
       if (!s.verified) continue;
       const b = s.obj.body;
-      if (out.has(b.slot) || ids.has(b.slot) || fps.has(b.fingerprint)) continue;
+      if (out.has(b.slot) || revokedBy(b)) continue;
       // Signed under an epoch that a later revocation closed, and not a member of that revocation's
       // epoch: made concurrently with the revocation, or forged by someone holding an old key.
       const unconfirmed = closing.some((r) => r.epoch !== b.epoch && !r.members.includes(b.slot) && this.ancestors(r.epoch).has(b.epoch));

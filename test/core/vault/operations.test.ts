@@ -182,6 +182,22 @@ describe('vault operations', () => {
     v.lock();
   });
 
+  it('a revoked key granted again later is a member again', async () => {
+    sb = sandbox();
+    const { vault } = await newVault(sb, { passphrase: 'pw' });
+    const dana = await member();
+    const s1 = await vault.grant(dana.recipient, { label: 'Dana' });
+    await vault.revoke(s1.id);
+    await expect(open(sb, { identities: [dana.id] })).rejects.toMatchObject({ code: 'NO_IDENTITY' });
+    const s2 = await vault.grant(dana.recipient, { label: 'Dana again' });
+    expect(s2.id).not.toBe(s1.id);
+    expect((await vault.members()).slots.find((s) => s.id === s2.id)?.status).toBe('active');
+    await vault.rotate();
+    vault.lock();
+    const dv = await open(sb, { identities: [dana.id] });
+    dv.lock();
+  });
+
   it('refuses to revoke the last way in', async () => {
     sb = sandbox();
     const m = await member();
