@@ -5,22 +5,12 @@
  */
 import path from 'node:path';
 import { CofferError } from '../core/errors';
-import { initVault, openVault, readVaultInfo, recipientSlotKind, registerSlotKind, requestAccess, type EntryInfo as CoreEntry, type Vault } from '../core/vault';
-import { parseRecipient, registerRecipientPrefix } from '../core/keys/recipients';
-import { PIV_RECIPIENT_HRP, PIV_STANZA, PivP256Recipient } from '../core/keys/pkcs11-p256';
+import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type Vault } from '../core/vault';
+import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
 import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
 import type { OpenVault, TransferProgress, VaultCore } from './vault-port';
-
-let registered = false;
-/** Hardware-key recipients may be vault members (idempotent). */
-function registerProviders(): void {
-  if (registered) return;
-  registered = true;
-  registerRecipientPrefix(`${PIV_RECIPIENT_HRP}1`, (t) => PivP256Recipient.parse(t));
-  registerSlotKind(recipientSlotKind('piv-p256'), PIV_STANZA);
-}
 
 const toCore = (p: string): string => p.replace(/^\/+/, '');
 const toApp = (p: string): string => `/${p}`;
@@ -190,7 +180,6 @@ class CoreOpenVault implements OpenVault {
 }
 
 export function coreVault(stateDir: string): VaultCore {
-  registerProviders();
   return {
     async peek(dir) {
       const info = await readVaultInfo(dir);

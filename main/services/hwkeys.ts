@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CofferError } from '../core/errors';
-import { enrollHardwareKey, formatPivStubLine, listHardwareKeys, parsePivStubLine, PivP256Identity } from '../core/keys/pkcs11-p256';
+import { enrollHardwareKey, formatPivStubLine, listHardwareKeys, parsePivStubLine, PivP256Identity, PivP256Recipient } from '../core/keys/pkcs11-p256';
 import type { ProviderNotice } from '../core/keys/types';
 import type { HardwareKey, TokenInfo } from '../../preload/contract';
 import { readJson, writeFileAtomic } from './fsutil';
@@ -54,7 +54,7 @@ export class HardwareKeyService {
         serial: t.serial,
         manufacturer: t.manufacturer,
         model: t.model,
-        keys: t.keys.filter((k) => k.curve === 'P-256').map((k) => ({ label: k.label, id: k.id, curve: k.curve, fingerprint: k.fingerprint ?? '', recipient: null })),
+        keys: t.keys.filter((k) => k.curve === 'P-256').map((k) => ({ label: k.label, id: k.id, curve: k.curve, fingerprint: k.fingerprint ?? '', recipient: k.point ? new PivP256Recipient(k.point).toString() : null })),
       })),
     };
   }
