@@ -4,8 +4,9 @@
  * later; the filesystem implementation below is what sync folders and network shares use.
  *
  * Keys are relative slash paths such as `records/3f…a1.rec`. Every put is atomic and durable:
- * the bytes go to `tmp/`, are fsynced, then renamed into place (and the folder fsynced), so a crash
- * at any instant leaves either the old object or the new one.
+ * the bytes go to `tmp/`, are flushed (fdatasync: the data and the size needed to read it), then
+ * renamed into place, and the folder is fsynced, so a crash or power cut at any instant leaves either
+ * the old object or the new one.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, constants as fsc } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -64,6 +65,8 @@ export interface VaultStorage {
    * staged objects durable and visible under their keys; `discard` drops one.
    */
   stage(source: Readable, signal?: AbortSignal): Promise<StagedObject>;
+  /** `stage` for bytes already in memory (small objects). */
+  stageBytes(data: Uint8Array): Promise<StagedObject>;
   commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void>;
   discard(staged: StagedObject): Promise<void>;
   /** Streams an object (NOT_FOUND if absent). */
@@ -226,7 +229,7 @@ export class FsStorage implements VaultStorage {
       const fh = await open(tmp, 'wx', 0o644);
       try {
         await fh.writeFile(data);
-        if (this.durable) await fh.sync();
+        if (this.durable) await fh.datasync();
       } finally {
         await fh.close();
       }
@@ -247,7 +250,7 @@ export class FsStorage implements VaultStorage {
       if (this.durable) {
         const fh = await open(tmp, 'r+');
         try {
-          await fh.sync();
+          await fh.datasync();
         } finally {
           await fh.close();
         }
@@ -269,7 +272,7 @@ export class FsStorage implements VaultStorage {
         const fh = await open(tmp, 'wx', 0o644);
         try {
           await fh.writeFile(it.data);
-          if (this.durable) await fh.sync();
+          if (this.durable) await fh.datasync();
         } finally {
           await fh.close();
         }
@@ -304,12 +307,23 @@ export class FsStorage implements VaultStorage {
     }
   }
 
+  async stageBytes(data: Uint8Array): Promise<StagedObject> {
+    const tmp = await this.tempPath();
+    try {
+      await writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
+      return { bytes: data.byteLength, token: tmp };
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
   async commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void> {
     if (this.durable) {
       await runIo(items, async (it) => {
         const fh = await open(it.staged.token, 'r+');
         try {
-          await fh.sync();
+          await fh.datasync();
         } finally {
           await fh.close();
         }

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,7 +27,7 @@ import { parseRecipient } from '../keys/recipients';
 import { X25519Identity } from '../keys/x25519';
 import type { Argon2Params } from '../keys/passphrase';
 import { nonInteractiveUI, type ProviderUI, type Recipient, type Stanza } from '../keys/types';
-import { defaultConcurrency, runPool, throwIfAborted } from '../jobs/pool';
+import { defaultConcurrency, runConcurrent, runPool, throwIfAborted } from '../jobs/pool';
 import { ProgressTracker, type ProgressListener } from '../jobs/progress';
 import {
   EpochKeys, VAULT_KEY_BYTES, openChain, openRecord, parseSignedObject, recordEpoch, sealChain, sealRecord,
@@ -155,6 +155,9 @@ const blobKey = (id: string): string => `${BLOBS}/${id}.blob`;
 const slotKey = (id: string): string => `${SLOTS}/${id}.slot`;
 const wrapKeyName = (slot: string, epoch: string): string => `${KEYS}/${slot}.${epoch}.key`;
 const epochKey = (id: string): string => `${EPOCHS}/${id}.epoch`;
+
+/** Files up to this size are I/O-bound to add; more of them are kept in flight than there are cores. */
+const SMALL_FILE = 256 * 1024;
 
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const nowIso = (): string => new Date().toISOString();
@@ -1328,8 +1331,13 @@ export class Vault {
     let lastFlush = Date.now();
     // Strict vaults: file keys come pre-sealed by the key guard, in batches.
     const nextKey = this.keyGuard ? this.sealedKeySource(plans.length) : null;
+    // Encryption runs on this one thread; what overlaps is I/O. Large files are CPU-bound: one pipeline per
+    // core. Small files are I/O-bound (open, read, write, flush): more of them are kept in flight.
+    const cores = opts.concurrency ?? defaultConcurrency();
+    const ordered = [...plans.filter((p) => p.f.size <= SMALL_FILE), ...plans.filter((p) => p.f.size > SMALL_FILE)];
+    const smallCount = plans.filter((p) => p.f.size <= SMALL_FILE).length;
     try {
-      await runPool(plans, opts.concurrency ?? defaultConcurrency(), async (p) => {
+      const one = async (p: (typeof plans)[number]): Promise<void> => {
         const na = sodium();
         let k: Uint8Array;
         let sealedKey: string | null = null;
@@ -1348,7 +1356,24 @@ export class Vault {
         });
         const key = sealedKey ?? encodeB64(k);
         na.memzero(k);
-        const st = await this.storage.stage(createReadStream(p.f.abs).pipe(enc), signal);
+        let st: StagedObject;
+        if (p.f.size <= SMALL_FILE) {
+          // Small files: read, seal and stage in one piece (no stream machinery per file).
+          throwIfAborted(signal);
+          const plain = await readFile(p.f.abs);
+          const out: Buffer[] = [];
+          enc.on('data', (c: Buffer) => out.push(c));
+          const ended = new Promise<void>((res, rej) => {
+            enc.once('end', res);
+            enc.once('error', rej);
+          });
+          enc.end(plain);
+          await ended;
+          sodium().memzero(plain);
+          st = await this.storage.stageBytes(Buffer.concat(out));
+        } else {
+          st = await this.storage.stage(createReadStream(p.f.abs).pipe(enc), signal);
+        }
         staged.set(p.blob, st);
         bytes += done;
         const body: RecordBody = {
@@ -1363,7 +1388,9 @@ export class Vault {
           flushing = previous.then(flush);
           await previous;
         }
-      }, signal);
+      };
+      await runConcurrent(ordered.slice(0, smallCount), opts.concurrency ?? 4 * cores, one, signal);
+      await runPool(ordered.slice(smallCount), cores, one, signal);
       flushing = flushing.then(flush);
       await flushing;
     } catch (e) {
