@@ -13,108 +13,204 @@ import { payloadKey } from './kdf';
 export const CHUNK_CIPHERTEXT = CHUNK_PLAINTEXT + SS_ABYTES;
 export const PAYLOAD_PREFIX_BYTES = PAYLOAD_NONCE_BYTES + SS_HEADERBYTES;
 
-/** A FIFO of buffers from which exact byte counts can be taken without re-concatenating everything. */
-class ByteQueue {
-  private parts: Buffer[] = [];
-  private head = 0;
-  length = 0;
-  push(b: Buffer): void {
-    if (b.length === 0) return;
-    this.parts.push(b);
-    this.length += b.length;
-  }
-  /** Removes and returns exactly n bytes (n ≤ length). */
-  take(n: number): Buffer {
-    const first = this.parts[0];
-    if (first && first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.parts.shift();
-        this.head = 0;
-      }
-      this.length -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const part = this.parts[0] as Buffer;
-      const avail = part.length - this.head;
-      const k = Math.min(avail, n - filled);
-      part.copy(out, filled, this.head, this.head + k);
-      filled += k;
-      this.head += k;
-      if (this.head === part.length) {
-        this.parts.shift();
-        this.head = 0;
-      }
-    }
-    this.length -= n;
-    return out;
-  }
-}
+/** Called with the number of plaintext bytes processed so far. */
+export type PayloadProgress = (plaintextBytes: number) => void;
 
-export interface PayloadProgress {
-  (plaintextBytes: number): void;
+/**
+ * Seals plaintext into payload bytes with one chunk of look-ahead: a full chunk is sealed only once
+ * we know more data follows, so the last chunk carries FINAL without an extra empty chunk.
+ * Output goes into caller-provided buffers, so a caller can reuse them (no allocation per chunk).
+ */
+export class PayloadSealer {
+  private readonly na = sodium();
+  private readonly nonce: Uint8Array;
+  private key: Buffer | null;
+  private stream: PushStream | null = null;
+  private readonly pending = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
+  private fill = 0;
+  /** Plaintext bytes consumed so far. */
+  total = 0;
+
+  constructor(fileKey: Uint8Array) {
+    this.nonce = this.na.randomBytes(PAYLOAD_NONCE_BYTES);
+    this.key = payloadKey(fileKey, this.nonce);
+  }
+
+  /** Room `update` or `final` may need for `n` input bytes. */
+  static maxOutput(n: number): number {
+    return PAYLOAD_PREFIX_BYTES + (Math.floor(n / CHUNK_PLAINTEXT) + 1) * CHUNK_CIPHERTEXT;
+  }
+
+  private begin(out: Buffer): number {
+    if (this.stream) return 0;
+    this.stream = this.na.pushStream(this.key as Buffer);
+    this.na.memzero(this.key as Buffer);
+    this.key = null;
+    out.set(this.nonce, 0);
+    out.set(this.stream.header, PAYLOAD_NONCE_BYTES);
+    return PAYLOAD_PREFIX_BYTES;
+  }
+
+  /** Seals every complete chunk of `data` that is followed by more data; returns the bytes written to `out`. */
+  update(data: Buffer, out: Buffer): number {
+    let o = this.begin(out);
+    const s = this.stream as PushStream;
+    const n = Math.max(0, Math.floor((this.fill + data.length - 1) / CHUNK_PLAINTEXT));
+    let off = 0;
+    for (let i = 0; i < n; i++, o += CHUNK_CIPHERTEXT) {
+      const dest = out.subarray(o, o + CHUNK_CIPHERTEXT);
+      if (i === 0 && this.fill > 0) {
+        off = CHUNK_PLAINTEXT - this.fill;
+        data.copy(this.pending, this.fill, 0, off);
+        s.pushInto(this.pending, false, dest);
+        this.fill = 0;
+      } else {
+        s.pushInto(data.subarray(off, off + CHUNK_PLAINTEXT), false, dest);
+        off += CHUNK_PLAINTEXT;
+      }
+    }
+    data.copy(this.pending, this.fill, off);
+    this.fill += data.length - off;
+    this.total += data.length;
+    return o;
+  }
+
+  /** Seals the last chunk with TAG_FINAL (an empty one for an empty plaintext); returns bytes written. */
+  final(out: Buffer): number {
+    const o = this.begin(out);
+    (this.stream as PushStream).pushInto(this.pending.subarray(0, this.fill), true, out.subarray(o, o + this.fill + SS_ABYTES));
+    this.na.memzero(this.pending);
+    return o + this.fill + SS_ABYTES;
+  }
 }
 
 /**
- * Encrypts plaintext into a payload under file key `fileKey`. `prefix` (a file header) is emitted
- * before the payload, saving a stream stage per buffer.
+ * Opens payload bytes. Each chunk's plaintext is written out only after it authenticates; a chunk is
+ * treated as the last only at `final`, so anything after a FINAL chunk is detected.
+ */
+export class PayloadOpener {
+  private readonly na = sodium();
+  private readonly prefix = Buffer.alloc(PAYLOAD_PREFIX_BYTES);
+  private prefixFill = 0;
+  private stream: PullStream | null = null;
+  private readonly carry = Buffer.allocUnsafe(CHUNK_CIPHERTEXT);
+  private carryLen = 0;
+  private chunkIndex = 0;
+  private finished = false;
+  /** Set when a chunk failed: `update` returned the authenticated bytes before it; throw this next. */
+  error: CofferError | null = null;
+  /** Plaintext bytes released so far. */
+  total = 0;
+
+  constructor(private readonly fileKey: Uint8Array) {}
+
+  /** Room `update` may need for `n` input bytes (`final` needs at most one chunk). */
+  static maxOutput(n: number): number {
+    return n + CHUNK_PLAINTEXT;
+  }
+
+  private openChunk(chunk: Buffer, last: boolean, out: Buffer): number {
+    const n = this.chunkIndex + 1;
+    const dest = out.subarray(0, chunk.length - SS_ABYTES);
+    const tag = (this.stream as PullStream).pullInto(chunk, dest);
+    if (tag < 0) {
+      throw new CofferError('PAYLOAD_TAMPERED', last
+        ? `file was modified or truncated (chunk ${n})`
+        : `file was modified (chunk ${n} failed authentication)`);
+    }
+    if (tag !== TAG_MESSAGE && tag !== TAG_FINAL) {
+      throw new CofferError('PAYLOAD_TAMPERED', `file was modified (chunk ${n} has an invalid tag)`);
+    }
+    if (tag === TAG_FINAL) {
+      if (!last) throw new CofferError('TRAILING_DATA', `file has unexpected data after its final chunk (chunk ${n})`);
+      if (dest.length === 0 && this.chunkIndex > 0) {
+        throw new CofferError('PAYLOAD_TAMPERED', `file is not canonical (empty final chunk ${n} after full chunks)`);
+      }
+      this.finished = true;
+    } else if (last) {
+      throw new CofferError('TRUNCATED', `file was truncated (missing final chunk after chunk ${n})`);
+    }
+    this.chunkIndex++;
+    this.total += dest.length;
+    return dest.length;
+  }
+
+  /** Opens every complete chunk followed by more data; returns the plaintext bytes written to `out`. */
+  update(data: Buffer, out: Buffer): number {
+    if (this.error) throw this.error;
+    let off = 0;
+    if (!this.stream) {
+      const k = Math.min(PAYLOAD_PREFIX_BYTES - this.prefixFill, data.length);
+      data.copy(this.prefix, this.prefixFill, 0, k);
+      this.prefixFill += k;
+      off = k;
+      if (this.prefixFill < PAYLOAD_PREFIX_BYTES) return 0;
+      const key = payloadKey(this.fileKey, this.prefix.subarray(0, PAYLOAD_NONCE_BYTES));
+      this.stream = this.na.pullStream(this.prefix.subarray(PAYLOAD_NONCE_BYTES), key);
+      this.na.memzero(key);
+      if (!this.stream) throw new CofferError('PAYLOAD_TAMPERED', 'file was modified (invalid stream header)');
+    }
+    const rest = data.length - off;
+    if (this.finished && rest > 0) throw new CofferError('TRAILING_DATA', 'file has unexpected data after its final chunk');
+    const n = Math.max(0, Math.floor((this.carryLen + rest - 1) / CHUNK_CIPHERTEXT));
+    let o = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        if (i === 0 && this.carryLen > 0) {
+          const k = CHUNK_CIPHERTEXT - this.carryLen;
+          data.copy(this.carry, this.carryLen, off, off + k);
+          off += k;
+          this.carryLen = 0;
+          o += this.openChunk(this.carry, false, out.subarray(o));
+        } else {
+          o += this.openChunk(data.subarray(off, off + CHUNK_CIPHERTEXT), false, out.subarray(o));
+          off += CHUNK_CIPHERTEXT;
+        }
+      }
+    } catch (e) {
+      this.error = e as CofferError;
+      return o;
+    }
+    data.copy(this.carry, this.carryLen, off);
+    this.carryLen += data.length - off;
+    return o;
+  }
+
+  /** Opens the last chunk, which must carry FINAL; returns the plaintext bytes written to `out`. */
+  final(out: Buffer): number {
+    if (this.error) throw this.error;
+    if (this.finished) return 0;
+    if (!this.stream) throw new CofferError('TRUNCATED', 'file was truncated (payload header incomplete)');
+    if (this.carryLen === 0) throw new CofferError('TRUNCATED', `file was truncated (missing final chunk after chunk ${this.chunkIndex})`);
+    if (this.carryLen < SS_ABYTES) throw new CofferError('TRUNCATED', `file was modified or truncated (chunk ${this.chunkIndex + 1})`);
+    return this.openChunk(this.carry.subarray(0, this.carryLen), true, out);
+  }
+}
+
+/**
+ * Encrypts plaintext into a payload under file key `fileKey`, as a stream. `prefix` (a file header)
+ * is emitted before the payload, saving a stream stage per buffer.
  */
 export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress, prefix?: Uint8Array): Transform {
-  const na = sodium();
-  const nonce = na.randomBytes(PAYLOAD_NONCE_BYTES);
-  const key = payloadKey(fileKey, nonce);
-  let stream: PushStream | null = null;
-  // One chunk of look-ahead: a full chunk is sealed only once we know more data follows, so that
-  // the last chunk can carry FINAL without an extra empty chunk. `pending` holds 1..64 KiB between calls.
-  const pending = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
-  let fill = 0;
-  let total = 0;
-  const start = (t: Transform): PushStream => {
-    if (!stream) {
-      stream = na.pushStream(key);
-      na.memzero(key);
-      t.push(Buffer.concat(prefix ? [prefix, nonce, stream.header] : [nonce, stream.header]));
-    }
-    return stream;
+  const sealer = new PayloadSealer(fileKey);
+  let first = true;
+  const emit = (t: Transform, out: Buffer, n: number): void => {
+    if (first && prefix) t.push(Buffer.from(prefix));
+    first = false;
+    if (n > 0) t.push(out.subarray(0, n));
   };
   return new Transform({
     readableHighWaterMark: 1 << 20,
     writableHighWaterMark: 1 << 20,
     transform(data: Buffer, _enc, cb: TransformCallback) {
-      const s = start(this);
-      const avail = fill + data.length;
-      // Seal every chunk that is complete and followed by at least one more byte, into one output buffer.
-      const n = avail > 0 ? Math.floor((avail - 1) / CHUNK_PLAINTEXT) : 0;
-      let off = 0;
-      if (n > 0) {
-        const out = Buffer.allocUnsafe(n * CHUNK_CIPHERTEXT);
-        let o = 0;
-        if (fill > 0) {
-          off = CHUNK_PLAINTEXT - fill;
-          data.copy(pending, fill, 0, off);
-          s.pushInto(pending, false, out.subarray(0, CHUNK_CIPHERTEXT));
-          o = CHUNK_CIPHERTEXT;
-          fill = 0;
-        }
-        for (; o < out.length; o += CHUNK_CIPHERTEXT, off += CHUNK_PLAINTEXT) {
-          s.pushInto(data.subarray(off, off + CHUNK_PLAINTEXT), false, out.subarray(o, o + CHUNK_CIPHERTEXT));
-        }
-        this.push(out);
-      }
-      data.copy(pending, fill, off);
-      fill += data.length - off;
-      total += data.length;
-      onProgress?.(total);
+      const out = Buffer.allocUnsafe(PayloadSealer.maxOutput(data.length));
+      emit(this, out, sealer.update(data, out));
+      onProgress?.(sealer.total);
       cb();
     },
     flush(cb: TransformCallback) {
-      const s = start(this);
-      this.push(s.push(pending.subarray(0, fill), true));
-      na.memzero(pending);
+      const out = Buffer.allocUnsafe(PayloadSealer.maxOutput(0));
+      emit(this, out, sealer.final(out));
       cb();
     },
   });
@@ -122,73 +218,18 @@ export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
 
 /** Decrypts a payload under `fileKey`; errors are CofferErrors (PAYLOAD_TAMPERED, TRUNCATED, TRAILING_DATA). */
 export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress): Transform {
-  const na = sodium();
-  const q = new ByteQueue();
-  let stream: PullStream | null = null;
-  let chunkIndex = 0;
-  let finished = false;
-  let total = 0;
-
-  const open = (): PullStream | null => {
-    if (stream) return stream;
-    if (q.length < PAYLOAD_PREFIX_BYTES) return null;
-    const prefix = q.take(PAYLOAD_PREFIX_BYTES);
-    const key = payloadKey(fileKey, prefix.subarray(0, PAYLOAD_NONCE_BYTES));
-    stream = na.pullStream(prefix.subarray(PAYLOAD_NONCE_BYTES), key);
-    na.memzero(key);
-    if (!stream) throw new CofferError('PAYLOAD_TAMPERED', 'file was modified (invalid stream header)');
-    return stream;
-  };
-
-  /** Opens one chunk into `out`; returns the number of plaintext bytes. */
-  const pullOne = (chunk: Buffer, last: boolean, out: Buffer): number => {
-    const s = stream as PullStream;
-    const n = chunkIndex + 1;
-    const tag = s.pullInto(chunk, out);
-    const r = tag < 0 ? null : { tag, message: out };
-    if (!r) {
-      throw new CofferError('PAYLOAD_TAMPERED', last
-        ? `file was modified or truncated (chunk ${n})`
-        : `file was modified (chunk ${n} failed authentication)`);
-    }
-    if (r.tag !== TAG_MESSAGE && r.tag !== TAG_FINAL) {
-      throw new CofferError('PAYLOAD_TAMPERED', `file was modified (chunk ${n} has an invalid tag)`);
-    }
-    if (r.tag === TAG_FINAL) {
-      if (!last) throw new CofferError('TRAILING_DATA', `file has unexpected data after its final chunk (chunk ${n})`);
-      if (r.message.length === 0 && chunkIndex > 0) {
-        throw new CofferError('PAYLOAD_TAMPERED', `file is not canonical (empty final chunk ${n} after full chunks)`);
-      }
-      finished = true;
-    } else if (last) {
-      throw new CofferError('TRUNCATED', `file was truncated (missing final chunk after chunk ${n})`);
-    }
-    chunkIndex++;
-    total += r.message.length;
-    return r.message.length;
-  };
-
+  const opener = new PayloadOpener(fileKey);
   return new Transform({
     readableHighWaterMark: 1 << 20,
     writableHighWaterMark: 1 << 20,
     transform(data: Buffer, _enc, cb: TransformCallback) {
       try {
-        if (finished) throw new CofferError('TRAILING_DATA', 'file has unexpected data after its final chunk');
-        q.push(data);
-        if (!open()) return cb();
-        // Keep one byte beyond a full chunk before deciding it is not the last.
-        const n = q.length > 0 ? Math.floor((q.length - 1) / CHUNK_CIPHERTEXT) : 0;
-        if (n > 0) {
-          const out = Buffer.allocUnsafe(n * CHUNK_PLAINTEXT);
-          let i = 0;
-          try {
-            for (; i < n; i++) pullOne(q.take(CHUNK_CIPHERTEXT), false, out.subarray(i * CHUNK_PLAINTEXT, (i + 1) * CHUNK_PLAINTEXT));
-          } finally {
-            // Release the chunks that authenticated, even when a later one in this batch did not.
-            if (i > 0) this.push(i === n ? out : out.subarray(0, i * CHUNK_PLAINTEXT));
-          }
-        }
-        onProgress?.(total);
+        const out = Buffer.allocUnsafe(PayloadOpener.maxOutput(data.length));
+        const n = opener.update(data, out);
+        // Release the chunks that authenticated, even when a later one in this batch did not.
+        if (n > 0) this.push(out.subarray(0, n));
+        if (opener.error) throw opener.error;
+        onProgress?.(opener.total);
         cb();
       } catch (e) {
         cb(e as Error);
@@ -196,16 +237,10 @@ export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     },
     flush(cb: TransformCallback) {
       try {
-        if (!finished) {
-          if (!open()) throw new CofferError('TRUNCATED', 'file was truncated (payload header incomplete)');
-          if (q.length === 0) throw new CofferError('TRUNCATED', `file was truncated (missing final chunk after chunk ${chunkIndex})`);
-          if (q.length < SS_ABYTES) throw new CofferError('TRUNCATED', `file was modified or truncated (chunk ${chunkIndex + 1})`);
-          const out = Buffer.allocUnsafe(q.length - SS_ABYTES);
-          if (pullOne(q.take(q.length), true, out) > 0) this.push(out);
-        } else if (q.length > 0) {
-          throw new CofferError('TRAILING_DATA', 'file has unexpected data after its final chunk');
-        }
-        onProgress?.(total);
+        const out = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
+        const n = opener.final(out);
+        if (n > 0) this.push(out.subarray(0, n));
+        onProgress?.(opener.total);
         cb();
       } catch (e) {
         cb(e as Error);
