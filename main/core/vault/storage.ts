@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { CofferError } from '../errors';
 import { runConcurrent } from '../jobs/pool';
 
@@ -133,6 +134,9 @@ function checkKey(key: string): void {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether `sync -f` (syncfs) works here: unknown until first tried. */
+let syncfsWorks: boolean | undefined;
 
 /** Many small I/O steps at once (fsyncs overlap on libuv's thread pool). */
 function runIo<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
@@ -263,20 +267,42 @@ export class FsStorage implements VaultStorage {
     }
   }
 
+  /**
+   * Makes many just-written files durable before they are renamed into place. On Linux, for a batch, one
+   * syncfs(2) (`sync -f`) flushes the filesystem in one go, several times faster than one fdatasync per
+   * small file; elsewhere, or if that is unavailable, each file is fdatasynced (many at once).
+   */
+  private async flushFiles(paths: readonly string[]): Promise<void> {
+    if (!this.durable || paths.length === 0) return;
+    if (paths.length >= 16 && process.platform === 'linux' && syncfsWorks !== false) {
+      const ok = await new Promise<boolean>((resolve) => {
+        execFile('sync', ['-f', this.root], { timeout: 120_000 }, (err) => resolve(!err));
+      });
+      if (ok) {
+        syncfsWorks = true;
+        return;
+      }
+      syncfsWorks = false;
+    }
+    await runIo(paths, async (p) => {
+      const fh = await open(p, 'r+');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
   async putMany(items: readonly { key: string; data: Uint8Array | string }[]): Promise<void> {
     const staged: { tmp: string; key: string }[] = [];
     try {
       await runIo(items, async (it) => {
         const tmp = await this.tempPath();
         staged.push({ tmp, key: it.key });
-        const fh = await open(tmp, 'wx', 0o644);
-        try {
-          await fh.writeFile(it.data);
-          if (this.durable) await fh.datasync();
-        } finally {
-          await fh.close();
-        }
+        await writeFile(tmp, it.data, { flag: 'wx', mode: 0o644 });
       });
+      await this.flushFiles(staged.map((x) => x.tmp));
       await this.renameAll(staged);
     } catch (e) {
       await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
@@ -319,16 +345,7 @@ export class FsStorage implements VaultStorage {
   }
 
   async commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void> {
-    if (this.durable) {
-      await runIo(items, async (it) => {
-        const fh = await open(it.staged.token, 'r+');
-        try {
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-      });
-    }
+    await this.flushFiles(items.map((it) => it.staged.token));
     await this.renameAll(items.map((i) => ({ tmp: i.staged.token, key: i.key })));
   }
 
