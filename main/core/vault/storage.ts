@@ -248,7 +248,7 @@ export class FsStorage implements VaultStorage {
     const tmp = await this.tempPath();
     let bytes = 0;
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
       source.on('data', (c: Buffer) => { bytes += c.length; });
       await pipeline(source, out, signal ? { signal } : {});
       if (this.durable) {
@@ -323,7 +323,7 @@ export class FsStorage implements VaultStorage {
     const tmp = await this.tempPath();
     let bytes = 0;
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
       source.on('data', (c: Buffer) => { bytes += c.length; });
       await pipeline(source, out, signal ? { signal } : {});
       return { bytes, token: tmp };

@@ -1372,7 +1372,7 @@ export class Vault {
           sodium().memzero(plain);
           st = await this.storage.stageBytes(Buffer.concat(out));
         } else {
-          st = await this.storage.stage(createReadStream(p.f.abs).pipe(enc), signal);
+          st = await this.storage.stage(createReadStream(p.f.abs, { highWaterMark: 1 << 20 }).pipe(enc), signal);
         }
         staged.set(p.blob, st);
         bytes += done;
