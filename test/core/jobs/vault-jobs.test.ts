@@ -28,8 +28,16 @@ describe('vault operations as jobs', () => {
     expect(progressEvents).toBeGreaterThan(0);
     expect(progressEvents).toBeLessThanOrEqual(Math.ceil(seconds * 10) + 2);
 
-    const second = q.enqueue('add', 'Adding again', ({ signal }) => vault.add([path.join(sb.base, 'src')], 'b', { signal, concurrency: 1 }));
-    setTimeout(() => second.cancel(), 30);
+    let cancelled = false;
+    const second = q.enqueue('add', 'Adding again', ({ signal }) => vault.add([path.join(sb.base, 'src')], 'b', {
+      signal, concurrency: 1,
+      onProgress: (p) => {
+        if (p.filesDone >= 2 && !cancelled) {
+          cancelled = true;
+          second.cancel();
+        }
+      },
+    }));
     await expect(second.result).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(q.get(second.id)?.state).toBe('cancelled');
     vault.lock();
