@@ -12,7 +12,7 @@ describe('vault operations as jobs', () => {
     sb = sandbox();
     const { vault } = await newVault(sb);
     const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 60; i++) files[`f${i}.bin`] = randomBytes(200_000);
+    for (let i = 0; i < 60; i++) files[`f${i}.bin`] = randomBytes(700_000);
     makeTree(path.join(sb.base, 'src'), files);
     const q = new JobQueue({ concurrency: 1 });
     const updates: JobSnapshot[] = [];
@@ -32,7 +32,7 @@ describe('vault operations as jobs', () => {
     const second = q.enqueue('add', 'Adding again', ({ signal }) => vault.add([path.join(sb.base, 'src')], 'b', {
       signal, concurrency: 1,
       onProgress: (p) => {
-        if (p.filesDone >= 2 && !cancelled) {
+        if (p.filesDone >= 1 && !cancelled) {
           cancelled = true;
           second.cancel();
         }
