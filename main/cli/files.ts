@@ -1,10 +1,10 @@
 /** `coffer keygen | encrypt | decrypt | inspect`: single files, age-style. */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { CofferError } from '../core/errors';
 import { initSodium } from '../core/crypto/sodium';
-import { decryptFile, encryptFile, readHeader } from '../core/format/file';
+import { decryptFile, decryptFileHandle, encryptFile, encryptFileHandle, readHeader } from '../core/format/file';
 import { plaintextSize, chunkCount } from '../core/format/sizes';
 import { MAGIC_LINE } from '../core/format/constants';
 import { formatIdentityFile, readIdentityFile } from '../core/keys/identity-file';
@@ -31,6 +31,17 @@ async function checkInput(path: string | undefined): Promise<void> {
   const st = await fh.stat();
   await fh.close();
   if (st.isDirectory()) throw new CofferError('IO', `${path} is a directory`);
+}
+
+/** Opens IN as a file handle when it is a regular file (the fast file-to-file path), else passes null. */
+async function withInputFile<T>(path: string | undefined, work: (src: FileHandle | null) => Promise<T>): Promise<T> {
+  if (path === undefined || path === '-') return work(null);
+  const fh = await open(path, 'r');
+  try {
+    return await work((await fh.stat()).isFile() ? fh : null);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function run<T>(target: Awaited<ReturnType<typeof openOutput>>, work: () => Promise<T>): Promise<T> {
@@ -100,7 +111,10 @@ export async function encryptCommand(args: string[], ctx: CliContext): Promise<v
     throw new UsageError('refusing to write encrypted bytes to a terminal; use -o OUT or redirect stdout');
   }
   const target = await openOutput(values.output, values.force === true, ctx.stdout);
-  await run(target, () => encryptFile(openInput(input, ctx), target.stream, recipients));
+  await run(target, () => withInputFile(input, async (src) => {
+    const dst = src ? await target.openHandle() : null;
+    return src && dst ? encryptFileHandle(src, dst, recipients) : encryptFile(openInput(input, ctx), target.stream, recipients);
+  }));
 }
 
 const DECRYPT_USAGE = 'usage: coffer decrypt [-i IDENTITY_FILE]... [--passphrase-file F] [-o OUT] [--force] [IN]';
@@ -124,7 +138,10 @@ export async function decryptCommand(args: string[], ctx: CliContext): Promise<v
   const input = positionals[0];
   await checkInput(input);
   const target = await openOutput(values.output, values.force === true, ctx.stdout);
-  await run(target, () => decryptFile(openInput(input, ctx), target.stream, identities, ui));
+  await run(target, () => withInputFile(input, async (src) => {
+    const dst = src ? await target.openHandle() : null;
+    return src && dst ? decryptFileHandle(src, dst, identities, ui) : decryptFile(openInput(input, ctx), target.stream, identities, ui);
+  }));
 }
 
 const INSPECT_USAGE = 'usage: coffer inspect [--json] [IN]';

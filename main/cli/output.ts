@@ -5,13 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { access, link, open, rename, unlink } from 'node:fs/promises';
+import { access, link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { CofferError } from '../core/errors';
 
 export interface OutputTarget {
+  /** A stream to write the output to (created on first use). */
   readonly stream: Writable;
+  /** The temporary file opened for positional writes (the file-to-file fast path); null for stdout. */
+  openHandle(): Promise<FileHandle | null>;
   /** Makes the output visible at its destination. */
   commit(): Promise<void>;
   /** Removes everything written so far. Safe to call after a failure at any point. */
@@ -43,22 +46,29 @@ export function forwardTo(dest: NodeJS.WritableStream): Writable {
 
 export async function openOutput(out: string | undefined, force: boolean, stdout: NodeJS.WritableStream): Promise<OutputTarget> {
   if (out === undefined || out === '-') {
-    return { stream: forwardTo(stdout), commit: async () => undefined, abort: async () => undefined };
+    return { stream: forwardTo(stdout), openHandle: async () => null, commit: async () => undefined, abort: async () => undefined };
   }
   if (!force && (await exists(out))) {
     throw new CofferError('EXISTS', `${out} already exists; use --force to overwrite it`);
   }
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.coffer-partial`);
-  const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  });
+  // Reserve the temporary name now (private mode, never an existing file); write to it later.
+  await (await open(tmp, 'wx', 0o600)).close();
+  let stream: Writable | null = null;
+  let handle: FileHandle | null = null;
   return {
-    stream,
+    get stream(): Writable {
+      stream ??= createWriteStream(tmp, { flags: 'r+', highWaterMark: 1 << 20 });
+      return stream;
+    },
+    async openHandle() {
+      handle ??= await open(tmp, 'r+');
+      return handle;
+    },
     async commit() {
-      // The stream has finished and closed its descriptor; make the bytes durable before the rename.
-      const fh = await open(tmp, 'r+');
+      // Any stream has finished and closed its descriptor; make the bytes durable before the rename.
+      const fh = handle ?? (await open(tmp, 'r+'));
+      handle = null;
       try {
         await fh.sync();
       } finally {
@@ -83,12 +93,15 @@ export async function openOutput(out: string | undefined, force: boolean, stdout
       }
     },
     async abort() {
-      if (!stream.closed) {
+      if (stream && !stream.closed) {
+        const st = stream;
         await new Promise<void>((resolve) => {
-          stream.once('close', () => resolve());
-          stream.destroy();
+          st.once('close', () => resolve());
+          st.destroy();
         });
       }
+      await handle?.close().catch(() => undefined);
+      handle = null;
       await unlink(tmp).catch(() => undefined);
     },
   };
