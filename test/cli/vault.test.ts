@@ -1,8 +1,11 @@
 /** `coffer vault …` through the built CLI: every command, the unlock options, exit codes and --json. */
 import { readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCoffer, tempDir, type CliResult } from '../helpers/cli';
+
+// Each test spawns the CLI several times; a loaded CI machine can take a while.
+vi.setConfig({ testTimeout: 180_000 });
 
 const tmp = tempDir('coffer-vault-cli-');
 afterAll(() => tmp.cleanup());
