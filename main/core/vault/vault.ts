@@ -12,8 +12,8 @@
  *   tmp/                     temp files, intents, the writer lock (need not be synced)
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -1360,7 +1360,7 @@ export class Vault {
         if (p.f.size <= SMALL_FILE) {
           // Small files: read, seal and stage in one piece (no stream machinery per file).
           throwIfAborted(signal);
-          const plain = await readFile(p.f.abs);
+          const plain = readFileSync(p.f.abs);
           const out: Buffer[] = [];
           enc.on('data', (c: Buffer) => out.push(c));
           const ended = new Promise<void>((res, rej) => {
