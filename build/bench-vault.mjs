@@ -4,23 +4,16 @@
 //   add of N files of 4 KiB in 100 folders, ls -R of N entries, rotate, verify, revoke --reencrypt,
 //   and add of one SIZE file. Writes a table into docs/BENCHMARKS.md between the bench:vault markers.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { makeRandomFile, measure as measureCmd, median, option, parseSize, writeSection } from './bench-util.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const parseSize = (s) => {
-  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(String(s));
-  if (!m) throw new Error(`bad size ${s}`);
-  return Math.round(Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]);
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const N = Number(opt('files', '10000'));
 const bigSize = parseSize(opt('size', '1G'));
 const runs = Math.max(1, Number(opt('vault-runs', '1')));
@@ -32,15 +25,7 @@ const env = { ...process.env, COFFER_STATE_DIR: path.join(work, 'state'), COFFER
 const q = (s) => `'${s}'`;
 const coffer = (a) => `${q(process.execPath)} ${q(cli)} ${a}`;
 
-function measure(cmd) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', cmd], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`command failed: ${cmd}\n${r.stderr.slice(-2000)}`);
-  const kib = Number(r.stderr.trim().split('\n').pop());
-  return { wall, rss: kib / 1024, out: r.stdout };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const measure = (cmd) => measureCmd(cmd, env);
 function best(cmd, setup) {
   const rs = [];
   for (let i = 0; i < runs; i++) {
@@ -50,16 +35,7 @@ function best(cmd, setup) {
   return { wall: median(rs.map((r) => r.wall)), rss: Math.max(...rs.map((r) => r.rss)), out: rs[rs.length - 1].out };
 }
 
-async function makeBig(file, n) {
-  const w = createWriteStream(file);
-  let left = n;
-  while (left > 0) {
-    const k = Math.min(left, 8 << 20);
-    if (!w.write(randomBytes(k))) await new Promise((r) => w.once('drain', r));
-    left -= k;
-  }
-  await new Promise((r) => w.end(r));
-}
+const makeBig = makeRandomFile;
 
 async function main() {
   console.log(`bench-vault: ${N} files of 4 KiB and one ${(bigSize / 1024 ** 2).toFixed(0)} MiB file in ${work}`);
@@ -140,13 +116,7 @@ async function main() {
   ].join('\n');
   if (!args.includes('--no-write')) {
     const doc = path.join(root, 'docs/BENCHMARKS.md');
-    const start = '<!-- bench:vault:start -->';
-    const end = '<!-- bench:vault:end -->';
-    let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
-    const block = `${start}\n${table}\n${end}`;
-    if (text.includes(start) && text.includes(end)) text = text.slice(0, text.indexOf(start)) + block + text.slice(text.indexOf(end) + end.length);
-    else text = `${text.trimEnd()}\n\n## Vaults\n\n${block}\n`;
-    writeFileSync(doc, text);
+    writeSection(doc, 'vault', 'Vaults', table);
     console.log(`bench-vault: wrote ${path.relative(root, doc)}`);
   }
   console.log(table);

@@ -2,23 +2,15 @@
 // Usage: npm run bench -- [--size 1G] [--runs 3] [--big 8G|0] [--dir DIR] [--no-vault] [--no-write]
 // Writes the medians into docs/BENCHMARKS.md (between the bench:file markers) and prints them.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { makeRandomFile, measure, median, option, parseSize, writeSection } from './bench-util.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const parseSize = (s) => {
-  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(String(s));
-  if (!m) throw new Error(`bad size ${s}`);
-  return Math.round(Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]);
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const size = parseSize(opt('size', '1G'));
 const big = parseSize(opt('big', '8G'));
 const runs = Number(opt('runs', '3'));
@@ -34,32 +26,7 @@ for (const [cmd, pkg] of [['age', 'age'], ['/usr/bin/time', 'time']]) {
 }
 if (!existsSync(cli)) spawnSync(process.execPath, [path.join(root, 'build/build.mjs'), '--only=cli'], { stdio: 'inherit' });
 
-async function makeFile(file, n) {
-  const w = createWriteStream(file);
-  let left = n;
-  while (left > 0) {
-    const k = Math.min(left, 8 << 20);
-    if (!w.write(randomBytes(k))) await new Promise((r) => w.once('drain', r));
-    left -= k;
-  }
-  await new Promise((r) => w.end(r));
-}
-
-/** Runs a shell command under GNU time; returns wall seconds and peak RSS in MiB. */
-function measure(cmd) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', cmd], { encoding: 'utf8' });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`command failed: ${cmd}\n${r.stderr}`);
-  const kib = Number(r.stderr.trim().split('\n').pop());
-  return { wall, rss: kib / 1024 };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const makeFile = makeRandomFile;
 
 function tools(dir, input) {
   const ageKey = path.join(dir, 'age.key');
@@ -147,12 +114,7 @@ async function main() {
   console.log(`\n${block}\n`);
   if (!args.includes('--no-write')) {
     const doc = path.join(root, 'docs/BENCHMARKS.md');
-    const start = '<!-- bench:file:start -->';
-    const end = '<!-- bench:file:end -->';
-    let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
-    if (text.includes(start)) text = text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${block}\n${end}`);
-    else text += `\n## Single files: coffer vs age vs cp\n\n${start}\n${block}\n${end}\n`;
-    writeFileSync(doc, text);
+    writeSection(doc, 'file', 'Single files: coffer vs age vs cp', block);
     console.log(`bench: wrote ${path.relative(root, doc)}`);
   }
   if (!args.includes('--no-vault') && existsSync(path.join(root, 'build/bench-vault.mjs'))) {
