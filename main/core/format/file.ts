@@ -56,31 +56,41 @@ export async function unwrapKey(
     : `none of the given identities can decrypt this file (it is encrypted to: ${types})`);
 }
 
-/** Reads a header from the front of `input`; returns it and a stream of the remaining bytes. */
-export async function readHeader(input: Readable): Promise<{ header: ParsedHeader; headerBytes: Buffer; rest: Readable }> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+/**
+ * Collects bytes from `next` (null at end of input) until the header ends; at most 64 KiB are read
+ * before findHeaderEnd refuses. Returns the parsed header and the bytes after it.
+ */
+async function collectHeader(next: () => Promise<Buffer | null>): Promise<{ header: ParsedHeader; headerBytes: Buffer; leftover: Buffer }> {
   let acc: Buffer = Buffer.alloc(0);
   let end = -1;
   while (end < 0) {
-    const r = await it.next();
-    if (r.done) {
+    const chunk = await next();
+    if (chunk === null) {
       if (acc.length === 0) throw new CofferError('BAD_MAGIC', 'input is empty, not a coffer file');
       findHeaderEnd(acc); // throws BAD_MAGIC / UNSUPPORTED_VERSION when it can tell
       throw new CofferError('TRUNCATED', 'file was truncated inside its header');
     }
-    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     acc = acc.length === 0 ? chunk : Buffer.concat([acc, chunk]);
     end = findHeaderEnd(acc);
   }
   const headerBytes = acc.subarray(0, end);
-  const header = parseHeader(headerBytes);
-  const leftover = acc.subarray(end);
+  return { header: parseHeader(headerBytes), headerBytes, leftover: acc.subarray(end) };
+}
+
+/** Reads a header from the front of `input`; returns it and a stream of the remaining bytes. */
+export async function readHeader(input: Readable): Promise<{ header: ParsedHeader; headerBytes: Buffer; rest: Readable }> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const toBuffer = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
+  const { header, headerBytes, leftover } = await collectHeader(async () => {
+    const r = await it.next();
+    return r.done ? null : toBuffer(r.value);
+  });
   async function* restGen(): AsyncGenerator<Buffer> {
     if (leftover.length > 0) yield leftover;
     for (;;) {
       const r = await it.next();
       if (r.done) return;
-      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      yield toBuffer(r.value);
     }
   }
   const rest = Readable.from(restGen(), { objectMode: false, highWaterMark: 1 << 20 });
@@ -88,23 +98,29 @@ export async function readHeader(input: Readable): Promise<{ header: ParsedHeade
   return { header, headerBytes, rest };
 }
 
-/** Encrypts `input` to `recipients`, writing a complete coffer file to `output`. */
-export async function encryptFile(
-  input: Readable, output: Writable, recipients: readonly Recipient[], opts: StreamOptions = {},
-): Promise<EncryptResult> {
+/** Makes a random file key in secure memory and its header for `recipients`; wipes the key afterwards. */
+async function withNewFileKey<T>(recipients: readonly Recipient[], work: (fileKey: Uint8Array, header: Buffer) => Promise<T>): Promise<T> {
   await initSodium();
   const na = sodium();
   const fileKey = na.secureAlloc(FILE_KEY_BYTES);
   fileKey.set(na.randomBytes(FILE_KEY_BYTES));
   try {
-    const header = encodeHeader(await wrapKey(fileKey, recipients), fileKey);
+    return await work(fileKey, encodeHeader(await wrapKey(fileKey, recipients), fileKey));
+  } finally {
+    na.memzero(fileKey);
+  }
+}
+
+/** Encrypts `input` to `recipients`, writing a complete coffer file to `output`. */
+export function encryptFile(
+  input: Readable, output: Writable, recipients: readonly Recipient[], opts: StreamOptions = {},
+): Promise<EncryptResult> {
+  return withNewFileKey(recipients, async (fileKey, header) => {
     let plaintextBytes = 0;
     const payload = encryptPayload(fileKey, (n) => { plaintextBytes = n; opts.onProgress?.(n); }, header);
     await pipeline(input, payload, output, { signal: opts.signal }).catch((e: unknown) => { throw asCancelled(e); });
     return { plaintextBytes, headerBytes: header.length };
-  } finally {
-    na.memzero(fileKey);
-  }
+  });
 }
 
 export interface DecryptResult {
@@ -194,24 +210,17 @@ async function pump(
 }
 
 /** Encrypts an open file to an open file (the CLI's `-o` path): same bytes as encryptFile, less overhead. */
-export async function encryptFileHandle(
+export function encryptFileHandle(
   src: FileHandle, dst: FileHandle, recipients: readonly Recipient[], opts: StreamOptions = {},
 ): Promise<EncryptResult> {
-  await initSodium();
-  const na = sodium();
-  const fileKey = na.secureAlloc(FILE_KEY_BYTES);
-  fileKey.set(na.randomBytes(FILE_KEY_BYTES));
-  try {
-    const header = encodeHeader(await wrapKey(fileKey, recipients), fileKey);
+  return withNewFileKey(recipients, async (fileKey, header) => {
     await writeAll(dst, header, header.length, 0);
     const sealer = new PayloadSealer(fileKey);
     await pump(src, dst, header.length, Buffer.alloc(0), PayloadSealer.maxOutput(STEP),
       (data, out) => { const n = sealer.update(data, out); opts.onProgress?.(sealer.total); return n; },
       (out) => sealer.final(out), opts.signal);
     return { plaintextBytes: sealer.total, headerBytes: header.length };
-  } finally {
-    na.memzero(fileKey);
-  }
+  });
 }
 
 /** Decrypts an open file to an open file; only authenticated plaintext is written. */
@@ -219,21 +228,11 @@ export async function decryptFileHandle(
   src: FileHandle, dst: FileHandle, identities: readonly Identity[], ui: ProviderUI, opts: StreamOptions = {},
 ): Promise<DecryptResult> {
   await initSodium();
-  // Read until the header ends (at most 64 KiB, checked by findHeaderEnd).
-  let acc = Buffer.alloc(0);
-  let end = -1;
-  while (end < 0) {
+  const { header, leftover } = await collectHeader(async () => {
     const buf = Buffer.allocUnsafe(16 * 1024);
     const { bytesRead } = await src.read(buf, 0, buf.length, null);
-    if (bytesRead === 0) {
-      if (acc.length === 0) throw new CofferError('BAD_MAGIC', 'input is empty, not a coffer file');
-      findHeaderEnd(acc);
-      throw new CofferError('TRUNCATED', 'file was truncated inside its header');
-    }
-    acc = Buffer.concat([acc, buf.subarray(0, bytesRead)]);
-    end = findHeaderEnd(acc);
-  }
-  const header = parseHeader(acc.subarray(0, end));
+    return bytesRead === 0 ? null : buf.subarray(0, bytesRead);
+  });
   const fileKey = await unwrapKey(header.stanzas, identities, ui, (k) => verifyHeaderMac(header, k));
   try {
     const opener = new PayloadOpener(fileKey);
@@ -243,7 +242,7 @@ export async function decryptFileHandle(
       opts.onProgress?.(opener.total);
       return n;
     };
-    await pump(src, dst, 0, acc.subarray(end), PayloadOpener.maxOutput(Math.max(STEP, acc.length)), step, (out) => opener.final(out), opts.signal);
+    await pump(src, dst, 0, leftover, PayloadOpener.maxOutput(Math.max(STEP, leftover.length)), step, (out) => opener.final(out), opts.signal);
     return { plaintextBytes: opener.total, stanzaTypes: header.stanzas.map((s) => s.type) };
   } finally {
     sodium().memzero(fileKey);
