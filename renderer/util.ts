@@ -1,4 +1,5 @@
 /** Small helpers shared by the screens. No Node, no electron: only window.coffer. */
+import { useState } from 'react';
 import type { ErrorInfo } from '../preload/contract';
 
 export const coffer = (): Window['coffer'] => window.coffer;
@@ -61,3 +62,34 @@ export const slotTypeLabel: Record<string, string> = {
   'vault-transit': 'Vault Transit',
   unknown: 'Unknown',
 };
+
+/**
+ * The busy / error / status state of a screen's buttons: `run(what)` clears both messages, marks the
+ * screen busy, shows what `what` resolves to (or the error it throws), then calls `after` (a reload).
+ */
+export function useAction(after: () => Promise<unknown>): {
+  busy: boolean;
+  error: string | null;
+  status: string | null;
+  setError: (m: string | null) => void;
+  setStatus: (m: string | null) => void;
+  run: (what: () => Promise<string | null>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const run = async (what: () => Promise<string | null>): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    setStatus(null);
+    try {
+      setStatus(await what());
+      await after();
+    } catch (e) {
+      setError(errorOf(e).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, status, setError, setStatus, run };
+}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { HardwareKey, Settings, TokenInfo } from '../../preload/contract';
-import { coffer, errorOf, formatDate } from '../util';
+import { coffer, errorOf, formatDate, useAction } from '../util';
 
 const SLOTS = ['9d', ...Array.from({ length: 14 }, (_, i) => (0x82 + i).toString(16))];
 
@@ -13,26 +13,11 @@ export function HardwareKeys({ settings }: { settings: Settings | null }) {
   const [mode, setMode] = useState<'generate' | 'existing'>('generate');
   const [label, setLabel] = useState('');
   const [pin, setPin] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const load = () => coffer().hwkeys.list().then(setEnrolled, (e: unknown) => setError(errorOf(e).message));
+  const { busy, error, status, setError, run } = useAction(load);
   useEffect(() => void load(), []);
 
-  const run = async (what: () => Promise<string | null>) => {
-    setBusy(true);
-    setError(null);
-    setStatus(null);
-    try {
-      setStatus(await what());
-      await load();
-    } catch (e) {
-      setError(errorOf(e).message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const detect = () => run(async () => {
     const r = await coffer().hwkeys.detect({ modulePath });

@@ -1,29 +1,18 @@
 import { useEffect, useState } from 'react';
 import type { MemberIdentity } from '../../preload/contract';
-import { coffer, errorOf, formatDate } from '../util';
+import { coffer, errorOf, formatDate, useAction } from '../util';
 
 export function MemberKeys() {
   const [list, setList] = useState<MemberIdentity[] | null>(null);
   const [label, setLabel] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
   const [reqDir, setReqDir] = useState('');
   const [reqName, setReqName] = useState('');
   const [reqId, setReqId] = useState('');
 
   const load = () => coffer().identities.list().then((l) => { setList(l); if (!reqId && l[0]) setReqId(l[0].id); }, (e: unknown) => setError(errorOf(e).message));
+  const { error, status, setError, setStatus, run } = useAction(load);
   useEffect(() => void load(), []);
 
-  const run = async (what: () => Promise<string>) => {
-    setError(null);
-    setStatus(null);
-    try {
-      setStatus(await what());
-      await load();
-    } catch (e) {
-      setError(errorOf(e).message);
-    }
-  };
 
   return (
     <section aria-labelledby="keys-title">

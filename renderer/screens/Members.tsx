@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AccessRequest, SlotInfo, VaultSummary } from '../../preload/contract';
-import { coffer, errorOf, formatDate, slotTypeLabel } from '../util';
+import { coffer, errorOf, formatDate, slotTypeLabel, useAction } from '../util';
 
 export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: () => Promise<void> }) {
   const [slots, setSlots] = useState<SlotInfo[]>([]);
@@ -9,10 +9,12 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
   const [label, setLabel] = useState('');
   const [revoking, setRevoking] = useState<SlotInfo | null>(null);
   const [reencrypt, setReencrypt] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
+  // `load` is defined just below; the action only calls it after a click.
+  const { busy, error, status, setError, run: act } = useAction(async () => {
+    await load();
+    await onChanged();
+  });
   const load = useCallback(async () => {
     try {
       const r = await coffer().members.list({ vaultId: vault.id });
@@ -26,21 +28,6 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
   useEffect(() => coffer().on.accessRequests((r) => {
     if (r.vaultId === vault.id) setPending(r.requests);
   }), [vault.id]);
-
-  const act = async (what: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
-    setStatus(null);
-    try {
-      setStatus(await what());
-      await load();
-      await onChanged();
-    } catch (e) {
-      setError(errorOf(e).message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const grant = (r: string, l: string) =>
     act(async () => {
