@@ -209,6 +209,21 @@ async function pump(
   await Promise.all(writes);
 }
 
+/**
+ * Seals all of `src` into a payload written to `dst` at `dstOffset` (vault blobs have no header).
+ * The sealer is made by the caller, who can then wipe the file key. Returns the payload bytes written.
+ */
+export async function sealFileHandle(
+  sealer: PayloadSealer, src: FileHandle, dst: FileHandle, dstOffset: number, opts: StreamOptions = {},
+): Promise<number> {
+  let written = 0;
+  const count = (n: number): number => { written += n; return n; };
+  await pump(src, dst, dstOffset, Buffer.alloc(0), PayloadSealer.maxOutput(STEP),
+    (data, out) => { const n = sealer.update(data, out); opts.onProgress?.(sealer.total); return count(n); },
+    (out) => count(sealer.final(out)), opts.signal);
+  return written;
+}
+
 /** Encrypts an open file to an open file (the CLI's `-o` path): same bytes as encryptFile, less overhead. */
 export function encryptFileHandle(
   src: FileHandle, dst: FileHandle, recipients: readonly Recipient[], opts: StreamOptions = {},
@@ -216,9 +231,7 @@ export function encryptFileHandle(
   return withNewFileKey(recipients, async (fileKey, header) => {
     await writeAll(dst, header, header.length, 0);
     const sealer = new PayloadSealer(fileKey);
-    await pump(src, dst, header.length, Buffer.alloc(0), PayloadSealer.maxOutput(STEP),
-      (data, out) => { const n = sealer.update(data, out); opts.onProgress?.(sealer.total); return n; },
-      (out) => sealer.final(out), opts.signal);
+    await sealFileHandle(sealer, src, dst, header.length, opts);
     return { plaintextBytes: sealer.total, headerBytes: header.length };
   });
 }

@@ -9,7 +9,7 @@
  * the old object or the new one.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, constants as fsc } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -66,6 +66,11 @@ export interface VaultStorage {
    * staged objects durable and visible under their keys; `discard` drops one.
    */
   stage(source: Readable, signal?: AbortSignal): Promise<StagedObject>;
+  /**
+   * Optional (filesystems): stages an object that `write` fills through an open file handle, for
+   * large blobs written with positional I/O and reused buffers. `write` returns the bytes written.
+   */
+  stageWith?(write: (fh: FileHandle) => Promise<number>): Promise<StagedObject>;
   /** `stage` for bytes already in memory (small objects). */
   stageBytes(data: Uint8Array): Promise<StagedObject>;
   commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void>;
@@ -328,6 +333,21 @@ export class FsStorage implements VaultStorage {
       source.on('data', (c: Buffer) => { bytes += c.length; });
       await pipeline(source, out, signal ? { signal } : {});
       return { bytes, token: tmp };
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async stageWith(write: (fh: FileHandle) => Promise<number>): Promise<StagedObject> {
+    const tmp = await this.tempPath();
+    try {
+      const fh = await open(tmp, 'wx', 0o644);
+      try {
+        return { bytes: await write(fh), token: tmp };
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       throw e;

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,8 +21,8 @@ import { CofferError, isCofferError } from '../errors';
 import { initSodium, sodium } from '../crypto/sodium';
 import { decodeB64, encodeB64 } from '../format/base64';
 import { encodeHeader, parseHeader, verifyHeaderMac } from '../format/header';
-import { unwrapKey, wrapKey } from '../format/file';
-import { decryptPayload, encryptPayload } from '../format/stream';
+import { sealFileHandle, unwrapKey, wrapKey } from '../format/file';
+import { decryptPayload, encryptPayload, PayloadSealer } from '../format/stream';
 import { parseRecipient } from '../keys/recipients';
 import { X25519Identity } from '../keys/x25519';
 import type { Argon2Params } from '../keys/passphrase';
@@ -1350,14 +1350,30 @@ export class Vault {
         }
         let done = 0;
         progress.setCurrent([...toParts, ...p.f.rel].join('/'));
-        const enc = encryptPayload(k, (n) => {
+        const onBytes = (n: number): void => {
           progress.addBytes(n - done);
           done = n;
-        });
+        };
+        const large = p.f.size > SMALL_FILE && this.storage.stageWith !== undefined;
+        // Both derive their payload key now, so the file key can be wiped before any I/O.
+        const sealer = large ? new PayloadSealer(k) : null;
+        const enc = large ? null : encryptPayload(k, onBytes);
         const key = sealedKey ?? encodeB64(k);
         na.memzero(k);
         let st: StagedObject;
-        if (p.f.size <= SMALL_FILE) {
+        if (sealer && this.storage.stageWith) {
+          // Large files: positional I/O with reused buffers (flat memory, no stream machinery).
+          st = await this.storage.stageWith(async (dst) => {
+            const src = await open(p.f.abs, 'r');
+            try {
+              return await sealFileHandle(sealer, src, dst, 0, { signal, onProgress: onBytes });
+            } finally {
+              await src.close();
+            }
+          });
+        } else if (!enc) {
+          throw new CofferError('INTERNAL', 'no encryptor');
+        } else if (p.f.size <= SMALL_FILE) {
           // Small files: read, seal and stage in one piece (no stream machinery per file).
           throwIfAborted(signal);
           const plain = readFileSync(p.f.abs);
