@@ -25,3 +25,11 @@ export class UsageError extends Error {
 }
 
 export type Subcommand = (args: string[], ctx: CliContext) => Promise<void>;
+
+/** Thrown when a subcommand is asked for its usage: printed on stdout with exit status 0. */
+export class HelpRequest extends Error {
+  constructor(readonly usage: string) {
+    super('help requested');
+    this.name = 'HelpRequest';
+  }
+}

@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { toErrorInfo } from '../core/errors';
-import { UsageError, type CliContext, type Subcommand } from './context';
+import { HelpRequest, UsageError, type CliContext, type Subcommand } from './context';
 import { decryptCommand, encryptCommand, inspectCommand, keygenCommand } from './files';
 import { makeCliUI } from './tty';
 
@@ -89,6 +89,10 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
     await cmd(rest, ctx);
     return 0;
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      ctx.stdout.write(`${e.usage.trimEnd()}\n`);
+      return 0;
+    }
     if (e instanceof UsageError) {
       ctx.stderr.write(`coffer: ${e.message}\n`);
       return 2;

@@ -137,6 +137,14 @@ describe('coffer failures', () => {
     expect(readFileSync(p('exists.out')).subarray(0, 9).toString()).toBe('coffer/v1');
   });
 
+  it('--help on any subcommand prints its usage on stdout and exits 0', async () => {
+    for (const args of [['encrypt', '--help'], ['decrypt', '-h'], ['vault', 'ls', '--help'], ['hwkey', 'list', '--help']]) {
+      const r = await runCoffer(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout.toString()).toMatch(/^usage: coffer /);
+    }
+  });
+
   it('usage errors exit 2; missing passphrase without a terminal is a clear error', async () => {
     expect((await runCoffer(['encrypt'])).code).toBe(2);
     expect((await runCoffer(['encrypt', '--bogus'])).code).toBe(2);
