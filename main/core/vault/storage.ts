@@ -232,30 +232,49 @@ export class FsStorage implements VaultStorage {
     if (this.durable) fsyncDir(dir);
   }
 
-  async put(key: string, data: Uint8Array | string): Promise<void> {
+  /** Runs `fill` on a fresh temporary path; the temporary file is removed if `fill` fails. */
+  private async withTemp<T>(fill: (tmp: string) => Promise<T>): Promise<T> {
     const tmp = await this.tempPath();
     try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(data);
-        if (this.durable) await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      await this.commitTemp(tmp, key);
+      return await fill(tmp);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
   }
 
-  async putStream(key: string, source: Readable, signal?: AbortSignal): Promise<number> {
-    const tmp = await this.tempPath();
-    let bytes = 0;
+  /** Creates `tmp` and hands `write` its open handle; closes it afterwards. */
+  private async withNewFile<T>(tmp: string, write: (fh: FileHandle) => Promise<T>): Promise<T> {
+    const fh = await open(tmp, 'wx', 0o644);
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
-      source.on('data', (c: Buffer) => { bytes += c.length; });
-      await pipeline(source, out, signal ? { signal } : {});
+      return await write(fh);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Streams `source` into a new file `tmp`; returns the bytes written. */
+  private async streamInto(tmp: string, source: Readable, signal?: AbortSignal): Promise<number> {
+    let bytes = 0;
+    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+    source.on('data', (c: Buffer) => { bytes += c.length; });
+    await pipeline(source, out, signal ? { signal } : {});
+    return bytes;
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    await this.withTemp(async (tmp) => {
+      await this.withNewFile(tmp, async (fh) => {
+        await fh.writeFile(data);
+        if (this.durable) await fh.datasync();
+      });
+      await this.commitTemp(tmp, key);
+    });
+  }
+
+  async putStream(key: string, source: Readable, signal?: AbortSignal): Promise<number> {
+    return this.withTemp(async (tmp) => {
+      const bytes = await this.streamInto(tmp, source, signal);
       if (this.durable) {
         const fh = await open(tmp, 'r+');
         try {
@@ -266,10 +285,7 @@ export class FsStorage implements VaultStorage {
       }
       await this.commitTemp(tmp, key);
       return bytes;
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
+    });
   }
 
   /**
@@ -325,45 +341,20 @@ export class FsStorage implements VaultStorage {
     if (this.durable) for (const d of dirs) fsyncDir(d);
   }
 
-  async stage(source: Readable, signal?: AbortSignal): Promise<StagedObject> {
-    const tmp = await this.tempPath();
-    let bytes = 0;
-    try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
-      source.on('data', (c: Buffer) => { bytes += c.length; });
-      await pipeline(source, out, signal ? { signal } : {});
-      return { bytes, token: tmp };
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
+  stage(source: Readable, signal?: AbortSignal): Promise<StagedObject> {
+    return this.withTemp(async (tmp) => ({ bytes: await this.streamInto(tmp, source, signal), token: tmp }));
   }
 
-  async stageWith(write: (fh: FileHandle) => Promise<number>): Promise<StagedObject> {
-    const tmp = await this.tempPath();
-    try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        return { bytes: await write(fh), token: tmp };
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
+  stageWith(write: (fh: FileHandle) => Promise<number>): Promise<StagedObject> {
+    return this.withTemp(async (tmp) => ({ bytes: await this.withNewFile(tmp, write), token: tmp }));
   }
 
-  async stageBytes(data: Uint8Array): Promise<StagedObject> {
-    const tmp = await this.tempPath();
-    try {
+  stageBytes(data: Uint8Array): Promise<StagedObject> {
+    return this.withTemp((tmp) => {
       // Small objects: a synchronous write costs a few microseconds, a thread-pool round trip far more.
       writeFileSync(tmp, data, { flag: 'wx', mode: 0o644 });
-      return { bytes: data.byteLength, token: tmp };
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
+      return Promise.resolve({ bytes: data.byteLength, token: tmp });
+    });
   }
 
   async commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void> {
