@@ -38,6 +38,8 @@ export async function serveCommand(args: string[], ctx: CliContext): Promise<voi
     const server = new DavServer({
       vault, user: SERVE_USER, password, port, readOnly: values['read-only'] === true,
       onError: (m) => ctx.stderr.write(`${m}\n`),
+      // COFFER_DEBUG logs each request (it names paths, so only on request).
+      ...(ctx.env.COFFER_DEBUG ? { onRequest: (l: string) => ctx.stderr.write(`coffer serve: ${l}\n`) } : {}),
     });
     let stop: (sig: string) => void = () => undefined;
     const stopped = new Promise<string>((r) => {

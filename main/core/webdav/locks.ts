@@ -93,6 +93,11 @@ export class LockTable {
     for (const l of this.within(path)) this.locks.delete(l.token);
   }
 
+  /** Locks strictly below `path` (its own stay). */
+  dropBelow(path: string): void {
+    for (const l of this.within(path)) if (l.path !== path) this.locks.delete(l.token);
+  }
+
   secondsLeft(lock: DavLock): number {
     return Math.max(0, Math.round((lock.expires - this.now()) / 1000));
   }

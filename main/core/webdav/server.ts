@@ -34,6 +34,8 @@ export interface DavServerOptions {
   readonly readOnly?: boolean;
   /** Internal errors (never secrets, never file contents). */
   readonly onError?: (message: string) => void;
+  /** Debugging only (it names paths): one line per answered request. */
+  readonly onRequest?: (line: string) => void;
 }
 
 /** Largest XML request body accepted (PROPFIND, PROPPATCH, LOCK). */
@@ -68,7 +70,7 @@ interface JunkFile {
   n: number;
 }
 
-const LIVE_PROPS = ['resourcetype', 'getcontentlength', 'getlastmodified', 'getetag', 'getcontenttype', 'supportedlock', 'lockdiscovery', 'quota-available-bytes', 'quota-used-bytes'] as const;
+const LIVE_PROPS = ['resourcetype', 'getcontentlength', 'getlastmodified', 'creationdate', 'getetag', 'getcontenttype', 'supportedlock', 'lockdiscovery', 'quota-available-bytes', 'quota-used-bytes'] as const;
 type LiveProp = (typeof LIVE_PROPS)[number];
 const isLive = (ns: string, local: string): local is LiveProp => ns === DAV && (LIVE_PROPS as readonly string[]).includes(local);
 
@@ -134,6 +136,8 @@ export class DavServer {
   private readonly running = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
   private closing = false;
+  /** The root has no record: it reports the server's start as its modification time. */
+  private readonly started = Math.floor(Date.now() / 1000) * 1000;
 
   constructor(private readonly opts: DavServerOptions) {
     this.vault = opts.vault;
@@ -191,6 +195,11 @@ export class DavServer {
   }
 
   private track(req: IncomingMessage, res: ServerResponse, gated = false): void {
+    if (this.opts.onRequest) {
+      const log = this.opts.onRequest;
+      const t0 = Date.now();
+      res.once('finish', () => log(`${req.method ?? ''} ${req.url ?? ''} depth=${String(req.headers.depth ?? '-')} → ${res.statusCode} (${Date.now() - t0} ms)`));
+    }
     const p = this.handle(req, res, gated).finally(() => this.running.delete(p));
     this.running.add(p);
   }
@@ -377,7 +386,7 @@ export class DavServer {
 
   /** The resource at `path`, or null. Call inside `serial`. */
   private stat(path: string): Res | null {
-    if (path === '') return { path, type: 'dir', size: 0, mtime: 0, etag: '"root"', junk: false };
+    if (path === '') return { path, type: 'dir', size: 0, mtime: this.started, etag: '"root"', junk: false };
     if (isMacJunk(baseOf(path))) return this.statJunk(path);
     const e = this.vault.stat(path);
     return e ? this.resOf(e) : null;
@@ -568,7 +577,9 @@ export class DavServer {
     switch (name) {
       case 'resourcetype': return r.type === 'dir' ? '<D:collection/>' : '';
       case 'getcontentlength': return r.type === 'file' ? String(r.size) : null;
-      case 'getlastmodified': return r.path === '' ? null : escapeXml(new Date(r.mtime).toUTCString());
+      case 'getlastmodified': return escapeXml(new Date(r.mtime).toUTCString());
+      // The vault keeps no creation time: clients that want one get the modification time.
+      case 'creationdate': return new Date(r.mtime).toISOString().replace(/\.\d{3}Z$/, 'Z');
       case 'getetag': return escapeXml(r.etag);
       case 'getcontenttype': return r.type === 'file' ? contentType(baseOf(r.path)) : null;
       case 'supportedlock': return this.readOnly ? '' : '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>'
@@ -789,8 +800,10 @@ export class DavServer {
       if (move) targets.push({ path, deep: true }, { path: parentOf(path) });
       this.checkLocks(tokens, targets);
       if (d) {
+        // Overwriting keeps the destination's own locks: the new resource joins their scope (RFC 4918
+        // §7.7), which is how editors (and davfs2) save: write a locked temp file, MOVE it over the original.
         await this.remove(d);
-        this.locks.dropWithin(dest);
+        this.locks.dropBelow(dest);
       }
       if (move) {
         if (r.junk) {
