@@ -44,6 +44,7 @@ import {
 } from './slots';
 import { readMemory, updateMemory } from './state';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
+import './transit-slot';
 import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage } from './storage';
 import {
   validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
