@@ -1541,8 +1541,8 @@ export class Vault {
   async refresh(): Promise<boolean> {
     this.ensureOpen();
     const stamps = await Promise.all(['', RECORDS, EPOCHS, SLOTS, KEYS].map((f) => this.storage.stamp(f)));
-    const s = stamps.join('|');
-    if (s === this.refreshStamp && !stamps.includes(null)) return false;
+    const s = stamps.map((x) => x ?? '-').join('|'); // '-': the folder does not exist (yet)
+    if (s === this.refreshStamp) return false;
     await this.load();
     this.refreshStamp = s; // taken before load: a change during the load is seen by the next call
     return true;
