@@ -45,6 +45,7 @@ import {
 import { readMemory, updateMemory } from './state';
 import { Ancestry, chooseHistory } from './history';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
+import './transit-slot';
 import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage } from './storage';
 import type {
   AccessRequest, AddResult, EntryInfo, RecordBody, RotateResult, SlotInfo, VaultProblem, VerifyReport,
