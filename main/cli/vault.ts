@@ -101,6 +101,8 @@ async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, 
   await initSodium();
   const { credentials, ui } = await resolveUnlock(values, ctx);
   const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
+  // First open on this computer: a rollback to an older copy cannot be ruled out (docs/SECURITY.md).
+  for (const w of vault.warnings) ctx.stderr.write(`coffer: warning: ${w}\n`);
   try {
     return await fn(vault);
   } finally {
