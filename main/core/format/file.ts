@@ -164,6 +164,16 @@ function checkAborted(signal?: AbortSignal): void {
 }
 
 /**
+ * Marks an in-flight I/O promise as observed, so that it failing (ENOSPC on a write, EIO on a read)
+ * while the loop awaits the other one is not an unhandled rejection that kills the process; the
+ * error still reaches the loop when it awaits this promise.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
  * Runs `step` over a file in STEP-sized reads with two input and two output buffers in rotation:
  * the next read and the previous write are in flight (on libuv's threadpool) while this step seals or
  * opens. The buffers are reused, so memory stays flat and no page is faulted in twice.
@@ -178,7 +188,7 @@ async function pump(
   let position = dstOffset;
   const issueWrite = async (k: number, n: number): Promise<void> => {
     await writes[k]; // the write that last used outs[k] must be done before it is refilled
-    writes[k] = n > 0 ? writeAll(dst, outs[k] as Buffer, n, position) : null;
+    writes[k] = n > 0 ? handled(writeAll(dst, outs[k] as Buffer, n, position)) : null;
     position += n;
   };
   try {
@@ -187,13 +197,13 @@ async function pump(
       await issueWrite(k, step(first, outs[k] as Buffer));
       k ^= 1;
     }
-    let reading = src.read(ins[0] as Buffer, 0, STEP, null);
+    let reading = handled(src.read(ins[0] as Buffer, 0, STEP, null));
     for (let i = 0; ; i++) {
       const { bytesRead } = await reading;
       if (bytesRead === 0) break;
       checkAborted(signal);
       const cur = ins[i & 1] as Buffer;
-      reading = src.read(ins[(i + 1) & 1] as Buffer, 0, STEP, null);
+      reading = handled(src.read(ins[(i + 1) & 1] as Buffer, 0, STEP, null));
       await writes[k];
       writes[k] = null;
       const n = step(cur.subarray(0, bytesRead), outs[k] as Buffer);
