@@ -114,7 +114,7 @@ export async function encryptCommand(args: string[], ctx: CliContext): Promise<v
   const target = await openOutput(values.output, values.force === true, ctx.stdout);
   await run(target, () => withInputFile(input, async (src) => {
     const dst = src ? await target.openHandle() : null;
-    return src && dst ? encryptFileHandle(src, dst, recipients) : encryptFile(openInput(input, ctx), target.stream, recipients);
+    return src && dst ? encryptFileHandle(src, dst, recipients, { durable: true }) : encryptFile(openInput(input, ctx), target.stream, recipients);
   }), values.output);
 }
 
@@ -141,7 +141,7 @@ export async function decryptCommand(args: string[], ctx: CliContext): Promise<v
   const target = await openOutput(values.output, values.force === true, ctx.stdout);
   await run(target, () => withInputFile(input, async (src) => {
     const dst = src ? await target.openHandle() : null;
-    return src && dst ? decryptFileHandle(src, dst, identities, ui) : decryptFile(openInput(input, ctx), target.stream, identities, ui);
+    return src && dst ? decryptFileHandle(src, dst, identities, ui, { durable: true }) : decryptFile(openInput(input, ctx), target.stream, identities, ui);
   }), values.output);
 }
 
