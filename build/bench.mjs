@@ -1,5 +1,5 @@
 // `npm run bench`: single-file throughput and memory, coffer beside age and cp in the same run.
-// Usage: npm run bench -- [--size 1G] [--runs 3] [--big 8G|0] [--dir DIR] [--no-vault] [--no-write]
+// Usage: npm run bench -- [--size 1G] [--runs 3] [--big 8G|0] [--dir DIR] [--no-vault] [--no-webdav] [--no-write]
 // Writes the medians into docs/BENCHMARKS.md (between the bench:file markers) and prints them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -116,6 +116,10 @@ async function main() {
     const doc = path.join(root, 'docs/BENCHMARKS.md');
     writeSection(doc, 'file', 'Single files: coffer vs age vs cp', block);
     console.log(`bench: wrote ${path.relative(root, doc)}`);
+  }
+  if (!args.includes('--no-webdav') && existsSync(path.join(root, 'build/bench-webdav.mjs'))) {
+    const r = spawnSync(process.execPath, [path.join(root, 'build/bench-webdav.mjs'), ...args], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
   }
   if (!args.includes('--no-vault') && existsSync(path.join(root, 'build/bench-vault.mjs'))) {
     const r = spawnSync(process.execPath, [path.join(root, 'build/bench-vault.mjs'), ...args], { stdio: 'inherit' });
