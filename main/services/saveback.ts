@@ -29,6 +29,7 @@ import type { EventChannel, EventOf, UnsavedEdit } from '../../preload/contract'
 import type { ActivityLog } from './activity';
 import { writeFileAtomic } from './fsutil';
 import type { PrivateTemp } from './tempfiles';
+import { isDiskFull } from './vaults';
 import type { OpenVault } from './vault-port';
 
 const MANIFEST_EXT = '.open.json';
@@ -255,10 +256,16 @@ export class SaveBack {
         detail: conflict ? `${r.path} (version ${r.version}): ${r.conflictWith} changed in the vault meanwhile; both versions kept` : `${r.path} (version ${r.version})`,
         ok: true,
       });
+      this.d.emit('event:notice', {
+        kind: 'info',
+        message: conflict
+          ? `${c.m.name}: ${r.conflictWith} changed in the vault meanwhile, so your edit was saved beside it as ${r.path}. Both versions are kept.`
+          : `${c.m.name} saved to the vault (version ${r.version}).`,
+      });
       if (wasHeld || conflict) this.emitList();
       if (!c.watcher) this.watch(c);
     } catch (e) {
-      this.fail(c, toErrorInfo(e).message);
+      this.fail(c, whyNotSaved(e));
     }
   }
 
@@ -341,7 +348,7 @@ export class SaveBack {
         // Held copies wait for the person; a change to them is theirs to save.
         continue;
       }
-      await this.run(c, () => this.check(c, true)).catch((e: unknown) => this.fail(c, toErrorInfo(e).message));
+      await this.run(c, () => this.check(c, true)).catch((e: unknown) => this.fail(c, whyNotSaved(e)));
     }
     const keep = new Set<string>();
     const unsaved = mine.filter((c) => c.state !== 'clean' || c.held);
@@ -480,6 +487,18 @@ export class SaveBack {
 }
 
 /* ------------------------------------------------ helpers (also used by the startup sweep) */
+
+/** Why a save failed, in words a person can act on (no temp paths, no errno soup). */
+function whyNotSaved(e: unknown): string {
+  if (isDiskFull(e)) return 'could not save: the disk is full; free some space, then choose Save';
+  const code = (e as { code?: unknown } | null)?.code;
+  const info = toErrorInfo(e);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || /no such file or directory/i.test(info.message)) {
+    return 'could not save: the vault folder is not reachable (moved, unmounted or offline); bring it back, then choose Save';
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'could not save: the vault folder cannot be written to (permissions, or a read-only drive)';
+  return `could not save: ${info.message}`;
+}
 
 async function statFile(file: string): Promise<Stats | null> {
   const st = await fsp.lstat(file).catch(() => null);

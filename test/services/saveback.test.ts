@@ -183,7 +183,7 @@ describe('save-back of opened files', () => {
     await t.s.vaults.lock(vaultId, 'manual');
     expect(readFileSync(copy, 'utf8')).toBe('precious edit');
     const kept = t.s.saveback.list();
-    expect(kept).toEqual([expect.objectContaining({ path: '/notes.txt', vaultName: 'Notes', vaultUnlocked: false })]);
+    expect(kept).toEqual([expect.objectContaining({ path: '/notes.txt', vaultName: 'Notes', vaultUnlocked: false, reason: expect.stringMatching(/^could not save: the vault folder is not reachable/) })]);
     expect(t.s.activity.list().find((a) => a.action === 'unsaved edits kept')?.detail).toMatch(/could not save 1 opened file to the vault \(\/notes\.txt\)/);
     await expect(t.s.saveback.saveNow(kept[0]?.id as string)).rejects.toMatchObject({ code: 'VAULT_LOCKED' });
 
