@@ -123,8 +123,8 @@ describe('save-back of opened files', () => {
     writeFileSync(tmp, 'version 3, written then renamed');
     renameSync(tmp, copy);
     await vi.waitFor(async () => expect(await inVault(dir, 'notes.txt', base)).toEqual({ text: 'version 3, written then renamed', version: 3 }), { timeout: 10_000, interval: 100 });
-    const saved = t.s.activity.list().filter((a) => a.action === 'saved to vault' && a.ok);
-    expect(saved.map((a) => a.detail)).toEqual(['/notes.txt (version 3)', '/notes.txt (version 2)']);
+    // The activity entry follows the commit (the manifest is written in between).
+    await vi.waitFor(() => expect(t.s.activity.list().filter((a) => a.action === 'saved to vault' && a.ok).map((a) => a.detail)).toEqual(['/notes.txt (version 3)', '/notes.txt (version 2)']));
     // Touching the file without changing it makes no new version.
     writeFileSync(copy, 'version 3, written then renamed');
     await t.s.vaults.lock(vaultId, 'manual');
