@@ -178,7 +178,11 @@ async function pump(
   let position = dstOffset;
   const issueWrite = async (k: number, n: number): Promise<void> => {
     await writes[k]; // the write that last used outs[k] must be done before it is refilled
-    writes[k] = n > 0 ? writeAll(dst, outs[k] as Buffer, n, position) : null;
+    const w = n > 0 ? writeAll(dst, outs[k] as Buffer, n, position) : null;
+    // Observed here so that a failed write (a full disk) cannot become an unhandled rejection, which
+    // would kill the process with a stack trace while the loop awaits a read; it is rethrown when awaited.
+    w?.catch(() => undefined);
+    writes[k] = w;
     position += n;
   };
   try {

@@ -34,11 +34,13 @@ const inside = (realRoot: string, p: string): boolean => {
  */
 export async function confinedPath(root: string, rel: readonly string[], opts: { mkdirs?: boolean; dir?: boolean } = {}): Promise<string> {
   if (rel.length === 0) throw new CofferError('INTERNAL', 'confinedPath needs at least one name');
+  for (const name of rel) {
+    const why = nameProblem(name);
+    if (why !== null) throw new CofferError('VAULT_TAMPERED', `refusing to write ${JSON.stringify(name).slice(0, 200)} under ${root}: ${why}`);
+  }
   const realRoot = await realpath(root);
   let cur = realRoot;
   for (const [i, name] of rel.entries()) {
-    const why = nameProblem(name);
-    if (why !== null) throw new CofferError('VAULT_TAMPERED', `refusing to write ${JSON.stringify(name).slice(0, 200)} under ${root}: ${why}`);
     cur = path.join(cur, name);
     if (!inside(realRoot, cur)) throw outside(root, name);
     const last = i === rel.length - 1;

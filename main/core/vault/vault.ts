@@ -596,6 +596,7 @@ export class Vault {
         } catch (e) {
           if (!isCofferError(e)) throw e;
           this.problem({ severity: 'error', code: e.code, object: wrapKeyName(b.slot, epoch), message: e.message });
+          errors.push(e);
           continue;
         }
         if (!wrap) continue;
@@ -1981,10 +1982,14 @@ export class Vault {
       for (const o of await this.storage.list(KEYS)) {
         const m = /^([0-9a-f]{12})\.([0-9]{8}-[0-9a-f]{8})\.key$/.exec(o.name);
         const key = `${KEYS}/${o.name}`;
+        if (o.regular === false) {
+          problems.push({ severity: 'error', code: 'VAULT_TAMPERED', object: key, path: null, message: 'a link or special file where a key wrap should be (never read; remove it)', repairable: false });
+          continue;
+        }
         if (!m) continue;
         if (epochIds.has(m[2] as string) && slotIds.has(m[1] as string)) continue;
         const p = proven(key) || proven(epochKey(m[2] as string));
-        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'key wrap of an interrupted rotation' : 'key wrap for an unknown slot or epoch (maybe not synced yet); left alone', repairable: p && !epochIds.has(m[2] as string) && o.regular !== false });
+        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'key wrap of an interrupted rotation' : 'key wrap for an unknown slot or epoch (maybe not synced yet); left alone', repairable: p && !epochIds.has(m[2] as string) });
       }
       let report = problems;
       if (opts.repair) {
