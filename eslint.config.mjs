@@ -6,6 +6,11 @@ import globals from 'globals';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'crypto', 'child_process', 'os', 'net', 'tls', 'http', 'https', 'stream', 'worker_threads'];
 
+const corePatterns = [
+  { group: ['electron', 'react', 'react-dom', 'react/*'], message: 'main/core is plain Node: no electron, no DOM.' },
+  { group: ['**/services/**', '**/ipc/**', '**/cli/**', '**/app', '**/preload/**', '**/renderer/**'], message: 'main/core may import only main/core.' },
+];
+
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -22,9 +27,30 @@ export default tseslint.config(
   },
   {
     files: ['main/core/**/*.ts'],
+    rules: restrict(corePatterns),
+  },
+  // Inside the core, imports point down too: vault/ and jobs/ sit on keys/, which sits on format/ and crypto/.
+  // (A later block replaces the rule for its files, so each repeats corePatterns.)
+  {
+    files: ['main/core/keys/**/*.ts'],
     rules: restrict([
-      { group: ['electron', 'react', 'react-dom', 'react/*'], message: 'main/core is plain Node: no electron, no DOM.' },
-      { group: ['**/services/**', '**/ipc/**', '**/cli/**', '**/app', '**/preload/**', '**/renderer/**'], message: 'main/core may import only main/core.' },
+      ...corePatterns,
+      { group: ['**/vault', '**/vault/**', '**/jobs', '**/jobs/**'], message: 'Key providers depend only on format/ and crypto/: vault-specific code lives in main/core/vault/ (e.g. vault/transit-slot.ts).' },
+    ]),
+  },
+  {
+    files: ['main/core/format/**/*.ts'],
+    rules: restrict([
+      ...corePatterns,
+      { group: ['**/vault', '**/vault/**', '**/jobs', '**/jobs/**'], message: 'The file format knows nothing of vaults or jobs.' },
+      { group: ['**/keys/**'], allowTypeImports: true, message: 'The file format may import only the key-provider types (Recipient, Identity, Stanza).' },
+    ]),
+  },
+  {
+    files: ['main/core/crypto/**/*.ts'],
+    rules: restrict([
+      ...corePatterns,
+      { group: ['**/vault', '**/vault/**', '**/jobs', '**/jobs/**', '**/keys/**', '**/format/**'], message: 'crypto/ is the bottom layer: libsodium and node:crypto only.' },
     ]),
   },
   {

@@ -6,6 +6,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, safeStorage, se
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServices, type AppServices } from './services';
+import { DOC_URLS, isAllowedExternalUrl } from './services/links';
 import { createHandlers } from './ipc';
 import { createDispatch, createDropHandler, createEventSink, ourWindowOnly, registerIpc, type EventSink } from './ipc/router';
 import { DROPPED_PATH_CHANNEL } from '../preload/contract';
@@ -69,7 +70,7 @@ function createWindow(): BrowserWindow {
   return win;
 }
 
-/** No navigation away from our page, no new windows, no <webview>: links go to the browser only if https. */
+/** No navigation away from our page, no new windows, no <webview>: only documentation links go to the browser. */
 function hardenContents(contents: WebContents): void {
   contents.on('will-navigate', (event, url) => {
     if (url !== contents.getURL()) event.preventDefault();
@@ -77,7 +78,7 @@ function hardenContents(contents: WebContents): void {
   contents.on('will-redirect', (event) => event.preventDefault());
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    if (isAllowedExternalUrl(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
 }
@@ -120,7 +121,7 @@ function buildMenu(): void {
     { role: 'windowMenu' },
     {
       role: 'help',
-      submenu: [{ label: 'Coffer on GitHub', click: () => void shell.openExternal('https://github.com/coffer-app/coffer') }],
+      submenu: [{ label: 'Coffer on GitHub', click: () => void shell.openExternal(DOC_URLS[0] as string) }],
     },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
@@ -146,6 +147,11 @@ async function setupServices(): Promise<void> {
       async pickFiles(title, folders) {
         const r = await dialog.showOpenDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, properties: [folders ? 'openDirectory' : 'openFile', 'multiSelections'] });
         return r.canceled ? [] : r.filePaths;
+      },
+      async pickModule(title) {
+        const ext = process.platform === 'win32' ? ['dll'] : process.platform === 'darwin' ? ['dylib', 'so'] : ['so'];
+        const r = await dialog.showOpenDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, properties: ['openFile'], filters: [{ name: 'PKCS#11 module', extensions: ext }] });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
       },
       async saveFile(title, defaultName) {
         const r = await dialog.showSaveDialog(mainWindow ?? new BrowserWindow({ show: false }), { title, defaultPath: defaultName });

@@ -100,7 +100,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
     transit: { get: call('transit:get'), set: call('transit:set'), test: call('transit:test') },
     settings: { get: call('settings:get'), set: call('settings:set') },
     activity: { list: call('activity:list') },
-    dialog: { pickFolder: call('dialog:pickFolder'), pickFiles: call('dialog:pickFiles'), saveFile: call('dialog:saveFile') },
+    dialog: { pickFolder: call('dialog:pickFolder'), pickFiles: call('dialog:pickFiles'), saveFile: call('dialog:saveFile'), pickModule: call('dialog:pickModule') },
     on: {
       job: on('event:job'),
       vaultLocked: on('event:vaultLocked'),

@@ -307,6 +307,8 @@ export const channels = {
   'dialog:pickFolder': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
   'dialog:pickFiles': { request: z.object({ title: z.string().max(200), folders: z.boolean() }), response: z.object({ paths: z.array(z.string()) }) },
   'dialog:saveFile': { request: z.object({ title: z.string().max(200), defaultName: z.string().max(500) }), response: z.object({ path: z.string().nullable() }) },
+  /** A PKCS#11 module file; main remembers the pick and loads modules only from picks or known install locations. */
+  'dialog:pickModule': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
 } as const;
 
 /**

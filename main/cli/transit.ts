@@ -18,7 +18,7 @@ import { CofferError } from '../core/errors';
 import { initSodium } from '../core/crypto/sodium';
 import { TransitClient, resolveTransitConfig, type TransitSettings } from '../core/keys/vault-transit';
 import { formatTransitRecipientString, setTransitClientSource, transitClient } from '../core/keys/transit/slot';
-import { rewrapVaultTransit } from '../core/keys/transit/rewrap';
+import { rewrapVaultTransit } from '../core/vault/transit-rewrap';
 import { openVault } from '../core/vault';
 import { parse } from './args';
 import { UsageError, type CliContext, type Subcommand } from './context';

@@ -45,6 +45,7 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
   passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
   export DIR VPATH (-r RECIPIENT)... -o OUT                  one file out as a standalone coffer file
   request-access DIR RECIPIENT --name NAME                   ask a member to grant you access
+  serve DIR [--port N] [--read-only] [--password-file F]     the vault as a WebDAV drive on 127.0.0.1 (until Ctrl-C)
 
 Unlock options (every command): ${unlockUsage()}
   -p uses COFFER_PASSPHRASE or asks on the terminal; --passphrase-file F reads its first line.
@@ -419,6 +420,7 @@ const ops: Record<string, Subcommand> = {
   export: cmdExport,
   'request-access': cmdRequestAccess,
   rewrap: vaultRewrapCommand,
+  serve: async (args, ctx) => (await import('./serve')).serveCommand(args, ctx),
 };
 
 /** `coffer vault <op> …` */

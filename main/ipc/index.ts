@@ -94,11 +94,12 @@ export function setupTransit(s: AppServices): Group<'transit:get' | 'transit:set
   };
 }
 
-export function setupDialogs(s: AppServices): Group<'dialog:pickFolder' | 'dialog:pickFiles' | 'dialog:saveFile'> {
+export function setupDialogs(s: AppServices): Group<'dialog:pickFolder' | 'dialog:pickFiles' | 'dialog:saveFile' | 'dialog:pickModule'> {
   return {
     'dialog:pickFolder': async (req) => ({ path: await s.dialogs.pickFolder(req.title) }),
     'dialog:pickFiles': async (req) => ({ paths: await s.dialogs.pickFiles(req.title, req.folders) }),
     'dialog:saveFile': async (req) => ({ path: await s.dialogs.saveFile(req.title, req.defaultName) }),
+    'dialog:pickModule': async (req) => ({ path: await s.dialogs.pickModule(req.title) }),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { candidateModulePaths, resolveModulePath } from '../core/keys/pkcs11/modules';
 import { CofferError } from '../core/errors';
 import { enrollHardwareKey, formatPivStubLine, listHardwareKeys, parsePivStubLine, PivP256Identity, PivP256Recipient } from '../core/keys/pkcs11-p256';
 import type { ProviderNotice } from '../core/keys/types';
@@ -27,21 +28,56 @@ export interface EnrollInput {
 
 export class HardwareKeyService {
   private keys: StoredHwKey[] = [];
+  /** Module files the person picked in the module dialog (pkcs11-modules.json; the window cannot write it). */
+  private picked: string[] = [];
   private constructor(
     private readonly file: string,
+    private readonly pickedFile: string,
     private readonly defaultModule: () => string,
     private readonly notify: (n: ProviderNotice) => void,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly platform: NodeJS.Platform,
   ) {}
 
-  static async load(dataDir: string, defaultModule: () => string, notify: (n: ProviderNotice) => void, env: NodeJS.ProcessEnv = process.env): Promise<HardwareKeyService> {
-    const s = new HardwareKeyService(path.join(dataDir, 'hardware-keys.json'), defaultModule, notify, env);
+  static async load(dataDir: string, defaultModule: () => string, notify: (n: ProviderNotice) => void, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<HardwareKeyService> {
+    const s = new HardwareKeyService(path.join(dataDir, 'hardware-keys.json'), path.join(dataDir, 'pkcs11-modules.json'), defaultModule, notify, env, platform);
     s.keys = await readJson<StoredHwKey[]>(s.file, []);
+    const picked = await readJson<unknown>(s.pickedFile, []);
+    s.picked = Array.isArray(picked) ? picked.filter((x): x is string => typeof x === 'string') : [];
     return s;
   }
 
+  /** Records a module the person picked in the native module dialog (called by the dialog, never by the window). */
+  async rememberPicked(file: string): Promise<void> {
+    const abs = path.resolve(file);
+    if (this.picked.includes(abs)) return;
+    this.picked.push(abs);
+    await writeFileAtomic(this.pickedFile, JSON.stringify(this.picked, null, 2));
+  }
+
+  /**
+   * Whether a module path may be loaded into this process: one the person picked in the module
+   * dialog, one of the known install locations, or $COFFER_PKCS11_MODULE. Anything else, a path
+   * the window typed or one stored in settings by a page, is refused before it is ever dlopen()ed.
+   */
+  isAllowedModule(file: string): boolean {
+    const abs = path.resolve(file);
+    if (this.picked.includes(abs)) return true;
+    if (this.env.COFFER_PKCS11_MODULE && path.resolve(this.env.COFFER_PKCS11_MODULE) === abs) return true;
+    return candidateModulePaths(this.platform, this.env).some((c) => path.resolve(c.path) === abs);
+  }
+
+  /** Throws unless `file` is '' (search the usual places) or an allowed module. */
+  checkModule(file: string): void {
+    if (file && !this.isAllowedModule(file)) {
+      throw new CofferError('USAGE', `Coffer loads a PKCS#11 module only from its usual install location or a file chosen with Choose… (not ${path.basename(file)} typed as a path)`);
+    }
+  }
+
   private module(given: string): string | undefined {
-    return given || this.defaultModule() || undefined;
+    const m = given || this.defaultModule();
+    this.checkModule(m);
+    return m || undefined;
   }
 
   async detect(modulePath: string): Promise<{ module: string; tokens: TokenInfo[] }> {
@@ -107,7 +143,10 @@ export class HardwareKeyService {
   identity(id: string): PivP256Identity {
     const k = this.keys.find((x) => x.id === id);
     if (!k) throw new CofferError('NOT_FOUND', 'that hardware key is not enrolled on this computer');
-    return new PivP256Identity(parsePivStubLine(k.stub), { modulePath: this.defaultModule() || undefined, env: this.env });
+    // Never let the stub's own module path decide: the module is always one that passed checkModule.
+    const stored = k.module && this.isAllowedModule(k.module) ? k.module : undefined;
+    const modulePath = stored ?? this.module('') ?? resolveModulePath({ env: this.env, platform: this.platform });
+    return new PivP256Identity(parsePivStubLine(k.stub), { modulePath, env: this.env });
   }
 
   private save(): Promise<void> {

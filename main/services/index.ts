@@ -67,11 +67,16 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
   const jobs = new JobManager((job) => deps.emit('event:job', job), { concurrency: deps.jobConcurrency });
   const identities = await IdentityService.load(deps.dataDir, storage);
   const notify = (n: { kind: 'touch' | 'contacting' | 'info'; message: string }): void => deps.emit('event:notice', n);
-  const hwkeys = await HardwareKeyService.load(deps.dataDir, () => settings.get().pkcs11Module, notify, env);
+  const hwkeys = await HardwareKeyService.load(deps.dataDir, () => settings.get().pkcs11Module, notify, env, deps.platform);
+  settings.validate = (next) => hwkeys.checkModule(next.pkcs11Module);
   const transit = await TransitService.load(deps.dataDir, storage, deps.transitPort ?? coreTransit(notify, env));
   await transit.activate().catch(() => undefined); // a missing secret is reported when Transit is used
+  // "Open" copies a crashed earlier run left behind are wiped before anything else happens.
+  const swept = await PrivateTemp.sweepStale(deps.tempBase);
+  if (swept.folders > 0) activity.add({ vaultId: null, vaultName: null, action: 'startup clean-up', detail: `wiped ${swept.files} opened file${swept.files === 1 ? '' : 's'} an earlier run left in the temp folder`, ok: true });
   const temp = new PrivateTemp(deps.tempBase);
   const dialogs = approvingDialogs(deps.dialogs);
+  dialogs.onModulePicked((file) => void hwkeys.rememberPicked(file).catch(() => undefined));
   const vaults = await VaultService.load({
     dataDir: deps.dataDir,
     core: deps.core ?? coreVault(deps.stateDir ?? `${deps.dataDir}/state`),

@@ -10,6 +10,8 @@ export const DEFAULT_SETTINGS: SettingsValue = { autoLockMinutes: 10, theme: 'sy
 export class SettingsService {
   private value: SettingsValue = { ...DEFAULT_SETTINGS };
   private readonly listeners = new Set<(s: SettingsValue) => void>();
+  /** Checks a change before it is saved (e.g. the PKCS#11 module must be an allowed one). */
+  validate: (next: SettingsValue) => void = () => undefined;
   private constructor(private readonly file: string) {}
 
   static async load(dataDir: string): Promise<SettingsService> {
@@ -25,7 +27,9 @@ export class SettingsService {
   }
 
   async set(patch: Partial<SettingsValue>): Promise<SettingsValue> {
-    this.value = Settings.parse({ ...this.value, ...patch });
+    const next = Settings.parse({ ...this.value, ...patch });
+    if (patch.pkcs11Module !== undefined && patch.pkcs11Module !== this.value.pkcs11Module) this.validate(next);
+    this.value = next;
     await writeFileAtomic(this.file, JSON.stringify(this.value, null, 2));
     for (const l of this.listeners) l(this.get());
     return this.get();

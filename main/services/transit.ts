@@ -77,10 +77,13 @@ export class TransitService {
     const secret = input.auth.method === 'token' ? input.auth.token : input.auth.method === 'approle' ? input.auth.secretId : undefined;
     const auth: Stored['auth'] = input.auth.method === 'approle' ? { method: 'approle', roleId: input.auth.roleId } : input.auth.method === 'cert' ? { method: 'cert', ...(input.auth.certRole ? { certRole: input.auth.certRole } : {}) } : { method: 'token' };
     const allowlist = address && !this.value.allowlist.includes(address) ? [...this.value.allowlist, address] : this.value.allowlist;
+    // The stored secret belongs to the server it was entered for: a new address (or CA) without a
+    // new secret drops it, so it can never follow the settings to another server.
+    const moved = address !== this.value.address || input.caCertPath !== this.value.caCertPath || input.auth.method !== this.value.auth.method;
     this.value = { ...input, address, auth, allowlist };
     await writeFileAtomic(this.file, JSON.stringify(this.value, null, 2));
     if (secret) await writeFileAtomic(this.secretFile, await this.storage.seal(secret));
-    if (input.auth.method === 'cert') await fsp.rm(this.secretFile, { force: true });
+    else if (moved || input.auth.method === 'cert') await fsp.rm(this.secretFile, { force: true });
     await this.activate().catch(() => undefined);
     return this.get();
   }
@@ -88,6 +91,11 @@ export class TransitService {
   /** Tests the settings in the form (not yet saved): reach Vault, authenticate, read the key. */
   async test(input: TransitSettingsInput): Promise<{ ok: boolean; address: string; message: string; keyVersions: number | null }> {
     const address = normaliseAddress(input.address);
+    const typed = input.auth.method === 'token' ? input.auth.token : input.auth.method === 'approle' ? input.auth.secretId : 'cert';
+    if (!typed && !this.storedSecretMayGoTo(input, address)) {
+      // The stored token / secret id goes only to the saved, allowlisted server (with the saved CA).
+      throw new CofferError('TRANSIT_AUTH', `the stored Vault secret is only sent to the saved address (${this.value.address || 'none saved'}); type the token or secret id to test ${address}`);
+    }
     const conn = await this.connection(input, [address]);
     try {
       const r = await this.port.test(conn);
@@ -96,6 +104,11 @@ export class TransitService {
       const err = e instanceof CofferError ? e : new CofferError('TRANSIT', e instanceof Error ? e.message : String(e));
       return { ok: false, address, message: err.message, keyVersions: null };
     }
+  }
+
+  private storedSecretMayGoTo(input: TransitSettingsInput, address: string): boolean {
+    const v = this.value;
+    return address !== '' && address === v.address && v.allowlist.includes(address) && input.caCertPath === v.caCertPath && input.auth.method === v.auth.method;
   }
 
   /** Makes the saved connection available to vault-transit slots (rotate, grant) without unlocking through it. */

@@ -18,7 +18,7 @@ import type { SettingsService } from './settings';
 import type { PrivateTemp } from './tempfiles';
 import type { TransitService } from './transit';
 import { formUI } from './ui';
-import type { OpenVault, VaultCore, VaultPeek } from './vault-port';
+import type { OpenVault, TransferProgress, VaultCore, VaultPeek } from './vault-port';
 
 interface KnownVault {
   id: string;
@@ -52,7 +52,7 @@ export interface VaultServiceDeps {
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   openPath: (p: string) => Promise<string>;
   /** Save-dialog approvals: main writes renderer-named files only where the person chose. */
-  dialogs: Pick<ApprovingDialogs, 'takeSaveApproval' | 'takeSourceApprovals'>;
+  dialogs: Pick<ApprovingDialogs, 'takeSaveApproval' | 'takeSourceApprovals' | 'checkFolderApproval'>;
   /** Starts an OS drag of a file from the window (Electron's webContents.startDrag); absent where unsupported. */
   startDrag?: (webContentsId: number, file: string) => void;
   now?: () => number;
@@ -126,6 +126,8 @@ export class VaultService {
 
   async create(req: CreateVaultRequest): Promise<{ vault: VaultSummary; recoveryKeySaved: boolean }> {
     const dir = path.resolve(req.dir);
+    // Only a folder the person picked (or a new folder typed directly inside one).
+    const useFolderApproval = this.d.dialogs.checkFolderApproval(dir, 'the folder for the new vault', { allowChild: true });
     const recipients: { recipient: string; label: string }[] = [];
     for (const id of req.identityIds) {
       const ident = this.d.identities.get(id);
@@ -160,6 +162,7 @@ export class VaultService {
       await writeFileAtomic(req.recoveryKeyPath, text, 0o600);
       saved = true;
     }
+    useFolderApproval();
     const known = { id: created.vault.id, path: dir, name: created.vault.name };
     await this.remember(known);
     this.attach(known.id, created.vault);
@@ -167,9 +170,17 @@ export class VaultService {
     return { vault: await this.summary(known), recoveryKeySaved: saved };
   }
 
+  /** A folder from the known-vaults list needs no approval; any other must have been picked in the folder dialog. */
+  private folderApproval(dir: string, what: string): () => void {
+    if (this.known.some((k) => path.resolve(k.path) === dir)) return () => undefined;
+    return this.d.dialogs.checkFolderApproval(dir, what);
+  }
+
   async open(dir: string): Promise<VaultSummary> {
     const abs = path.resolve(dir);
+    const useApproval = this.folderApproval(abs, 'the vault folder');
     const peek = await this.d.core.peek(abs);
+    useApproval();
     this.peeks.set(peek.id, peek);
     const known = { id: peek.id, path: abs, name: peek.name };
     await this.remember(known);
@@ -380,7 +391,7 @@ export class VaultService {
 
   private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, run: Parameters<JobManager['start']>[1]): string {
     const name = this.unlockedVaults.get(vaultId)?.vault.name ?? null;
-    const id = this.d.jobs.start({ kind, title, vaultId }, run);
+    const id = this.d.jobs.start({ kind, title, vaultId }, (ctl) => reportDiskFull(kind, ctl, run));
     void this.d.jobs.wait(id).then(() => {
       const j = this.d.jobs.get(id);
       if (!j) return;
@@ -463,7 +474,10 @@ export class VaultService {
 
   async requestAccess(dir: string, identityId: string, name: string): Promise<void> {
     const ident = this.d.identities.get(identityId);
-    await this.d.core.requestAccess(path.resolve(dir), ident.recipient, name);
+    const abs = path.resolve(dir);
+    const useApproval = this.folderApproval(abs, 'the shared vault folder');
+    await this.d.core.requestAccess(abs, ident.recipient, name);
+    useApproval();
     this.log(null, null, 'request access', `${dir} as ${name} (${ident.fingerprint})`, true);
   }
 
@@ -475,5 +489,44 @@ export class VaultService {
 
   private log(vaultId: string | null, vaultName: string | null, action: string, detail: string, ok: boolean): void {
     this.d.activity.add({ vaultId, vaultName, action, detail, ok });
+  }
+}
+
+/** Whether an error means the disk (or the user's quota) is full. */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'DISK_FULL') return true;
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  if (cause && cause !== e && isDiskFull(cause)) return true;
+  return /no space left on device|disk (is )?full|quota exceeded/i.test(toErrorInfo(e).message);
+}
+
+/**
+ * Runs a transfer job and, if the disk fills up, fails it with one message that names the file it
+ * was writing ("the disk is full while adding /a/b.bin"), rather than a bare errno.
+ */
+async function reportDiskFull(kind: 'add' | 'export' | 'open', ctl: TransferProgress, run: (ctl: TransferProgress) => Promise<void>): Promise<void> {
+  let current: string | null = null;
+  const tracking: TransferProgress = {
+    signal: ctl.signal,
+    setTotals: (f, b) => ctl.setTotals(f, b),
+    fileStart: (n, size) => {
+      current = n;
+      ctl.fileStart(n, size);
+    },
+    progress: (b) => ctl.progress(b),
+    fileDone: () => ctl.fileDone(),
+    report: (p) => {
+      if (p.current) current = p.current;
+      ctl.report(p);
+    },
+  };
+  try {
+    await run(tracking);
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+    const what = kind === 'add' ? 'adding' : kind === 'export' ? 'exporting' : 'opening';
+    const where = kind === 'add' ? 'the vault folder' : 'the destination';
+    throw new CofferError('IO', `the disk is full: ${what} ${current ?? 'a file'} stopped (nothing half-written was left in ${where}); free some space and try again`, { cause: e });
   }
 }

@@ -55,6 +55,7 @@ export function HardwareKeys({ settings }: { settings: Settings | null }) {
       <h2>Detect</h2>
       <form className="row" style={{ maxWidth: 720 }} onSubmit={(e) => { e.preventDefault(); void detect(); }}>
         <input aria-label="PKCS#11 module" value={modulePath} onChange={(e) => setModulePath(e.target.value)} placeholder="PKCS#11 module (empty: libykcs11 or opensc-pkcs11 in the usual places)" />
+        <button type="button" className="btn" onClick={() => void coffer().dialog.pickModule({ title: 'Choose the PKCS#11 module' }).then((r) => { if (r.path) setModulePath(r.path); }, (e: unknown) => setError(errorOf(e).message))}>Choose…</button>
         <button type="submit" className="btn" disabled={busy}>Detect</button>
       </form>
       {detected && detected.tokens.length === 0 && <p className="muted">No token found with {detected.module}. Is the key plugged in (and pcscd running on Linux)?</p>}

@@ -55,7 +55,7 @@ export function MemberKeys() {
           <h2>Request access to a vault</h2>
           <p className="muted">Leaves a request (your name and recipient, nothing secret) in a shared vault folder; its admin sees it under Members & sharing.</p>
           <form onSubmit={(e) => { e.preventDefault(); void run(async () => { await coffer().members.requestAccess({ dir: reqDir.trim(), identityId: reqId, name: reqName.trim() }); return 'Request left in the vault folder. Tell the admin, and compare fingerprints with them.'; }); }}>
-            <label className="field"><span>Vault folder</span><input value={reqDir} onChange={(e) => setReqDir(e.target.value)} placeholder="/home/me/Dropbox/Team vault" /></label>
+            <label className="field"><span>Vault folder</span><span className="row"><input value={reqDir} readOnly placeholder="Choose the shared vault folder" /><button type="button" className="btn" onClick={() => void coffer().dialog.pickFolder({ title: 'Choose the shared vault folder' }).then((r) => { if (r.path) setReqDir(r.path); })}>Choose…</button></span></label>
             <label className="field"><span>Your name</span><input value={reqName} onChange={(e) => setReqName(e.target.value)} /></label>
             <label className="field"><span>Key</span>
               <select value={reqId} onChange={(e) => setReqId(e.target.value)}>{list.map((i) => <option key={i.id} value={i.id}>{i.label}</option>)}</select>

@@ -43,6 +43,7 @@ export function SettingsScreen(props: { settings: Settings | null; info: AppInfo
       <label className="field">
         <span>PKCS#11 module for hardware keys</span>
         <input value={draft.pkcs11Module} placeholder="empty: look in the usual places (libykcs11, opensc-pkcs11)" onChange={(e) => setDraft({ ...draft, pkcs11Module: e.target.value })} onBlur={() => void save({ pkcs11Module: draft.pkcs11Module })} />
+        <button type="button" className="btn" onClick={() => void coffer().dialog.pickModule({ title: 'Choose the PKCS#11 module' }).then((r) => { if (r.path) { setDraft({ ...draft, pkcs11Module: r.path }); void save({ pkcs11Module: r.path }); } })}>Choose…</button>
       </label>
       {status && <div className={`alert ${status.ok ? 'ok' : 'error'}`} role={status.ok ? 'status' : 'alert'}>{status.text}</div>}
       <h2>About this computer</h2>

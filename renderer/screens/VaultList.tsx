@@ -4,16 +4,14 @@ import { coffer, errorOf } from '../util';
 
 export function VaultList(props: { vaults: VaultSummary[]; onOpen: (id: string) => void; onCreate: () => void; onChanged: () => Promise<void> }) {
   const [error, setError] = useState<string | null>(null);
-  const [dir, setDir] = useState('');
 
-  const addExisting = async (path?: string) => {
+  const addExisting = async () => {
     setError(null);
     try {
-      const target = path ?? (await coffer().dialog.pickFolder({ title: 'Choose a vault folder' })).path;
+      const target = (await coffer().dialog.pickFolder({ title: 'Choose a vault folder' })).path;
       if (!target) return;
       const v = await coffer().vaults.open({ dir: target });
       await props.onChanged();
-      setDir('');
       props.onOpen(v.id);
     } catch (e) {
       setError(errorOf(e).message);
@@ -61,11 +59,6 @@ export function VaultList(props: { vaults: VaultSummary[]; onOpen: (id: string) 
           ))}
         </div>
       )}
-      <h2>Open by path</h2>
-      <form className="row" style={{ maxWidth: 640 }} onSubmit={(e) => { e.preventDefault(); if (dir) void addExisting(dir); }}>
-        <input aria-label="Vault folder path" placeholder="/path/to/vault" value={dir} onChange={(e) => setDir(e.target.value)} />
-        <button type="submit" className="btn" disabled={!dir}>Open</button>
-      </form>
     </section>
   );
 }

@@ -34,6 +34,7 @@ describe('sync conflicts in the file browser', () => {
     writeFileSync(path.join(mine, 'plan.txt'), 'version 1');
 
     await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await app.pick('folder', path.dirname(vaultDir), () => page.getByRole('button', { name: 'Choose…' }).click());
     await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
     await page.getByLabel('Vault name').fill('Plans');
     await page.getByRole('button', { name: 'Next' }).click();

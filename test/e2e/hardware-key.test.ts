@@ -29,7 +29,8 @@ describe('journey: hardware key (SoftHSM2)', () => {
     const { page } = app;
     await page.getByRole('button', { name: 'Hardware keys' }).click();
     await page.getByRole('heading', { name: 'No hardware key enrolled' }).waitFor();
-    await page.getByLabel('PKCS#11 module').fill(hsm.modulePath);
+    await app.pick('module', hsm.modulePath, () => page.getByRole('button', { name: 'Choose…' }).click());
+    await expect.poll(() => page.getByLabel('PKCS#11 module').inputValue()).toBe(hsm.modulePath);
     await page.getByRole('button', { name: 'Detect' }).click();
     await page.getByLabel('Token Coffer test token').waitFor();
 
@@ -47,6 +48,7 @@ describe('journey: hardware key (SoftHSM2)', () => {
     // A vault whose only way in (besides the recovery key) is the token.
     await page.getByRole('button', { name: 'Vaults', exact: true }).click();
     await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await app.pick('folder', path.dirname(path.join(work, 'hw-vault')), () => page.getByRole('button', { name: 'Choose…' }).click());
     await page.getByLabel('Folder', { exact: true }).fill(path.join(work, 'hw-vault'));
     await page.getByLabel('Vault name').fill('Hardware only');
     await page.getByRole('button', { name: 'Next' }).click();

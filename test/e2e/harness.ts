@@ -110,7 +110,12 @@ export interface AppUnderTest {
   /** Every message that crossed IPC, both directions, events included. */
   readonly messages: IpcMessage[];
   /** What the next native dialogs return. */
-  readonly dialogs: { folders: (string | null)[]; files: string[][]; saves: (string | null)[] };
+  readonly dialogs: { folders: (string | null)[]; files: string[][]; saves: (string | null)[]; modules: (string | null)[] };
+  /**
+   * The person picks `value` in the dialog that `open` brings up (a native dialog in Electron,
+   * stood in here by the queues above). Folders are created first, as they would already exist.
+   */
+  pick(kind: 'folder' | 'files' | 'save' | 'module', value: string | string[], open: () => Promise<void>): Promise<void>;
   /** Paths passed to shell.openPath. */
   readonly opened: string[];
   /** Files handed to webContents.startDrag. */
@@ -143,7 +148,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
   const record = (direction: 'request' | 'response', channel: string, payload: unknown): void => {
     messages.push({ direction, channel, json: JSON.stringify(payload) ?? 'undefined' });
   };
-  const dialogs = { folders: [] as (string | null)[], files: [] as string[][], saves: [] as (string | null)[] };
+  const dialogs = { folders: [] as (string | null)[], files: [] as string[][], saves: [] as (string | null)[], modules: [] as (string | null)[] };
   const opened: string[] = [];
   const dragged: string[] = [];
   const pageErrors: string[] = [];
@@ -169,6 +174,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
       pickFolder: async () => dialogs.folders.shift() ?? null,
       pickFiles: async () => dialogs.files.shift() ?? [],
       saveFile: async () => dialogs.saves.shift() ?? null,
+      pickModule: async () => dialogs.modules.shift() ?? null,
     },
     tempBase: dataDir,
     env: { ...process.env, ...opts.env },
@@ -218,6 +224,16 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     opened,
     dragged,
     pageErrors,
+    async pick(kind, value, open) {
+      const one = Array.isArray(value) ? (value[0] ?? '') : value;
+      if (kind === 'folder') {
+        mkdirSync(one, { recursive: true });
+        dialogs.folders.push(one);
+      } else if (kind === 'files') dialogs.files.push(Array.isArray(value) ? value : [value]);
+      else if (kind === 'save') dialogs.saves.push(one);
+      else dialogs.modules.push(one);
+      await open();
+    },
     async screenshot(name, docs) {
       const file = path.join(ARTIFACTS, `${name}.png`);
       await p.screenshot({ path: file });

@@ -68,6 +68,7 @@ describe('IPC audit', () => {
     await page.getByRole('table', { name: 'Member keys' }).waitFor();
     await page.getByRole('button', { name: 'Vaults', exact: true }).click();
     await page.getByRole('button', { name: 'New vault…' }).click();
+    await app.pick('folder', path.dirname(path.join(work, 'vault')), () => page.getByRole('button', { name: 'Choose…' }).click());
     await page.getByLabel('Folder', { exact: true }).fill(path.join(work, 'vault'));
     await page.getByLabel('Vault name').fill('Audit');
     await page.getByRole('button', { name: 'Next' }).click();

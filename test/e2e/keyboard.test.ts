@@ -30,8 +30,16 @@ describe('keyboard', () => {
     expect(outline).not.toBe('none');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'New vault' }).waitFor();
-    // The folder field has focus; Enter submits each step.
-    await page.keyboard.type(path.join(tempDir('kbd'), 'v'));
+    // The folder field has focus; Choose… picks a folder (the only way main accepts one), then the
+    // new vault's folder name is typed after it. Enter submits each step.
+    const parent = tempDir('kbd');
+    await page.keyboard.press('Tab'); // Choose…
+    await app.pick('folder', parent, () => page.keyboard.press('Enter'));
+    await expect.poll(() => page.getByLabel('Folder', { exact: true }).inputValue()).toBe(parent);
+    await expect.poll(focusedName).toBe('Choose…');
+    await page.keyboard.press('Shift+Tab'); // back to the folder field
+    await page.keyboard.press('End');
+    await page.keyboard.type(`${path.sep}v`);
     await page.keyboard.press('Tab'); // Choose…
     await page.keyboard.press('Tab'); // Vault name
     await page.keyboard.type('Keyboard');

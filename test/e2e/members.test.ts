@@ -32,6 +32,7 @@ describe('journey: grant, open as member, revoke', () => {
     // Admin: a passphrase vault with one file.
     const a = admin.page;
     await a.getByRole('button', { name: 'New vault…' }).click();
+    await admin.pick('folder', path.dirname(vaultDir), () => a.getByRole('button', { name: 'Choose…' }).click());
     await a.getByLabel('Folder', { exact: true }).fill(vaultDir);
     await a.getByLabel('Vault name').fill('Design');
     await a.getByRole('button', { name: 'Next' }).click();
@@ -54,7 +55,7 @@ describe('journey: grant, open as member, revoke', () => {
     await keys.getByRole('cell', { name: 'Bob laptop', exact: true }).waitFor();
     const bob = member.services.identities.list()[0];
     expect(bob?.recipient).toMatch(/^coffer1/);
-    await m.getByLabel('Vault folder').fill(vaultDir);
+    await member.pick('folder', vaultDir, () => m.getByRole('button', { name: 'Choose…' }).click());
     await m.getByLabel('Your name').fill('Bob');
     await m.getByRole('button', { name: 'Request access' }).click();
     await m.getByRole('status').filter({ hasText: 'Request left' }).waitFor();
@@ -72,8 +73,7 @@ describe('journey: grant, open as member, revoke', () => {
 
     // Member: opens the vault folder and unlocks with the member key: no passphrase.
     await m.getByRole('button', { name: 'Vaults', exact: true }).click();
-    await m.getByLabel('Vault folder path').fill(vaultDir);
-    await m.getByRole('button', { name: 'Open', exact: true }).click();
+    await member.pick('folder', vaultDir, () => m.getByRole('button', { name: 'Open existing vault…' }).click());
     await m.getByRole('heading', { name: 'Unlock “Design”' }).waitFor();
     await m.getByRole('radio', { name: /My member key “Bob laptop”/ }).check();
     await m.getByRole('button', { name: 'Unlock' }).click();

@@ -45,6 +45,7 @@ describe('journey: passphrase vault', () => {
     const vaultDir = path.join(work, 'Dropbox', 'Team vault');
     const recovery = path.join(work, 'recovery-key.txt');
     await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await app.pick('folder', path.dirname(vaultDir), () => page.getByRole('button', { name: 'Choose…' }).click());
     await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
     await page.getByLabel('Vault name').fill('Team documents');
     await page.getByRole('button', { name: 'Next' }).click();

@@ -42,6 +42,7 @@ describe('journey: large file progress and cancel', () => {
     const { page } = app;
     const vaultDir = path.join(work, 'vault');
     await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await app.pick('folder', path.dirname(vaultDir), () => page.getByRole('button', { name: 'Choose…' }).click());
     await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
     await page.getByLabel('Vault name').fill('Media');
     await page.getByRole('button', { name: 'Next' }).click();

@@ -54,6 +54,7 @@ describe('journey: Vault Transit', () => {
 
     await page.getByRole('button', { name: 'Vaults', exact: true }).click();
     await page.getByRole('button', { name: 'Create your first vault' }).click();
+    await app.pick('folder', path.dirname(path.join(work, 'transit-vault')), () => page.getByRole('button', { name: 'Choose…' }).click());
     await page.getByLabel('Folder', { exact: true }).fill(path.join(work, 'transit-vault'));
     await page.getByLabel('Vault name').fill('Finance');
     await page.getByRole('button', { name: 'Next' }).click();

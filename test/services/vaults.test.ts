@@ -26,7 +26,8 @@ async function setup(): Promise<{ s: AppServices; events: [EventChannel, unknown
       opened.push(p);
       return '';
     },
-    dialogs: { pickFolder: async () => null, pickFiles: async () => [], saveFile: async () => saves.shift() ?? null },
+    dialogs: { pickFolder: async () => dir, // the person picks the test folder; vaults go right inside it
+      pickFiles: async () => [], saveFile: async () => saves.shift() ?? null },
     tempBase: dir,
     pollMs: 60 * 60_000,
   });
@@ -43,6 +44,7 @@ describe('VaultService', () => {
     const { s, events, dir, opened } = await setup();
     await s.settings.set({ autoLockMinutes: 5 });
     const me = await s.identities.create('me');
+    await s.dialogs.pickFolder('Folder for the new vault');
     const { vault } = await s.vaults.create({ dir: path.join(dir, 'v'), name: 'V', passphrase: null, identityIds: [me.id], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: null });
     expect(vault.state).toBe('unlocked');
     expect(vault.autoLockAt).toBeGreaterThan(Date.now() + 4 * 60_000);
@@ -73,6 +75,7 @@ describe('VaultService', () => {
     const { s, dir } = await setup();
     await s.settings.set({ autoLockMinutes: 1 });
     const me = await s.identities.create('me');
+    await s.dialogs.pickFolder('Folder for the new vault');
     const { vault } = await s.vaults.create({ dir: path.join(dir, 'v'), name: 'V', passphrase: null, identityIds: [me.id], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: null });
     let release!: () => void;
     const job = s.jobs.start({ kind: 'add', title: 'slow', vaultId: vault.id }, () => new Promise<void>((r) => (release = r)));
@@ -92,6 +95,7 @@ describe('VaultService', () => {
     const { s, dir } = await setup();
     const file = path.join(dir, 'rk.txt');
     // A path the person did not choose in the Save dialog is refused (a compromised window cannot pick one).
+    await s.dialogs.pickFolder('Folder for the new vault');
     await expect(s.vaults.create({ dir: path.join(dir, 'v1'), name: 'R', passphrase: 'a long passphrase here', identityIds: [], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: file })).rejects.toMatchObject({ code: 'USAGE' });
     expect(existsSync(file)).toBe(false);
     saves.push(file);
@@ -102,6 +106,7 @@ describe('VaultService', () => {
     expect(existsSync(file)).toBe(true);
     saves.push(file);
     await s.dialogs.saveFile('Save', 'rk.txt');
+    await s.dialogs.pickFolder('Folder for the new vault');
     await expect(s.vaults.create({ dir: path.join(dir, 'v3'), name: 'R', passphrase: 'a long passphrase here', identityIds: [], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: file })).rejects.toMatchObject({ code: 'EXISTS' });
     // Export is held to the same rule.
     expect(() => s.vaults.exportFile(r.vault.id, '/x', path.join(dir, 'autostart.desktop'))).toThrow(/Save dialog/);

@@ -1,6 +1,6 @@
 /** The vault core API (see docs/FORMAT.md "Vault layout" and the CLI in main/cli/vault.ts). */
 export {
-  initVault, openVault, readVaultInfo, requestAccess, splitVaultPath, Vault, DESCRIPTOR_KEY,
+  initVault, openVault, readVaultInfo, requestAccess, splitVaultPath, Vault, DESCRIPTOR_KEY, type StagedFile,
   type InitOptions, type OpenOptions, type OpProgress, type VaultDescriptor, type EpochBody,
 } from './vault';
 export type {
@@ -17,3 +17,4 @@ export { nameProblem, recordProblem, validateRecordBody, MAX_NAME_BYTES } from '
 export { parseObjectName, type ConflictSource, type ObjectName } from './names';
 export { decodeRecoveryKey, encodeRecoveryKey, generateRecoveryKey } from './recovery';
 export { readMemory, type VaultMemory } from './state';
+export { PROPS_LIMITS, validProps } from './types';

@@ -141,7 +141,7 @@ export const OBJECT_LIMITS: Readonly<Record<string, number>> = {
   epochs: 8 << 20,
   slots: 1 << 20,
   keys: MAX_HEADER_BYTES + 4096,
-  records: 256 * 1024,
+  records: 1 << 20, // a record may carry up to 64 KiB of WebDAV properties, JSON-escaped
   requests: 64 * 1024,
   tmp: 64 << 20, // intents list every object of one operation
 };
@@ -741,8 +741,6 @@ export class FsStorage implements VaultStorage {
   }
 
   async lock(timeoutMs = 60_000): Promise<() => Promise<void>> {
-    // A writer killed on this host may have left temp files that fill the disk: they go first.
-    await this.sweepTemp().catch(() => undefined);
     let file: string;
     try {
       file = path.join(this.dir(TMP_FOLDER, true) as string, 'lock');

@@ -22,6 +22,27 @@ export interface RecordBody {
   readonly key?: string;
   /** Files: the content blob's id. */
   readonly blob?: string;
+  /**
+   * Dead properties set through the WebDAV drive (PROPPATCH): `{namespace}name` → XML value.
+   * Optional and bounded (see `PROPS_LIMITS`); kept across new versions and moves.
+   */
+  readonly props?: Readonly<Record<string, string>>;
+}
+
+/** Bounds of a record's `props` (checked when writing and when reading a record). */
+export const PROPS_LIMITS = { count: 256, nameBytes: 1024, totalBytes: 64 * 1024 } as const;
+
+/** Whether `p` is a valid `props` value: a plain object of at most PROPS_LIMITS strings. */
+export function validProps(p: unknown): p is Record<string, string> {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
+  const entries = Object.entries(p as Record<string, unknown>);
+  if (entries.length > PROPS_LIMITS.count) return false;
+  let total = 0;
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string' || k === '' || Buffer.byteLength(k) > PROPS_LIMITS.nameBytes) return false;
+    total += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  return total <= PROPS_LIMITS.totalBytes;
 }
 
 /** One row of a listing. Stable JSON shape (see docs/FORMAT.md, "vault --json"). */

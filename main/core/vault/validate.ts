@@ -8,7 +8,7 @@
  */
 import { CofferError } from '../errors';
 import { ID_RE } from './names';
-import type { RecordBody } from './types';
+import { validProps, type RecordBody } from './types';
 
 /** Longest entry name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 1024;
@@ -59,6 +59,7 @@ export function recordProblem(b: unknown, id: string): string | null {
     if (typeof b.key !== 'string' || b.key === '' || b.key.length > MAX_KEY_CHARS) return 'the file key field is malformed';
     if (typeof b.blob !== 'string' || !ID_RE.test(b.blob)) return 'the blob id is malformed';
   }
+  if (b.props !== undefined && !validProps(b.props)) return 'the properties are malformed or exceed their limits';
   return null;
 }
 

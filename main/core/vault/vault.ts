@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CofferError, isCofferError } from '../errors';
 import { initSodium, sodium } from '../crypto/sodium';
@@ -44,14 +44,16 @@ import {
 } from './slots';
 import { readMemory, updateMemory } from './state';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
+import './transit-slot';
 import {
   FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
 } from './storage';
 import { nameProblem, validateRecordBody } from './validate';
 import { confinedPath, outputError, partialPath, sweepPartials } from './confine';
 import { payloadSize } from '../format/sizes';
-import type {
-  AccessRequest, AddResult, EntryInfo, RecordBody, RotateResult, SlotInfo, VaultProblem, VerifyReport,
+import {
+  validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
+  type VaultProblem, type VerifyReport,
 } from './types';
 
 export const DESCRIPTOR_KEY = 'coffer-vault.json';
@@ -143,6 +145,15 @@ export interface InitOptions {
   readonly strict?: string;
 }
 
+/** A file encrypted into staging by `Vault.stageStream`, not yet part of the vault. */
+export interface StagedFile {
+  readonly staged: StagedObject;
+  /** The file key as it goes into the record (base64, or sealed in strict vaults). */
+  readonly key: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+}
+
 export interface OpProgress {
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
@@ -191,6 +202,26 @@ function fileKeyOf(body: RecordBody): Uint8Array {
   const k = body.key ? decodeB64(body.key) : null;
   if (!k || k.length !== 32) throw new CofferError('VAULT_TAMPERED', `record of ${body.name} holds no valid file key`);
   return k;
+}
+
+/** Writes to `out`, waiting for it to drain; rejects if it closes or fails first. */
+function writeOrClose(out: Writable, data: Uint8Array): Promise<void> {
+  if (out.destroyed) return Promise.reject(new CofferError('CANCELLED', 'the reader went away'));
+  if (out.write(data)) return Promise.resolve();
+  return new Promise((res, rej) => {
+    const done = (e?: Error): void => {
+      out.removeListener('drain', ok);
+      out.removeListener('close', closed);
+      out.removeListener('error', done);
+      if (e) rej(e);
+      else res();
+    };
+    const ok = (): void => done();
+    const closed = (): void => done(new CofferError('CANCELLED', 'the reader went away'));
+    out.once('drain', ok);
+    out.once('close', closed);
+    out.once('error', done);
+  });
 }
 
 /** Reads the plaintext descriptor; VAULT_INVALID when `dir` is not a vault. */
@@ -1248,6 +1279,8 @@ export class Vault {
     }
     progress.setTotals(files.length, files.reduce((a, f) => a + f.size, 0));
     const toParts = splitVaultPath(to);
+    // Temp files that an add killed on this host left (SIGKILL, a crash) go first: they may fill the disk.
+    await this.storage.sweepTemp?.();
 
     // 2. Create the folders and decide which entries are replaced (under the lock).
     const dirOf = new Map<string, string>();
@@ -1520,6 +1553,183 @@ export class Vault {
     const r = this.mustResolve(vpath);
     if (r.node.body.type !== 'file') throw new CofferError('USAGE', `${vpath} is a folder`);
     return this.decryptBlobTo(r.node.body, out, undefined, opts.signal);
+  }
+
+  /* ------------------------------------------------------------------ single-stream access (the WebDAV drive) */
+
+  private refreshStamp: string | null = null;
+
+  /**
+   * Re-reads the vault only if its folders changed since the last call (other processes, the CLI, a
+   * sync client: they all replace objects by rename, which changes the folder's stamp). Returns
+   * whether it re-read. Cheap when nothing changed: five `stat`s.
+   */
+  async refresh(): Promise<boolean> {
+    this.ensureOpen();
+    const stamps = await Promise.all(['', RECORDS, EPOCHS, SLOTS, KEYS].map((f) => this.storage.stamp(f)));
+    const s = stamps.join('|');
+    if (s === this.refreshStamp && !stamps.includes(null)) return false;
+    await this.load();
+    this.refreshStamp = s; // taken before load: a change during the load is seen by the next call
+    return true;
+  }
+
+  /**
+   * Encrypts `source` into a staged blob (constant memory; not yet part of the vault). Commit it with
+   * `commitStaged` or drop it with `discardStaged`. A failing or aborted source leaves nothing behind.
+   */
+  async stageStream(source: Readable, opts: { signal?: AbortSignal } = {}): Promise<StagedFile> {
+    this.ensureOpen();
+    const na = sodium();
+    let k: Uint8Array;
+    let key: string;
+    if (this.keyGuard) {
+      const n = await this.sealedKeySource(1)();
+      k = n.k;
+      key = n.sealed;
+    } else {
+      k = na.randomBytes(32);
+      key = encodeB64(k);
+    }
+    let size = 0;
+    const enc = encryptPayload(k, (n) => {
+      size = n;
+    });
+    na.memzero(k);
+    const onError = (e: Error): void => {
+      enc.destroy(e);
+    };
+    source.once('error', onError);
+    source.once('aborted', () => onError(new CofferError('CANCELLED', 'the upload was interrupted')));
+    source.pipe(enc);
+    try {
+      const staged = await this.storage.stage(enc, opts.signal);
+      return { staged, key, size };
+    } finally {
+      source.removeListener('error', onError);
+      source.unpipe(enc);
+    }
+  }
+
+  /** Drops a staged file that will not be committed. */
+  async discardStaged(f: StagedFile): Promise<void> {
+    await this.storage.discard(f.staged);
+  }
+
+  /**
+   * Commits a staged file as `vpath`: a new entry, or the next version of the file already there
+   * (its dead properties are kept). The blob is durable before the record that names it.
+   */
+  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number } = {}): Promise<EntryInfo> {
+    const parts = splitVaultPath(vpath);
+    const name = parts[parts.length - 1];
+    if (name === undefined) throw new CofferError('USAGE', 'the vault root is a folder');
+    checkName(name);
+    const blob = newId();
+    try {
+      return await this.mutate(async () => {
+        const parent = this.dirId(parts.slice(0, -1).join('/'));
+        const cur = this.childIndex().get(`${parent}\0${name.normalize('NFC')}`);
+        if (cur && cur.body.type !== 'file') throw new CofferError('EXISTS', `${vpath} exists and is not a file`);
+        await this.storage.commit([{ staged: f.staged, key: blobKey(blob) }]);
+        const body: RecordBody = {
+          v: 1, id: cur ? cur.body.id : newId(), type: 'file', parent, name: cur ? cur.body.name : name, size: f.size,
+          mtime: Math.round(opts.mtime ?? Date.now()), version: cur ? cur.body.version + 1 : 1, key: f.key, blob,
+          ...(cur?.body.props ? { props: cur.body.props } : {}),
+        };
+        try {
+          await this.writeRecord(body);
+        } catch (e) {
+          await this.storage.delete(blobKey(blob)).catch(() => undefined);
+          throw e;
+        }
+        if (cur?.body.blob && !this.blobReferenced(cur.body.blob)) await this.storage.delete(blobKey(cur.body.blob));
+        await this.saveVersions({ [body.id]: body.version });
+        return this.getTree().infoByFile.get(`${body.id}.rec`) as EntryInfo;
+      });
+    } catch (e) {
+      await this.storage.discard(f.staged);
+      throw e;
+    }
+  }
+
+  /** stageStream + commitStaged: `source` becomes `vpath` only once it ended completely. */
+  async addStream(vpath: string, source: Readable, opts: { signal?: AbortSignal; mtime?: number } = {}): Promise<EntryInfo> {
+    const f = await this.stageStream(source, opts);
+    return this.commitStaged(f, vpath, opts);
+  }
+
+  /**
+   * Streams plaintext bytes [start, end] (inclusive) of a file to `out`. The payload is sequential
+   * (secretstream), so everything before `start` is decrypted and dropped; decryption stops after `end`.
+   */
+  async readRange(vpath: string, out: Writable, start: number, end: number, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    this.ensureOpen();
+    const r = this.mustResolve(vpath);
+    if (r.node.body.type !== 'file') throw new CofferError('USAGE', `${vpath} is a folder`);
+    const body = r.node.body;
+    if (start === 0 && end >= body.size - 1) return this.decryptBlobTo(body, out, undefined, opts.signal);
+    const k = await this.fileKey(body);
+    const src = this.storage.getStream(blobKey(body.blob as string), payloadSize(body.size));
+    const dec = decryptPayload(k);
+    src.once('error', (e) => dec.destroy(e));
+    src.pipe(dec);
+    let pos = 0;
+    let sent = 0;
+    try {
+      for await (const chunk of dec as AsyncIterable<Buffer>) {
+        throwIfAborted(opts.signal);
+        const from = Math.max(0, start - pos);
+        const to = Math.min(chunk.length, end + 1 - pos);
+        pos += chunk.length;
+        if (to > from) {
+          sent += to - from;
+          await writeOrClose(out, chunk.subarray(from, to));
+        }
+        if (pos > end) break; // the rest is not needed: stop decrypting
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CofferError('VAULT_INVALID', `the content of ${body.name} is missing (blob ${body.blob}); it may not have synced yet`);
+      }
+      throw e;
+    } finally {
+      src.unpipe(dec);
+      src.destroy();
+      dec.destroy();
+      sodium().memzero(k);
+    }
+    await new Promise<void>((res, rej) => {
+      out.once('error', rej);
+      out.end(() => res());
+    });
+    return sent;
+  }
+
+  /** The dead properties of an entry (`{}` for none or the root). */
+  props(vpath: string): Readonly<Record<string, string>> {
+    this.ensureOpen();
+    return this.resolve(vpath)?.node.body.props ?? {};
+  }
+
+  /**
+   * Sets and removes dead properties of an entry, all or nothing, as a new version of its record.
+   * USAGE when the result exceeds PROPS_LIMITS.
+   */
+  async setProps(vpath: string, set: Readonly<Record<string, string>>, remove: readonly string[] = []): Promise<EntryInfo> {
+    return this.mutate(async () => {
+      const r = this.mustResolve(vpath);
+      if (r.node.conflict) throw new CofferError('USAGE', `${vpath} is a conflict copy; keep it (mv) before setting properties`);
+      const next: Record<string, string> = { ...(r.node.body.props ?? {}) };
+      for (const k of remove) delete next[k];
+      Object.assign(next, set);
+      if (!validProps(next)) throw new CofferError('USAGE', `the properties of ${vpath} would exceed the limits (256 properties, 64 KiB)`);
+      const { props: _old, ...rest } = r.node.body;
+      const body: RecordBody = { ...rest, version: r.node.body.version + 1, ...(Object.keys(next).length > 0 ? { props: next } : {}) };
+      await this.writeRecord(body, r.node.file);
+      await this.saveVersions({ [body.id]: body.version });
+      return this.getTree().infoByFile.get(r.node.file) as EntryInfo;
+    });
   }
 
   /** Renames or moves. If `to` is an existing folder, the entry moves into it. */

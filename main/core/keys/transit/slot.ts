@@ -7,14 +7,15 @@
  * The optional ORIGIN records which Vault holds the key, for people and for the allowlist check: it
  * is never contacted because the vault names it. The client (address, TLS, auth) comes from local
  * configuration, installed by the CLI or the app with `setTransitClientSource`.
+ *
+ * The vault slot kind built on this lives next to the vault, in main/core/vault/transit-slot.ts.
  */
 import { CofferError } from '../../errors';
 import { registerRecipientPrefix } from '../recipients';
-import { registerSlotKind, type SlotKind } from '../../vault/slots';
 import type { Recipient, Stanza } from '../types';
 import { checkKeyRef, type TransitClient, type TransitKeyRef } from './client';
 import { checkNamedAddress, normaliseAddress } from './config';
-import { TRANSIT_STANZA, TransitIdentity, TransitRecipient } from '../vault-transit';
+import { TRANSIT_STANZA, TransitRecipient } from '../vault-transit';
 
 export const TRANSIT_RECIPIENT_PREFIX = 'vault-transit:';
 
@@ -80,7 +81,8 @@ export function transitConfigured(): boolean {
   return source !== undefined;
 }
 
-function clientFor(spec: TransitRecipientSpec): TransitClient {
+/** The configured client, after checking that the Vault origin the spec records (if any) is allowlisted. */
+export function transitClientFor(spec: TransitRecipientSpec): TransitClient {
   const c = transitClient();
   if (spec.address) checkNamedAddress(spec.address, c.config);
   return c;
@@ -100,34 +102,17 @@ export class TransitSlotRecipient implements Recipient {
     return formatTransitRecipientString(this.spec.ref, this.spec.address);
   }
   wrap(key: Uint8Array): Promise<Stanza[]> {
-    return new TransitRecipient(clientFor(this.spec), this.spec.ref).wrap(key);
+    return new TransitRecipient(transitClientFor(this.spec), this.spec.ref).wrap(key);
   }
 }
 
-export const transitSlotKind: SlotKind = {
-  type: 'vault-transit',
-  recipient: (slot) => TransitSlotRecipient.parse(slot.recipient),
-  identities(slot, creds) {
-    const others = [...(creds.identities ?? [])];
-    const spec = parseTransitRecipientString(slot.recipient);
-    if (!transitConfigured()) {
-      // Reported only if no other slot opens the vault.
-      return Promise.reject(new CofferError('TRANSIT_CONFIG', `this vault's "${slot.label}" slot is held by Vault Transit key ${spec.ref.mount}/${spec.ref.key}${spec.address ? ` at ${spec.address}` : ''}, but Vault is not configured here: set VAULT_ADDR and VAULT_TOKEN, or give --vault-config FILE`));
-    }
-    // Throws TRANSIT_ADDRESS_NOT_ALLOWED when the vault names a Vault outside the allowlist.
-    const client = clientFor(spec);
-    return Promise.resolve({ identities: [new TransitIdentity(client, { only: spec.ref }), ...others] });
-  },
-};
-
 let registered = false;
 
-/** Registers the `vault-transit:` recipient prefix and the vault-transit slot kind (idempotent). */
-export function registerTransitSlots(): void {
+/** Registers the `vault-transit:` recipient prefix with the recipient parser (idempotent). */
+export function registerTransitRecipients(): void {
   if (registered) return;
   registered = true;
   registerRecipientPrefix(TRANSIT_RECIPIENT_PREFIX, (t) => TransitSlotRecipient.parse(t));
-  registerSlotKind(transitSlotKind, TRANSIT_STANZA);
 }
 
-registerTransitSlots();
+registerTransitRecipients();

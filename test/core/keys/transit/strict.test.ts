@@ -7,7 +7,7 @@ import { makeHarness, policyFor, type Harness } from './harness';
 import type { TransitServer } from '../../../servers/transit/server';
 import { setTransitClientSource } from '../../../../main/core/keys/transit/slot';
 import { TransitFileKeyGuard, fileKeyGuardFor } from '../../../../main/core/keys/transit/strict';
-import { rewrapVaultTransit } from '../../../../main/core/keys/transit/rewrap';
+import { rewrapVaultTransit } from '../../../../main/core/vault/transit-rewrap';
 import { initVault, openVault, type Vault } from '../../../../main/core/vault';
 import { CofferError } from '../../../../main/core/errors';
 import type { TransitClient } from '../../../../main/core/keys/vault-transit';

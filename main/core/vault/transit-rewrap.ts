@@ -4,12 +4,12 @@
  * the vault key is not sent to Vault. Slot wraps keep their header MAC (recomputed with the epoch key
  * the unlock already holds); in strict vaults the sealed file keys are rewrapped too.
  */
-import type { Stanza } from '../types';
-import type { Vault } from '../../vault/vault';
-import type { TransitClient } from './client';
-import { rewrapTransitStanzas, parseTransitStanza, TRANSIT_STANZA } from '../vault-transit';
-import { TransitFileKeyGuard, isSealedFileKey } from './strict';
-import { transitClient } from './slot';
+import type { Stanza } from '../keys/types';
+import type { Vault } from './vault';
+import type { TransitClient } from '../keys/transit/client';
+import { rewrapTransitStanzas, parseTransitStanza, TRANSIT_STANZA } from '../keys/vault-transit';
+import { TransitFileKeyGuard, isSealedFileKey } from '../keys/transit/strict';
+import { transitClient } from '../keys/transit/slot';
 
 export interface RewrapReport {
   /** Slot wraps (one per slot and epoch) rewritten. */
