@@ -26,13 +26,21 @@ export const ARGON2_BOUNDS = { minOps: 1, maxOps: 16, minMemKiB: 8, maxMemKiB: 1
 const ZERO_NONCE = new Uint8Array(AEAD_NPUBBYTES);
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
-function checkParams(p: Argon2Params): void {
+/** An exact memory size: whole MiB as MiB, anything else in KiB (never rounded). */
+export function formatKiB(kib: number): string {
+  return kib >= 1024 && kib % 1024 === 0 ? `${kib / 1024} MiB` : `${kib} KiB`;
+}
+
+export function checkParams(p: Argon2Params): void {
   const b = ARGON2_BOUNDS;
   if (p.opsLimit < b.minOps || p.opsLimit > b.maxOps) {
-    throw new CofferError('KDF_LIMITS', `Argon2id with ${p.opsLimit} passes is outside the accepted range ${b.minOps}–${b.maxOps}`);
+    throw new CofferError('KDF_LIMITS', `Argon2id with ${p.opsLimit} passes is outside the accepted range of ${b.minOps} to ${b.maxOps} passes`);
   }
-  if (p.memKiB < b.minMemKiB || p.memKiB > b.maxMemKiB) {
-    throw new CofferError('KDF_LIMITS', `Argon2id with ${Math.round(p.memKiB / 1024)} MiB of memory is outside the accepted range (at most ${b.maxMemKiB / 1024} MiB)`);
+  if (p.memKiB < b.minMemKiB) {
+    throw new CofferError('KDF_LIMITS', `Argon2id memory of ${formatKiB(p.memKiB)} is below the minimum of ${formatKiB(b.minMemKiB)}`);
+  }
+  if (p.memKiB > b.maxMemKiB) {
+    throw new CofferError('KDF_LIMITS', `Argon2id memory of ${p.memKiB} KiB is above the maximum of ${formatKiB(b.maxMemKiB)} (${b.maxMemKiB} KiB)`);
   }
 }
 

@@ -35,7 +35,7 @@ import {
 } from './crypto';
 import {
   EPOCH_ID_RE, EPOCH_PAT, HEX12, HEX32, ID_RE, SLOT_ID_RE, epochNumber, newEpochId, newId, newSlotId,
-  parseObjectName, type ObjectName,
+  parseObjectName, type ObjectName, exportNames, folderNameFor, normalizeName, type ExportRenameReason,
 } from './names';
 import { generateRecoveryKey, recoverySecretKey } from './recovery';
 import {
@@ -180,7 +180,7 @@ const nowIso = (): string => new Date().toISOString();
 
 /** Splits a vault path into components ('' and '/' are the root). */
 export function splitVaultPath(vpath: string): string[] {
-  const parts = vpath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+  const parts = vpath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.').map(normalizeName);
   for (const p of parts) {
     if (p === '..') throw new CofferError('USAGE', `vault paths cannot contain "..": ${vpath}`);
   }
@@ -1264,7 +1264,7 @@ export class Vault {
         for (const n of names) {
           // A name that could not be read back (a control character, a backslash…) is skipped and reported.
           if (nameProblem(n) !== null) skipped.push(path.join(abs, n));
-          else await scan(path.join(abs, n), [...rel, n]);
+          else await scan(path.join(abs, n), [...rel, normalizeName(n)]);
         }
       } else if (st.isFile()) {
         files.push({ abs, rel, size: st.size, mtime: st.mtimeMs });
@@ -1275,7 +1275,7 @@ export class Vault {
     for (const s of sources) {
       const st = await stat(s).catch(() => null);
       if (!st) throw new CofferError('NOT_FOUND', `${s}: no such file or folder`);
-      await scan(path.resolve(s), [path.basename(path.resolve(s))]);
+      await scan(path.resolve(s), [normalizeName(path.basename(path.resolve(s)))]);
     }
     progress.setTotals(files.length, files.reduce((a, f) => a + f.size, 0));
     const toParts = splitVaultPath(to);
@@ -1470,9 +1470,14 @@ export class Vault {
    * failure. Every path written is confined under `dest` (confine.ts): entry names come from records a
    * co-member may have forged, so none may climb out of `dest` or write through a link found there.
    */
-  async get(vpath: string, dest: string, opts: OpProgress & { overwrite?: boolean } = {}): Promise<{ files: number; bytes: number }> {
+  async get(vpath: string, dest: string, opts: OpProgress & { overwrite?: boolean; platform?: NodeJS.Platform } = {}): Promise<{ files: number; bytes: number; renamed: { path: string; written: string; reason: ExportRenameReason }[] }> {
     this.ensureOpen();
-    const r = this.mustResolve(vpath);
+    // The root is a folder like any other: `get DIR / -o OUT` writes the whole vault.
+    const isRoot = splitVaultPath(vpath).length === 0;
+    const r = isRoot
+      ? { node: { body: { type: 'dir' } } as Node, info: { path: '', name: folderNameFor(this.name) } as EntryInfo }
+      : this.mustResolve(vpath);
+    const renamed: { path: string; written: string; reason: ExportRenameReason }[] = [];
     const progress = new ProgressTracker(opts.onProgress);
     let files = 0;
     let bytes = 0;
@@ -1498,22 +1503,45 @@ export class Vault {
       bytes += n.body.size;
       progress.fileDone();
     };
+    const platform = opts.platform ?? process.platform;
+    const topName = (): string => {
+      const [x] = exportNames([r.info.name], platform);
+      if (x && x.reason) renamed.push({ path: r.info.path || '/', written: x.written, reason: x.reason });
+      return x ? x.written : r.info.name;
+    };
     try {
       if (r.node.body.type === 'file') {
         progress.setTotals(1, r.node.body.size);
         const st = await stat(dest).catch(() => null);
-        await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [r.info.name]) : dest);
+        await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
       } else {
         const all = this.list(r.info.path, { recursive: true });
         progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
         const st = await stat(dest).catch(() => null);
         let root = dest;
-        if (st?.isDirectory()) root = await confinedPath(dest, [r.info.name], { dir: true });
+        if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
         else await mkdir(dest, { recursive: true });
-        const prefix = `${r.info.path}/`;
+        // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
+        const relOf = new Map<string, string[]>([[r.info.path, []]]);
+        const byParent = new Map<string, EntryInfo[]>();
+        for (const e of all) {
+          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+          byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
+        }
+        const written = new Map<string, string>();
+        for (const list of byParent.values()) {
+          exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
+            const e = list[i] as EntryInfo;
+            written.set(e.path, x.written);
+            if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
+          });
+        }
         const fileJobs: { node: Node; out: string }[] = [];
         for (const e of all) {
-          const rel = e.path.slice(prefix.length).split('/');
+          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+          const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
+          relOf.set(e.path, rel);
+          // Confined under the destination: no name may climb out of it or write through a link in it.
           if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
           else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
         }
@@ -1523,7 +1551,7 @@ export class Vault {
       throw outputError(e, dest);
     }
     progress.finish();
-    return { files, bytes };
+    return { files, bytes, renamed };
   }
 
   private async decryptBlobTo(body: RecordBody, out: Writable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<number> {
@@ -1567,8 +1595,8 @@ export class Vault {
   async refresh(): Promise<boolean> {
     this.ensureOpen();
     const stamps = await Promise.all(['', RECORDS, EPOCHS, SLOTS, KEYS].map((f) => this.storage.stamp(f)));
-    const s = stamps.join('|');
-    if (s === this.refreshStamp && !stamps.includes(null)) return false;
+    const s = stamps.map((x) => x ?? '-').join('|'); // '-': the folder does not exist (yet)
+    if (s === this.refreshStamp) return false;
     await this.load();
     this.refreshStamp = s; // taken before load: a change during the load is seen by the next call
     return true;
@@ -1742,7 +1770,7 @@ export class Vault {
       const target = this.resolve(to);
       if (toParts.length === 0 || (target && target.node.body.type === 'dir' && !target.node.conflict)) {
         parentId = toParts.length === 0 ? '' : (target as { node: Node }).node.body.id;
-        name = src.node.body.name;
+        name = normalizeName(src.node.body.name);
         const dest = [...toParts, src.info.name].join('/');
         if (this.resolve(dest) && dest !== src.info.path) throw new CofferError('EXISTS', `${dest} already exists`);
       } else {
