@@ -205,6 +205,8 @@ export function coreVault(stateDir: string): VaultCore {
           ...(input.recoveryKey !== undefined ? { recoveryKey: input.recoveryKey } : {}),
         },
       });
+      // First open on this computer: a rollback cannot be ruled out (shown to the person as a notice).
+      for (const w of v.warnings) ui.notify({ kind: 'info', message: `Vault ${v.name}: ${w}.` });
       return new CoreOpenVault(v);
     },
     async requestAccess(dir, recipient, name) {
