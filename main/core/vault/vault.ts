@@ -1849,7 +1849,7 @@ export class Vault {
    * Commits a staged file as `vpath`: a new entry, or the next version of the file already there
    * (its dead properties are kept). The blob is durable before the record that names it.
    */
-  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number } = {}): Promise<EntryInfo> {
+  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number; expect?: { readonly id: string; readonly version: number } | null } = {}): Promise<EntryInfo> {
     const parts = splitVaultPath(vpath);
     const name = parts[parts.length - 1];
     if (name === undefined) throw new CofferError('USAGE', 'the vault root is a folder');
@@ -1860,6 +1860,11 @@ export class Vault {
         const parent = this.dirId(parts.slice(0, -1).join('/'));
         const cur = this.childIndex().get(`${parent}\0${name.normalize('NFC')}`);
         if (cur && cur.body.type !== 'file') throw new CofferError('EXISTS', `${vpath} exists and is not a file`);
+        // Compare-and-set under the writer lock: the caller edited version `expect` of entry `expect.id`
+        // (null: the caller expects no entry at `vpath`); anything else means someone changed it meanwhile.
+        if (opts.expect !== undefined && (opts.expect === null ? cur !== undefined : cur?.body.id !== opts.expect.id || cur.body.version !== opts.expect.version)) {
+          throw new CofferError('VAULT_CONFLICT', `${vpath} changed in the vault since it was opened (now ${cur ? `version ${cur.body.version}` : 'gone'})`);
+        }
         await this.storage.commit([{ staged: f.staged, key: blobKey(blob) }]);
         const body: RecordBody = {
           v: 1, id: cur ? cur.body.id : newId(), type: 'file', parent, name: cur ? cur.body.name : name, size: f.size,
