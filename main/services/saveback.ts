@@ -74,6 +74,8 @@ interface Copy {
   reason: string | null;
   changedAt: number | null;
   lastSeen: { size: number; mtimeMs: number; ino: number } | null;
+  /** When `lastSeen` was first observed (stable since). */
+  seenAt: number;
   savedIno: number;
   watcher: FSWatcher | null;
   timer: NodeJS.Timeout | null;
@@ -128,7 +130,7 @@ export class SaveBack {
     const m: Manifest = { v: 1, vaultId, vaultName, path: vpath, entryId: entry.id, name: path.basename(file), version: entry.version, openedAt: this.now(), opened: content, saved: content, held: false };
     const c: Copy = {
       id: path.basename(dir), dir, file, manifestFile: `${dir}${MANIFEST_EXT}`, m, state: 'clean', held: false, reason: null, changedAt: null,
-      lastSeen: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, savedIno: st.ino, watcher: null, timer: null, busy: null,
+      lastSeen: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, seenAt: this.now(), savedIno: st.ino, watcher: null, timer: null, busy: null,
     };
     await writeFileAtomic(c.manifestFile, JSON.stringify(m));
     this.copies.set(c.id, c);
@@ -138,7 +140,8 @@ export class SaveBack {
   private watch(c: Copy): void {
     if (c.watcher || this.stopped) return;
     try {
-      c.watcher = watch(c.dir, { persistent: false }, () => this.schedule(c, 50));
+      // Any event in the folder (a write, a temp file, a rename) means: look again shortly.
+      c.watcher = watch(c.dir, { persistent: false }, () => this.schedule(c, 50, true));
       c.watcher.on('error', () => this.unwatch(c));
     } catch {
       c.watcher = null; // the poll still sees changes
@@ -152,8 +155,10 @@ export class SaveBack {
     c.timer = null;
   }
 
-  private schedule(c: Copy, ms: number): void {
-    if (this.stopped || c.held || c.timer) return;
+  private schedule(c: Copy, ms: number, sooner = false): void {
+    if (this.stopped || c.held) return;
+    if (c.timer && !sooner) return;
+    if (c.timer) clearTimeout(c.timer);
     c.timer = setTimeout(() => {
       c.timer = null;
       void this.run(c, () => this.check(c, false));
@@ -193,8 +198,12 @@ export class SaveBack {
       return;
     }
     const landed = seen.ino !== c.savedIno && seen.ino !== c.lastSeen?.ino; // a new file renamed over the copy
-    const stable = same(c.lastSeen);
-    c.lastSeen = seen;
+    if (!same(c.lastSeen)) {
+      c.lastSeen = seen;
+      c.seenAt = this.now();
+    }
+    const quiet = this.now() - c.seenAt;
+    const stable = quiet >= this.debounceMs;
     if (c.state === 'clean') {
       c.state = 'changed';
       c.changedAt = this.now();
@@ -203,7 +212,7 @@ export class SaveBack {
       await this.save(c, st);
       return;
     }
-    this.schedule(c, this.debounceMs);
+    this.schedule(c, Math.max(10, this.debounceMs - quiet));
   }
 
   private later(c: Copy): void {
@@ -465,7 +474,7 @@ export class SaveBack {
         const c: Copy = {
           id: path.basename(dir), dir, file: r.file, manifestFile: `${dir}${MANIFEST_EXT}`, m: { ...r.m, held: true }, state: 'failed', held: true,
           reason: 'edited after it was opened, and Coffer stopped before saving it (a crash or a kill)', changedAt: st ? st.mtimeMs : null,
-          lastSeen: null, savedIno: -1, watcher: null, timer: null, busy: null,
+          lastSeen: null, seenAt: 0, savedIno: -1, watcher: null, timer: null, busy: null,
         };
         if (this.copies.has(c.id)) continue;
         this.copies.set(c.id, c);

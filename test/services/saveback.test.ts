@@ -134,7 +134,7 @@ describe('save-back of opened files', () => {
   });
 
   it('debounces in-place writes until size and mtime are stable; saves a landed rename at once', async () => {
-    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const base = mkdtempSync(path.join(os.tmpdir(), 'coffer-sb-'));
     const t = await start(base, 'data', { debounceMs: 60 * 60_000 });
     running.push(t.s);
@@ -146,9 +146,9 @@ describe('save-back of opened files', () => {
     await vi.waitFor(() => expect(t.s.saveback.hasUnsaved(vaultId)).toBe(true), { timeout: 10_000, interval: 50 });
     // Seen, but not yet stable for the debounce period: nothing is saved.
     expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
-    writeFileSync(copy, 'fully written now');
-    await vi.advanceTimersByTimeAsync(60 * 60_000); // the next look sees another change: wait again
-    await vi.advanceTimersByTimeAsync(60 * 60_000); // stable since: saved
+    writeFileSync(copy, 'fully written now'); // the watcher looks again: changed, so the wait starts over
+    expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
+    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000); // stable for the debounce period: saved
     await vi.waitFor(async () => expect(await inVault(dir, 'notes.txt', base)).toEqual({ text: 'fully written now', version: 2 }), { timeout: 10_000, interval: 100 });
     expect(t.s.saveback.hasUnsaved(vaultId)).toBe(false);
 
