@@ -14,6 +14,8 @@ import { JobManager } from './jobs';
 import { SecureStorage, type SafeStorageLike } from './secure-storage';
 import { SettingsService } from './settings';
 import { PrivateTemp } from './tempfiles';
+import type { PickerService } from './picker';
+import { UploadService } from './uploads';
 import { TransitService, type TransitPort } from './transit';
 import type { VaultCore } from './vault-port';
 import { VaultService } from './vaults';
@@ -37,6 +39,10 @@ export interface ServiceDeps {
   jobConcurrency?: number;
   /** How often unlocked vaults are re-read for changes from other members (default 15 s). */
   pollMs?: number;
+  /** Which shell runs the services (the renderer's one capability flag; default electron). */
+  shell?: 'electron' | 'browser';
+  /** The in-app picker, for a shell without native dialogs (its dialogs() are then `dialogs`). */
+  picker?: PickerService;
   /** Overrides for tests. */
   core?: VaultCore;
   transitPort?: TransitPort;
@@ -54,6 +60,10 @@ export interface AppServices {
   vaults: VaultService;
   temp: PrivateTemp;
   dialogs: ApprovingDialogs;
+  /** The in-app picker (browser shell), or null where dialogs are native. */
+  picker: PickerService | null;
+  /** Browser shell: files uploaded from the window, added to a vault as they complete. */
+  uploads: UploadService;
   /** Locks every vault (keys wiped, jobs cancelled) and wipes the "Open" folder. */
   shutdown(): Promise<void>;
 }
@@ -93,8 +103,9 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     ...(deps.startDrag ? { startDrag: deps.startDrag } : {}),
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
   });
+  const uploads = new UploadService(vaults, temp);
   return {
-    info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning() }),
+    info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning(), shell: deps.shell ?? 'electron' }),
     storage,
     settings,
     activity,
@@ -105,7 +116,10 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     vaults,
     temp,
     dialogs,
+    picker: deps.picker ?? null,
+    uploads,
     async shutdown() {
+      uploads.cancelAll();
       await vaults.lockAll('exit');
       await jobs.cancelAll();
       await temp.wipeAll().catch(() => undefined);

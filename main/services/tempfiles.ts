@@ -58,6 +58,13 @@ export class PrivateTemp {
     return wipeTree(path.join(this.root, safe(vaultId)));
   }
 
+  /** Overwrites and removes one folder this temp folder holds (e.g. an upload's staged files). */
+  async wipe(dir: string): Promise<number> {
+    const rel = path.relative(this.root, path.resolve(dir));
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${dir} is not inside the private temp folder`);
+    return wipeTree(dir);
+  }
+
   async wipeAll(): Promise<number> {
     const n = await wipeTree(this.root);
     await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
