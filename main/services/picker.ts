@@ -28,6 +28,8 @@ export interface PickerOptions {
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   /** Folders the picker may show (default: home and mounted volumes). */
   roots?: readonly { label: string; path: string }[];
+  /** Extra folders a PKCS#11 module may be picked from (default: the system's library folders). */
+  moduleRoots?: readonly { label: string; path: string }[];
   /** Where a picker starts (default: the first root). */
   start?: string;
   /** How long a picker waits for an answer (default 15 minutes). */
@@ -59,20 +61,34 @@ export function defaultRoots(platform: NodeJS.Platform = process.platform, home:
   return roots;
 }
 
+/** Where shared libraries live: a module picker may also look there (listing only). */
+export function defaultModuleRoots(platform: NodeJS.Platform = process.platform): { label: string; path: string }[] {
+  const dirs = platform === 'win32' ? ['C:\\Program Files', 'C:\\Program Files (x86)', 'C:\\Windows\\System32'] : platform === 'darwin' ? ['/Library', '/usr/local/lib', '/opt/homebrew/lib'] : ['/usr/lib', '/usr/lib64', '/usr/local/lib', '/opt'];
+  return dirs.map((d) => ({ label: d, path: d }));
+}
+
+type Root = { label: string; path: string; real: string };
+
+function resolveRoots(list: readonly { label: string; path: string }[]): Root[] {
+  return list.flatMap((r) => {
+    try {
+      return [{ ...r, real: realpathSync(r.path) }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export class PickerService {
   private readonly sessions = new Map<string, Session>();
-  private readonly roots: { label: string; path: string; real: string }[];
+  private readonly userRoots: Root[];
+  private readonly moduleRoots: Root[];
   private readonly timeoutMs: number;
   private readonly maxEntries: number;
 
   constructor(private readonly opts: PickerOptions) {
-    this.roots = (opts.roots ?? defaultRoots()).flatMap((r) => {
-      try {
-        return [{ ...r, real: realpathSync(r.path) }];
-      } catch {
-        return [];
-      }
-    });
+    this.userRoots = resolveRoots(opts.roots ?? defaultRoots());
+    this.moduleRoots = [...this.userRoots, ...resolveRoots(opts.moduleRoots ?? defaultModuleRoots())];
     this.timeoutMs = opts.timeoutMs ?? 15 * 60_000;
     this.maxEntries = opts.maxEntries ?? 5000;
   }
@@ -96,7 +112,7 @@ export class PickerService {
       const timer = setTimeout(() => this.finish(this.sessions.get(id), null), this.timeoutMs);
       timer.unref?.();
       this.sessions.set(id, { id, mode, resolve, timer });
-      const start = this.opts.start && this.inside(this.opts.start) ? this.opts.start : (this.roots[0]?.path ?? os.homedir());
+      const start = this.opts.start && this.inside(this.opts.start) ? this.opts.start : (this.userRoots[0]?.path ?? os.homedir());
       this.opts.emit('event:picker', { pickerId: id, mode, title, defaultName, start });
     });
   }
@@ -114,8 +130,12 @@ export class PickerService {
     return s;
   }
 
+  private rootsFor(mode: Mode | null): Root[] {
+    return mode === 'module' ? this.moduleRoots : this.userRoots;
+  }
+
   /** The real path of `p` if it lies inside a root, else null (symlinks are resolved first). */
-  private inside(p: string): string | null {
+  private inside(p: string, mode: Mode | null = null): string | null {
     if (!path.isAbsolute(p)) return null;
     let real: string;
     try {
@@ -123,13 +143,13 @@ export class PickerService {
     } catch {
       return null;
     }
-    return this.roots.some((r) => real === r.real || real.startsWith(r.real.endsWith(path.sep) ? r.real : r.real + path.sep)) ? real : null;
+    return this.rootsFor(mode).some((r) => real === r.real || real.startsWith(r.real.endsWith(path.sep) ? r.real : r.real + path.sep)) ? real : null;
   }
 
   async list(pickerId: string, dir?: string): Promise<PickerListing> {
     const s = this.session(pickerId);
-    const wanted = dir ?? this.roots[0]?.path ?? os.homedir();
-    const real = this.inside(wanted);
+    const wanted = dir ?? this.userRoots[0]?.path ?? os.homedir();
+    const real = this.inside(wanted, s.mode);
     if (!real) throw new CofferError('USAGE', `${wanted} is outside the folders Coffer may show (your home folder and mounted volumes)`);
     const st = await fsp.stat(real);
     if (!st.isDirectory()) throw new CofferError('USAGE', `${wanted} is not a folder`);
@@ -142,7 +162,7 @@ export class PickerService {
       let isFile = d.isFile();
       if (d.isSymbolicLink()) {
         const t = await fsp.stat(p).catch(() => null);
-        if (!t || !this.inside(p)) continue; // a link out of the allowed folders is not shown
+        if (!t || !this.inside(p, s.mode)) continue; // a link out of the allowed folders is not shown
         isDir = t.isDirectory();
         isFile = t.isFile();
       }
@@ -150,7 +170,7 @@ export class PickerService {
       else if (isFile && showFiles) entries.push({ name: d.name, path: p, type: 'file', size: (await fsp.stat(p).catch(() => null))?.size ?? null });
     }
     const parent = path.dirname(real);
-    return { dir: real, parent: parent !== real && this.inside(parent) ? parent : null, roots: this.roots.map(({ label, path: p }) => ({ label, path: p })), entries };
+    return { dir: real, parent: parent !== real && this.inside(parent, s.mode) ? parent : null, roots: this.rootsFor(s.mode).map(({ label, path: p }) => ({ label, path: p })), entries };
   }
 
   /** The window's answer: checked against the dialog's mode and the roots before the caller sees it. */
@@ -170,7 +190,7 @@ export class PickerService {
         checked.push(path.join(dir, name));
         continue;
       }
-      const real = this.inside(p);
+      const real = this.inside(p, s.mode);
       if (!real) throw new CofferError('USAGE', `${p} is outside the folders Coffer may use (your home folder and mounted volumes)`);
       const st = await fsp.stat(real);
       const wantDir = s.mode === 'folder' || s.mode === 'folders';

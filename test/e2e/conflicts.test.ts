@@ -7,7 +7,8 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVault } from '../../main/core/vault';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 const PASS = 'conflict test passphrase';
 
@@ -18,7 +19,7 @@ describe('sync conflicts in the file browser', () => {
   beforeAll(async () => {
     requireChromium();
     work = tempDir('conflicts');
-    app = await startApp({ name: 'conflicts' });
+    app = await startBrowserApp({ name: 'conflicts' });
   });
   afterAll(async () => {
     await app?.close();
