@@ -12,6 +12,8 @@ const SYSTEM = [
   { pkg: 'chromium', check: () => existsSync('/usr/bin/chromium'), why: 'renderer end-to-end tests in real Chromium' },
   { pkg: 'softhsm2', check: () => existsSync('/usr/lib/softhsm/libsofthsm2.so') && onPath('softhsm2-util'), why: 'hardware-key tests on a SoftHSM2 token' },
   { pkg: 'openssl', check: () => onPath('openssl'), why: 'TLS fixtures for the Vault Transit tests' },
+  { pkg: 'litmus', check: () => onPath('litmus'), why: 'WebDAV compliance suite against coffer vault serve' },
+  { pkg: 'rclone', check: () => onPath('rclone'), why: 'WebDAV client round trip against coffer vault serve' },
 ];
 
 function onPath(cmd) {

@@ -107,6 +107,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
         return p;
       },
     },
+    edits: { list: call('edits:list'), save: call('edits:save'), discard: call('edits:discard') },
     jobs: { list: call('jobs:list'), cancel: call('jobs:cancel'), clearFinished: call('jobs:clearFinished') },
     members: {
       list: call('members:list'),
@@ -130,6 +131,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       accessRequests: on('event:accessRequests'),
       notice: on('event:notice'),
       picker: on('event:picker'),
+      unsavedEdits: on('event:unsavedEdits'),
     },
   };
 }

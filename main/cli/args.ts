@@ -11,7 +11,27 @@ export function parse<O extends Options>(args: string[], options: O, usage: stri
   try {
     return parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}\n${usage}`);
+    throw new UsageError(`${explainParseError(e as NodeJS.ErrnoException)}\n${usage}`);
   }
 }
 
+
+/** Options people bring from other tools, with what to do instead. */
+const HABITS: Record<string, string> = {
+  '-a': 'coffer has no -a/--armor (an age habit): coffer files are always binary; to paste one as text, pipe it through base64',
+  '--armor': 'coffer has no -a/--armor (an age habit): coffer files are always binary; to paste one as text, pipe it through base64',
+};
+
+/** node:util's parser messages in plain words: which option, and what to do instead where we know. */
+function explainParseError(e: NodeJS.ErrnoException): string {
+  const first = e.message.split('\n')[0] ?? '';
+  const opt = /option '([^']+)'/i.exec(first)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt !== undefined) {
+    const name = opt.replace(/=.*$/, '');
+    return HABITS[name] ?? `unknown option ${name}`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt !== undefined) {
+    return first.includes('argument missing') ? `option ${opt.replace(/ <value>$/, '').replace(', ', '/')} needs a value` : first;
+  }
+  return first;
+}

@@ -14,6 +14,7 @@ import type { Identity, Recipient } from '../core/keys/types';
 import { X25519Identity } from '../core/keys/x25519';
 import { parse } from './args';
 import { UsageError, type CliContext } from './context';
+import { explainFsError } from './fs-errors';
 import { openOutput } from './output';
 import { makeCliUI } from './tty';
 
@@ -44,14 +45,14 @@ async function withInputFile<T>(path: string | undefined, work: (src: FileHandle
   }
 }
 
-async function run<T>(target: Awaited<ReturnType<typeof openOutput>>, work: () => Promise<T>): Promise<T> {
+async function run<T>(target: Awaited<ReturnType<typeof openOutput>>, work: () => Promise<T>, out?: string): Promise<T> {
   try {
     const r = await work();
     await target.commit();
     return r;
   } catch (e) {
     await target.abort();
-    throw e;
+    throw explainFsError(e, { verb: 'write', output: out === '-' ? undefined : out });
   }
 }
 
@@ -113,8 +114,8 @@ export async function encryptCommand(args: string[], ctx: CliContext): Promise<v
   const target = await openOutput(values.output, values.force === true, ctx.stdout);
   await run(target, () => withInputFile(input, async (src) => {
     const dst = src ? await target.openHandle() : null;
-    return src && dst ? encryptFileHandle(src, dst, recipients) : encryptFile(openInput(input, ctx), target.stream, recipients);
-  }));
+    return src && dst ? encryptFileHandle(src, dst, recipients, { durable: true }) : encryptFile(openInput(input, ctx), target.stream, recipients);
+  }), values.output);
 }
 
 const DECRYPT_USAGE = 'usage: coffer decrypt [-i IDENTITY_FILE]... [--passphrase-file F] [-o OUT] [--force] [IN]';
@@ -140,8 +141,8 @@ export async function decryptCommand(args: string[], ctx: CliContext): Promise<v
   const target = await openOutput(values.output, values.force === true, ctx.stdout);
   await run(target, () => withInputFile(input, async (src) => {
     const dst = src ? await target.openHandle() : null;
-    return src && dst ? decryptFileHandle(src, dst, identities, ui) : decryptFile(openInput(input, ctx), target.stream, identities, ui);
-  }));
+    return src && dst ? decryptFileHandle(src, dst, identities, ui, { durable: true }) : decryptFile(openInput(input, ctx), target.stream, identities, ui);
+  }), values.output);
 }
 
 const INSPECT_USAGE = 'usage: coffer inspect [--json] [IN]';

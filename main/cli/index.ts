@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { toErrorInfo } from '../core/errors';
 import { HelpRequest, UsageError, type CliContext, type Subcommand } from './context';
+import { explainFsError } from './fs-errors';
 import { decryptCommand, encryptCommand, inspectCommand, keygenCommand } from './files';
 import { makeCliUI } from './tty';
 
@@ -102,7 +103,8 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
       ctx.stderr.write(`coffer: ${e.message}\n`);
       return 2;
     }
-    const info = toErrorInfo(e);
+    // A file-system error never names an internal temporary or lock file (see fs-errors.ts).
+    const info = toErrorInfo(explainFsError(e, { verb: 'use' }));
     ctx.stderr.write(`coffer: ${info.message.split('\n')[0]}\n`);
     if (ctx.env.COFFER_DEBUG && e instanceof Error) ctx.stderr.write(`${e.stack ?? ''}\n`);
     return 1;

@@ -6,13 +6,15 @@
 import { initSodium } from '../core/crypto/sodium';
 import { CofferError } from '../core/errors';
 import { parseRecipient } from '../core/keys/recipients';
-import { DEFAULT_ARGON2, type Argon2Params } from '../core/keys/passphrase';
+import { checkParams, DEFAULT_ARGON2, type Argon2Params } from '../core/keys/passphrase';
 import type { Recipient } from '../core/keys/types';
 import type { Progress } from '../core/jobs/progress';
 import {
   initVault, openVault, requestAccess, type EntryInfo, type RotateResult, type Vault, type VerifyReport,
 } from '../core/vault';
+import { stat } from 'node:fs/promises';
 import { parse } from './args';
+import { explainFsError } from './fs-errors';
 import { UsageError, type CliContext, type Subcommand } from './context';
 import { readSecretFile } from './tty';
 import { cliUI, resolveUnlock, unlockOptions, unlockUsage, type OptionValues } from './unlock';
@@ -32,7 +34,7 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
        [--transit-key NAME [--transit-mount M] [--strict]]  create a vault; prints the recovery key once
   add DIR SRC... [--to VPATH]                                add files and folders (recursively)
   ls DIR [VPATH] [-l] [-R] [--json]                          list
-  get DIR VPATH -o DEST [--force]                            decrypt a file or folder out
+  get DIR VPATH -o DEST [--force]                            decrypt a file or folder out (VPATH / is the whole vault)
   mkdir DIR VPATH | mv DIR FROM TO | rm DIR VPATH [-r]
   verify DIR [--repair] [--json]                             authenticate every record and blob
   members DIR [--json]                                       key slots and pending access requests
@@ -62,7 +64,9 @@ function parseKdf(v: unknown): Argon2Params | undefined {
   if (typeof v !== 'string') return undefined;
   const m = /^(\d+):(\d+)$/.exec(v);
   if (!m) throw new UsageError('--kdf-params takes OPS:MEMKIB, e.g. 3:65536');
-  return { opsLimit: Number(m[1]), memKiB: Number(m[2]) };
+  const params = { opsLimit: Number(m[1]), memKiB: Number(m[2]) };
+  checkParams(params); // before anything is created or asked for
+  return params;
 }
 
 function out(ctx: CliContext, text: string): void {
@@ -98,14 +102,44 @@ function endProgress(ctx: CliContext): void {
   if ((ctx.stderr as NodeJS.WriteStream).isTTY === true) ctx.stderr.write('\n');
 }
 
-async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>): Promise<T> {
+/** What each command does to a vault, for error messages ("cannot VERB the vault DIR: …"). */
+const VERBS: Record<string, string> = {
+  add: 'add files to', ls: 'read', get: 'read', mkdir: 'create a folder in', mv: 'move entries in', rm: 'remove entries from',
+  verify: 'check', members: 'read', grant: 'add a member to', revoke: 'revoke a member of', rotate: 'rotate the keys of',
+  passwd: 'change the passphrase of', export: 'read', rewrap: 'rewrap',
+};
+let currentOp = '';
+
+/** A vault folder that does not exist (or is not a folder) is said to be so, not "not a coffer vault". */
+async function checkVaultDir(dir: string): Promise<void> {
+  const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new CofferError('NOT_FOUND', `${dir} does not exist`);
+    if (e.code === 'ENOTDIR') throw new CofferError('NOT_FOUND', `${dir} does not exist (a part of the path is a file)`);
+    throw explainFsError(e, { verb: 'open', vaultDir: dir });
+  });
+  if (!st.isDirectory()) throw new CofferError('VAULT_INVALID', `${dir} is a file, not a vault folder`);
+}
+
+/**
+ * Opens the vault, runs `fn`, locks. `verb` says what the command does to the vault ("add files to"),
+ * so a file-system failure inside it reads "cannot add files to the vault V: permission denied", not
+ * the name of an internal lock or temporary file; `output` marks -o paths the same way.
+ */
+async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>, action: { verb: string; output?: string } = { verb: VERBS[currentOp] ?? 'use' }): Promise<T> {
   await initSodium();
+  await checkVaultDir(dir);
   const { credentials, ui } = await resolveUnlock(values, ctx);
-  const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
   try {
-    return await fn(vault);
-  } finally {
-    vault.lock();
+    const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
+    // First open on this computer: a rollback to an older copy cannot be ruled out (docs/ARCHITECTURE.md).
+    for (const w of vault.warnings) ctx.stderr.write(`coffer: warning: ${w}\n`);
+    try {
+      return await fn(vault);
+    } finally {
+      vault.lock();
+    }
+  } catch (e) {
+    throw explainFsError(e, { verb: action.verb, vaultDir: dir, output: action.output });
   }
 }
 
@@ -141,6 +175,7 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
   }, use);
   const dir = needDir(positionals, use);
   if (positionals.length > 1) throw new UsageError(use);
+  const kdf = parseKdf(values['kdf-params']);
   await initSodium();
   const wantPass = values.passphrase === true || values['passphrase-file'] !== undefined;
   const recipients: { recipient: string; label?: string }[] = (values.recipient ?? []).map((r) => ({ recipient: r }));
@@ -155,7 +190,9 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
     passphrase = await ui.requestSecret({ kind: 'passphrase', prompt: 'New vault passphrase', confirm: true });
   }
   const { vault, recoveryKey } = await initVault(dir, {
-    name: values.name, passphrase, recipients, stateDir: ctx.stateDir, kdf: parseKdf(values['kdf-params']), strict: transit.strict,
+    name: values.name, passphrase, recipients, stateDir: ctx.stateDir, kdf, strict: transit.strict,
+  }).catch((e: unknown) => {
+    throw explainFsError(e, { verb: 'create', vaultDir: dir });
   });
   try {
     const m = await vault.members();
@@ -189,7 +226,7 @@ async function cmdAdd(args: string[], ctx: CliContext): Promise<void> {
       if (values.json) json(ctx, r);
       else out(ctx, `added ${r.files} files (${formatBytes(r.bytes)}) and ${r.folders} folders${r.replaced ? `; ${r.replaced} replaced by a new version` : ''}`);
       for (const s of r.skipped) ctx.stderr.write(`coffer: skipped ${s} (not a regular file or folder)\n`);
-    });
+    }, { verb: 'add files to' });
   } finally {
     process.removeListener('SIGINT', onSig);
   }
@@ -218,7 +255,9 @@ async function cmdGet(args: string[], ctx: CliContext): Promise<void> {
   const { values, positionals } = parse(args, { ...unlockOptions(), output: { type: 'string', short: 'o' }, force: { type: 'boolean' } }, use);
   const dir = needDir(positionals, use);
   const vpath = positionals[1];
-  if (vpath === undefined || positionals.length > 2 || !values.output) throw new UsageError(use);
+  if (vpath === undefined) throw new UsageError(`say what to get: a path in the vault, or / for all of it\n${use}`);
+  if (positionals.length > 2) throw new UsageError(`too many arguments (get takes one vault path; use a folder, or / for everything)\n${use}`);
+  if (!values.output) throw new UsageError(`-o DEST is required: the file or folder to write to (it must not exist yet, unless --force)\n${use}`);
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);
@@ -226,8 +265,12 @@ async function cmdGet(args: string[], ctx: CliContext): Promise<void> {
     await withVault(dir, values, ctx, async (v) => {
       const r = await v.get(vpath, values.output as string, { overwrite: values.force === true, signal: ac.signal, onProgress: progressPrinter(ctx, 'decrypting') });
       endProgress(ctx);
+      for (const x of r.renamed) {
+        const why = x.reason === 'case-collision' ? 'another name differs only in case here' : 'not a valid name on this system';
+        ctx.stderr.write(`note: ${x.path} written as ${x.written} (${why})\n`);
+      }
       ctx.stderr.write(`wrote ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})\n`);
-    });
+    }, { verb: 'read', output: values.output as string });
   } finally {
     process.removeListener('SIGINT', onSig);
   }
@@ -390,7 +433,7 @@ async function cmdExport(args: string[], ctx: CliContext): Promise<void> {
   await withVault(dir, values, ctx, async (v) => {
     const r = await v.export(positionals[1] as string, recipients, values.output as string, { overwrite: values.force === true });
     ctx.stderr.write(`exported ${positionals[1] as string} to ${values.output as string} (${formatBytes(r.bytes)}; payload copied, not re-encrypted)\n`);
-  });
+  }, { verb: 'read', output: values.output as string });
 }
 
 async function cmdRequestAccess(args: string[], ctx: CliContext): Promise<void> {
@@ -398,7 +441,10 @@ async function cmdRequestAccess(args: string[], ctx: CliContext): Promise<void> 
   const { values, positionals } = parse(args, { ...JSON_OPT, name: { type: 'string' } }, use);
   const dir = needDir(positionals, use);
   if (positionals.length !== 2 || !values.name) throw new UsageError(use);
-  const r = await requestAccess(dir, positionals[1] as string, values.name);
+  await checkVaultDir(dir);
+  const r = await requestAccess(dir, positionals[1] as string, values.name).catch((e: unknown) => {
+    throw explainFsError(e, { verb: 'leave a request in', vaultDir: dir });
+  });
   if (values.json) json(ctx, r);
   else out(ctx, `access request ${r.id} left in ${dir} for "${r.name}" (fingerprint ${r.fingerprint}); a member approves it with: coffer vault grant ${dir} ${r.id}`);
 }
@@ -433,5 +479,6 @@ export const vaultCommand: Subcommand = async (args, ctx) => {
   }
   const fn = ops[op];
   if (!fn) throw new UsageError(`unknown vault command "${op}"\n${VAULT_HELP.trimEnd()}`);
+  currentOp = op;
   await fn(rest, ctx);
 };

@@ -20,6 +20,15 @@ export interface StreamOptions {
   readonly onProgress?: (plaintextBytes: number) => void;
 }
 
+/** Options of the file-to-file paths (`*FileHandle`). */
+export interface FileHandleOptions extends StreamOptions {
+  /**
+   * The caller fsyncs the output afterwards (temp file, fsync, rename). Writeback then starts while
+   * the file is being written, hidden behind the crypto, so that the final fsync is short.
+   */
+  readonly durable?: boolean;
+}
+
 export interface EncryptResult {
   readonly plaintextBytes: number;
   readonly headerBytes: number;
@@ -149,8 +158,15 @@ export async function decryptFile(
 
 /** Plaintext read per step of the file-to-file path: 16 chunks. */
 const STEP = 16 * CHUNK_PLAINTEXT;
+/**
+ * Buffers in rotation on each side. With 4, up to 3 steps are read ahead and up to 3 written behind
+ * the step being sealed, so a late threadpool callback (the machine is busy) does not stall the seal.
+ */
+const DEPTH = 4;
+/** With `durable`, writeback of what is written so far starts every this many bytes. */
+const WRITEBACK_BYTES = 32 << 20;
 
-/** Writes `length` bytes of `buf` at file offset `position` (explicit offsets: two writes may be in flight). */
+/** Writes `length` bytes of `buf` at file offset `position` (explicit offsets: several writes may be in flight). */
 async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
   let off = 0;
   while (off < length) {
@@ -164,49 +180,82 @@ function checkAborted(signal?: AbortSignal): void {
 }
 
 /**
- * Runs `step` over a file in STEP-sized reads with two input and two output buffers in rotation:
- * the next read and the previous write are in flight (on libuv's threadpool) while this step seals or
- * opens. The buffers are reused, so memory stays flat and no page is faulted in twice.
+ * Runs `step` over a file in STEP-sized reads with DEPTH input and DEPTH output buffers in rotation:
+ * reads ahead and writes behind run on libuv's threadpool while the main thread seals or opens this
+ * step. Sealing cannot itself be split across threads (each secretstream chunk depends on the state
+ * left by the previous one), so the main thread does the crypto and the other core does the I/O.
+ * The buffers are reused, so memory stays flat and no page is faulted in twice.
+ *
+ * `durable`: the caller will fsync `dst`. Writeback then starts every WRITEBACK_BYTES (an fdatasync on
+ * the threadpool, one at a time), so the disk writes overlap the crypto and the final fsync finds
+ * little left to do. When pump settles (success or failure), no read, write or sync is in flight.
  */
 async function pump(
   src: FileHandle, dst: FileHandle, dstOffset: number, first: Buffer, outSize: number,
-  step: (data: Buffer, out: Buffer) => number, finish: (out: Buffer) => number, signal?: AbortSignal,
+  step: (data: Buffer, out: Buffer) => number, finish: (out: Buffer) => number, opts: FileHandleOptions,
 ): Promise<void> {
-  const ins = [Buffer.allocUnsafe(STEP), Buffer.allocUnsafe(STEP)];
-  const outs = [Buffer.allocUnsafe(outSize), Buffer.allocUnsafe(outSize)];
-  const writes: (Promise<void> | null)[] = [null, null];
+  const ins = Array.from({ length: DEPTH }, () => Buffer.allocUnsafe(STEP));
+  const outs = Array.from({ length: DEPTH }, () => Buffer.allocUnsafe(outSize));
+  const reads: Promise<number>[] = [];
+  const writes: (Promise<void> | null)[] = outs.map(() => null);
   let position = dstOffset;
+  let flushedTo = dstOffset;
+  let flushing: Promise<void> | null = null;
+  let flushError: unknown = null;
+  let stopped = false;
+
+  // Reads are chained: each starts when the one before it has returned (the file offset moves with
+  // them), and reading stops at end of file or once the pump has stopped.
+  let lastRead: Promise<number> = Promise.resolve(1);
+  const readAhead = (i: number): void => {
+    const buf = ins[i % DEPTH] as Buffer;
+    lastRead = lastRead.then(async (prev) => (prev === 0 || stopped ? 0 : (await src.read(buf, 0, STEP, null)).bytesRead));
+    lastRead.catch(() => undefined); // a failure surfaces where the read is awaited, never as an unhandled rejection
+    reads[i % DEPTH] = lastRead;
+  };
   const issueWrite = async (k: number, n: number): Promise<void> => {
-    await writes[k]; // the write that last used outs[k] must be done before it is refilled
-    writes[k] = n > 0 ? writeAll(dst, outs[k] as Buffer, n, position) : null;
+    await writes[k]; // the write that last used outs[k] must be done before it is reused
+    const w = n > 0 ? writeAll(dst, outs[k] as Buffer, n, position) : null;
+    w?.catch(() => undefined); // likewise: surfaces where it is awaited
+    writes[k] = w;
     position += n;
+    if (opts.durable && !flushing && position - flushedTo >= WRITEBACK_BYTES) {
+      flushedTo = position;
+      flushing = dst.datasync().then(() => { flushing = null; }, (e: unknown) => { flushError ??= e; flushing = null; });
+    }
+  };
+  const throwIfFailed = (): void => {
+    if (flushError) throw flushError;
+    checkAborted(opts.signal);
   };
   try {
     let k = 0;
     if (first.length > 0) {
       await issueWrite(k, step(first, outs[k] as Buffer));
-      k ^= 1;
+      k = (k + 1) % DEPTH;
     }
-    let reading = src.read(ins[0] as Buffer, 0, STEP, null);
+    for (let i = 0; i < DEPTH - 1; i++) readAhead(i);
     for (let i = 0; ; i++) {
-      const { bytesRead } = await reading;
+      const bytesRead = await (reads[i % DEPTH] as Promise<number>);
       if (bytesRead === 0) break;
-      checkAborted(signal);
-      const cur = ins[i & 1] as Buffer;
-      reading = src.read(ins[(i + 1) & 1] as Buffer, 0, STEP, null);
+      throwIfFailed();
+      readAhead(i + DEPTH - 1); // into the buffer the previous step used
       await writes[k];
       writes[k] = null;
-      const n = step(cur.subarray(0, bytesRead), outs[k] as Buffer);
+      const n = step((ins[i % DEPTH] as Buffer).subarray(0, bytesRead), outs[k] as Buffer);
       await issueWrite(k, n);
-      k ^= 1;
+      k = (k + 1) % DEPTH;
     }
     await writes[k];
     writes[k] = null;
     await issueWrite(k, finish(outs[k] as Buffer));
+    await Promise.all(writes);
+    await flushing;
+    if (flushError) throw flushError;
   } finally {
-    await Promise.allSettled(writes.filter((w): w is Promise<void> => w !== null));
+    stopped = true;
+    await Promise.allSettled([lastRead, ...writes, flushing]);
   }
-  await Promise.all(writes);
 }
 
 /**
@@ -214,19 +263,19 @@ async function pump(
  * The sealer is made by the caller, who can then wipe the file key. Returns the payload bytes written.
  */
 export async function sealFileHandle(
-  sealer: PayloadSealer, src: FileHandle, dst: FileHandle, dstOffset: number, opts: StreamOptions = {},
+  sealer: PayloadSealer, src: FileHandle, dst: FileHandle, dstOffset: number, opts: FileHandleOptions = {},
 ): Promise<number> {
   let written = 0;
   const count = (n: number): number => { written += n; return n; };
   await pump(src, dst, dstOffset, Buffer.alloc(0), PayloadSealer.maxOutput(STEP),
     (data, out) => { const n = sealer.update(data, out); opts.onProgress?.(sealer.total); return count(n); },
-    (out) => count(sealer.final(out)), opts.signal);
+    (out) => count(sealer.final(out)), opts);
   return written;
 }
 
 /** Encrypts an open file to an open file (the CLI's `-o` path): same bytes as encryptFile, less overhead. */
 export function encryptFileHandle(
-  src: FileHandle, dst: FileHandle, recipients: readonly Recipient[], opts: StreamOptions = {},
+  src: FileHandle, dst: FileHandle, recipients: readonly Recipient[], opts: FileHandleOptions = {},
 ): Promise<EncryptResult> {
   return withNewFileKey(recipients, async (fileKey, header) => {
     await writeAll(dst, header, header.length, 0);
@@ -238,7 +287,7 @@ export function encryptFileHandle(
 
 /** Decrypts an open file to an open file; only authenticated plaintext is written. */
 export async function decryptFileHandle(
-  src: FileHandle, dst: FileHandle, identities: readonly Identity[], ui: ProviderUI, opts: StreamOptions = {},
+  src: FileHandle, dst: FileHandle, identities: readonly Identity[], ui: ProviderUI, opts: FileHandleOptions = {},
 ): Promise<DecryptResult> {
   await initSodium();
   const { header, leftover } = await collectHeader(async () => {
@@ -255,7 +304,7 @@ export async function decryptFileHandle(
       opts.onProgress?.(opener.total);
       return n;
     };
-    await pump(src, dst, 0, leftover, PayloadOpener.maxOutput(Math.max(STEP, leftover.length)), step, (out) => opener.final(out), opts.signal);
+    await pump(src, dst, 0, leftover, PayloadOpener.maxOutput(Math.max(STEP, leftover.length)), step, (out) => opener.final(out), opts);
     return { plaintextBytes: opener.total, stanzaTypes: header.stanzas.map((s) => s.type) };
   } finally {
     sodium().memzero(fileKey);

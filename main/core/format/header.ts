@@ -74,7 +74,7 @@ export function findHeaderEnd(bytes: Buffer): number {
     if (probe.slice(0, p) === MAGIC_PREFIX) {
       throw new CofferError('UNSUPPORTED_VERSION', `unsupported format version; this build reads ${MAGIC_LINE}`);
     }
-    if (!MAGIC_PREFIX.startsWith(probe.slice(0, p))) throw new CofferError('BAD_MAGIC', 'not a coffer file (bad magic)');
+    if (!MAGIC_PREFIX.startsWith(probe.slice(0, p))) throw new CofferError('BAD_MAGIC', `not a coffer file (it does not start with "${MAGIC_LINE}")`);
   }
   const limit = Math.min(bytes.length, MAX_HEADER_BYTES);
   let lineStart = 0;
@@ -99,7 +99,7 @@ export function parseHeader(bytes: Buffer): ParsedHeader {
   const lines = text.slice(0, -1).split('\n');
   if (lines[0] !== MAGIC_LINE) {
     if ((lines[0] ?? '').startsWith(MAGIC_PREFIX)) throw new CofferError('UNSUPPORTED_VERSION', `unsupported format version; this build reads ${MAGIC_LINE}`);
-    throw new CofferError('BAD_MAGIC', 'not a coffer file (bad magic)');
+    throw new CofferError('BAD_MAGIC', `not a coffer file (it does not start with "${MAGIC_LINE}")`);
   }
   const stanzas: Stanza[] = [];
   let i = 1;

@@ -2,7 +2,8 @@
  * Passphrase recipients: Argon2id (crypto_pwhash, v1.3) derives a wrapping key that seals the
  * 32-byte key with XChaCha20-Poly1305 (all-zero nonce: the key is unique to this random salt).
  * Stanza: `-> argon2id SALT OPS MEMKIB` with body = AEAD(key) (48 bytes). Parameters read from a
- * file are bounded so a hostile file cannot make us spend unbounded memory or time.
+ * file are bounded, and a header may hold at most one such stanza, so a hostile file cannot make us
+ * spend unbounded memory or time.
  */
 import { CofferError } from '../errors';
 import { AEAD_ABYTES, AEAD_NPUBBYTES, PWHASH_SALTBYTES, sodium } from '../crypto/sodium';
@@ -26,13 +27,21 @@ export const ARGON2_BOUNDS = { minOps: 1, maxOps: 16, minMemKiB: 8, maxMemKiB: 1
 const ZERO_NONCE = new Uint8Array(AEAD_NPUBBYTES);
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
-function checkParams(p: Argon2Params): void {
+/** An exact memory size: whole MiB as MiB, anything else in KiB (never rounded). */
+export function formatKiB(kib: number): string {
+  return kib >= 1024 && kib % 1024 === 0 ? `${kib / 1024} MiB` : `${kib} KiB`;
+}
+
+export function checkParams(p: Argon2Params): void {
   const b = ARGON2_BOUNDS;
   if (p.opsLimit < b.minOps || p.opsLimit > b.maxOps) {
-    throw new CofferError('KDF_LIMITS', `Argon2id with ${p.opsLimit} passes is outside the accepted range ${b.minOps}–${b.maxOps}`);
+    throw new CofferError('KDF_LIMITS', `Argon2id with ${p.opsLimit} passes is outside the accepted range of ${b.minOps} to ${b.maxOps} passes`);
   }
-  if (p.memKiB < b.minMemKiB || p.memKiB > b.maxMemKiB) {
-    throw new CofferError('KDF_LIMITS', `Argon2id with ${Math.round(p.memKiB / 1024)} MiB of memory is outside the accepted range (at most ${b.maxMemKiB / 1024} MiB)`);
+  if (p.memKiB < b.minMemKiB) {
+    throw new CofferError('KDF_LIMITS', `Argon2id memory of ${formatKiB(p.memKiB)} is below the minimum of ${formatKiB(b.minMemKiB)}`);
+  }
+  if (p.memKiB > b.maxMemKiB) {
+    throw new CofferError('KDF_LIMITS', `Argon2id memory of ${p.memKiB} KiB is above the maximum of ${formatKiB(b.maxMemKiB)} (${b.maxMemKiB} KiB)`);
   }
 }
 
@@ -91,6 +100,9 @@ export class PassphraseIdentity implements Identity {
   async unwrap(stanzas: readonly Stanza[], ui: ProviderUI): Promise<Uint8Array | null> {
     const mine = stanzas.filter((s) => s.type === PASSPHRASE_STANZA);
     if (mine.length === 0) return null;
+    // As age does for scrypt: one passphrase stanza per header, so a crafted header costs at most
+    // one Argon2id (each may ask for up to 16 passes over 1 GiB) before it is refused.
+    if (mine.length > 1) throw new CofferError('HEADER_INVALID', `invalid header: it has ${mine.length} passphrase (argon2id) stanzas; at most one is allowed`);
     const parsed = mine.map(parsePassphraseStanza); // bounds are checked before any work or prompt
     const pass = this.passphrase ?? (await ui.requestSecret({ kind: 'passphrase', prompt: this.prompt }));
     const na = sodium();

@@ -30,7 +30,7 @@ export function parseTimeout(h: string | undefined): number {
   if (!h) return DEFAULT_LOCK_SECONDS;
   for (const part of h.split(',').map((s) => s.trim())) {
     if (/^infinite$/i.test(part)) return MAX_LOCK_SECONDS;
-    const m = /^second-(\d{1,10})$/i.exec(part);
+    const m = /^second-(\d+)$/i.exec(part);
     if (m) return Math.max(1, Math.min(MAX_LOCK_SECONDS, Number(m[1])));
   }
   return DEFAULT_LOCK_SECONDS;

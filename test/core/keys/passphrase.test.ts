@@ -30,7 +30,7 @@ describe('passphrase (argon2id)', () => {
     const salt = encodeB64(Buffer.alloc(16, 2));
     const body = new Uint8Array(48);
     const mk = (ops: string, mem: string) => ({ type: 'argon2id', args: [salt, ops, mem], body });
-    expect(() => parsePassphraseStanza(mk('3', String(4 * 1024 * 1024)))).toThrow(/at most 1024 MiB/);
+    expect(() => parsePassphraseStanza(mk('3', String(4 * 1024 * 1024)))).toThrow(/above the maximum of 1024 MiB/);
     expect(() => parsePassphraseStanza(mk('17', '8192'))).toThrow(/passes/);
     expect(() => parsePassphraseStanza(mk('03', '8192'))).toThrow(/malformed/);
     expect(() => parsePassphraseStanza(mk('3', '99999999999'))).toThrow(/malformed/);

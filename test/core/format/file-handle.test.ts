@@ -1,0 +1,4 @@
+import { fileHandleCases } from './file-handle-cases';
+
+// sodium-native, the default backend.
+fileHandleCases('sodium-native');
