@@ -531,7 +531,10 @@ export class DavServer {
       return;
     }
     if (!hold.src || !hold.started) throw new DavError(500, 'internal error');
-    hold.src.pipe(res);
+    const src = hold.src;
+    // A reader that goes away stops the decryption (it would otherwise wait for a drain forever).
+    res.once('close', () => src.destroy());
+    src.pipe(res);
     await hold.started;
   }
 
@@ -895,7 +898,14 @@ export class DavServer {
           p.catch((e: unknown) => pass.destroy(e as Error));
           return { p };
         });
-        const staged = await this.vault.stageStream(pass, { signal });
+        let staged: StagedFile;
+        try {
+          staged = await this.vault.stageStream(pass, { signal });
+        } catch (e) {
+          pass.destroy();
+          await reading.p.catch(() => undefined);
+          throw e;
+        }
         try {
           await reading.p;
         } catch (e) {
