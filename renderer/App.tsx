@@ -1,3 +1,4 @@
+import { Picker } from './Picker';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
 import { coffer, errorOf } from './util';
@@ -9,6 +10,7 @@ import { MemberKeys } from './screens/MemberKeys';
 import { HardwareKeys } from './screens/HardwareKeys';
 import { TransitSettingsScreen } from './screens/Transit';
 import { ActivityScreen } from './screens/Activity';
+import { UnsavedEdits } from './screens/UnsavedEdits';
 import { SettingsScreen } from './screens/Settings';
 import { LockIcon } from './icons';
 
@@ -188,6 +190,7 @@ export function App() {
       <main className="main" ref={mainRef} tabIndex={-1}>
         {loadError && <div className="alert error" role="alert">{loadError}</div>}
         {lockedMessage && <div className="alert info" role="status">{lockedMessage}</div>}
+        <UnsavedEdits vaults={vaults} onOpenVault={(id) => void refreshVaults().then(() => go({ name: 'vault', vaultId: id }))} />
         {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{info.storageWarning}</div>}
         {screen}
       </main>
@@ -196,6 +199,7 @@ export function App() {
         setJobs((prev) => prev.filter((j) => j.finishedAt === null));
       }} />
       {notice && <div className="notice" role="status" aria-live="polite">{notice}</div>}
+      <Picker />
     </div>
   );
 }

@@ -139,6 +139,21 @@ describe('protocol', () => {
     expect((await dav(d, 'PROPFIND', '/f/', { headers: { Depth: '0' }, body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>' })).status).toBe(400);
   });
 
+  it('listings asked again are never stale: new content, new properties and other writers\' changes show up', async () => {
+    const ask = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><D:getcontentlength/><D:getetag/><Z:tag/></D:prop></D:propfind>';
+    await dav(d, 'PUT', '/c.txt', { body: 'one' });
+    const first = await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask });
+    expect(first.text).toContain('<D:getcontentlength>3</D:getcontentlength>');
+    expect((await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask })).text).toBe(first.text);
+    await dav(d, 'PUT', '/c.txt', { body: 'three' });
+    const second = await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask });
+    expect(second.text).toContain('<D:getcontentlength>5</D:getcontentlength>');
+    const other = await otherWriter(d);
+    await other.setProps('c.txt', { '{urn:z}tag': 'set elsewhere' });
+    other.lock();
+    expect((await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask })).text).toContain('set elsewhere');
+  });
+
   it('an upload cut off midway leaves nothing: no entry, no blob, no temp file', async () => {
     const before = allFiles(d.sb.dir).filter((f) => !f.includes(`${path.sep}tmp${path.sep}`)).sort();
     const req = http.request({ host: '127.0.0.1', port: d.port, method: 'PUT', path: '/big.bin', headers: { Host: `127.0.0.1:${d.port}`, Authorization: basic(USER, PASSWORD), 'Content-Length': String(50 << 20) } });
@@ -152,6 +167,31 @@ describe('protocol', () => {
     const after = allFiles(d.sb.dir).filter((f) => !f.includes(`${path.sep}tmp${path.sep}`)).sort();
     expect(after).toEqual(before);
     expect(allFiles(d.sb.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a reader that goes away mid-download frees the request (full file and range), nothing hangs', async () => {
+    const other = await otherWriter(d);
+    const block = randomBytes(1 << 20);
+    await other.addStream('dl.bin', Readable.from(Array.from({ length: 24 }, () => block)));
+    other.lock();
+    for (const range of [undefined, 'bytes=100-']) {
+      await new Promise<void>((resolve, reject) => {
+        const headers: Record<string, string> = { Host: `127.0.0.1:${d.port}`, Authorization: basic(USER, PASSWORD) };
+        if (range) headers.Range = range;
+        const req = http.get({ host: '127.0.0.1', port: d.port, path: '/dl.bin', headers, agent: false }, (res) => {
+          res.once('data', () => {
+            res.pause(); // read one chunk, then stop reading and hang up
+            setTimeout(() => {
+              req.destroy();
+              resolve();
+            }, 100);
+          });
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+      });
+      await until(() => d.server.active === 0);
+    }
+    expect((await dav(d, 'GET', '/dl.bin', { headers: { Range: 'bytes=0-3' } })).body.equals(block.subarray(0, 4))).toBe(true);
   });
 
   it('stopping the server abandons uploads in flight cleanly', async () => {
