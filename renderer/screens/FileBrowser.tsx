@@ -270,6 +270,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const startEdit = (e: Edit) => {
     setEdit(e);
     setFormError(null);
+    setStatus(null);
     setText(e.kind === 'rename' ? e.entry.name : e.kind === 'move' ? path : '');
     if (e.kind === 'move') {
       setFolders(null);
