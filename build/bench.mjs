@@ -1,126 +1,413 @@
-// `npm run bench`: single-file throughput and memory, coffer beside age and cp in the same run.
-// Usage: npm run bench -- [--size 1G] [--runs 3] [--big 8G|0] [--dir DIR] [--no-vault] [--no-write]
-// Writes the medians into docs/BENCHMARKS.md (between the bench:file markers) and prints them.
+// `npm run bench`: issue 12's goals, each measured beside its peers in the same run.
+//
+// Usage: npm run bench -- [--only ROW,ROW…] [--skip ROW,ROW…] [--runs N] [--dir DIR] [--no-write]
+//   rows (default: all, in this order):
+//     file    coffer encrypt/decrypt of one SIZE file (--size 1G) vs age, cp, and raw secretstream (build/bench-raw.mjs)
+//     big     the same coffer commands on a --big 8G file: peak RSS must not grow with size
+//     tree    --files 10000 × 4 KiB: add vs rclone crypt (local), restic and cp -r; get the tree back;
+//             ls -R including unlock with a member key
+//     rotate  rotate the tree vault (10,000 entries) vs `vault revoke --reencrypt`
+//     scale   add --scale-files 100000 files (peak RSS), then open and list them all (time, peak RSS)
+//     vault   the older per-operation vault table (build/bench-vault.mjs: verify, one large file, …)
+//     webdav  coffer vault serve beside rclone serve webdav: GET/PUT of SIZE, PROPFIND of 10,000 entries
+//             (build/bench-webdav.mjs)
+//   e.g. `npm run bench -- --only file --size 256M --runs 5` re-runs one part.
+// Every row writes its result to docs/bench-results.json; the goals table in docs/BENCHMARKS.md (between
+// the bench:goals markers) is rebuilt from that file, so a row re-run alone keeps the others' figures.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { makeRandomFile, measure, median, option, parseSize, writeSection } from './bench-util.mjs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeRandomFile, measure, median, option, parseSize, writeSection } from './bench-util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => option(args, name, dflt);
+const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault', 'webdav'];
+const list = (s) => (s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : []);
+const only = list(opt('only', ''));
+const skip = list(opt('skip', ''));
+for (const r of [...only, ...skip]) if (!ROWS.includes(r)) { console.error(`bench: unknown row "${r}" (rows: ${ROWS.join(', ')})`); process.exit(2); }
+if (args.includes('--no-vault')) skip.push('vault');
+if (opt('big', '8G') === '0') skip.push('big');
+const selected = ROWS.filter((r) => (only.length ? only.includes(r) : true) && !skip.includes(r));
+const write = !args.includes('--no-write');
 const size = parseSize(opt('size', '1G'));
 const big = parseSize(opt('big', '8G'));
-const runs = Number(opt('runs', '3'));
-const workDir = mkdtempSync(path.join(opt('dir', os.tmpdir()), 'coffer-bench-'));
+const runs = Math.max(1, Number(opt('runs', '3')));
+const treeRuns = Math.max(1, Number(opt('tree-runs', '2')));
+const N = Number(opt('files', '10000'));
+const scaleN = Number(opt('scale-files', '100000'));
+const work = mkdtempSync(path.join(opt('dir', os.tmpdir()), 'coffer-bench-'));
 const cli = path.join(root, 'dist/main/cli.js');
-const fmtSize = (n) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(n % 1024 ** 3 ? 1 : 0)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`);
+const resultsFile = path.join(root, 'docs/bench-results.json');
+const doc = path.join(root, 'docs/BENCHMARKS.md');
 
-for (const [cmd, pkg] of [['age', 'age'], ['/usr/bin/time', 'time']]) {
+const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+const node = (file, a) => `${q(process.execPath)} ${q(file)} ${a}`;
+const coffer = (a) => node(cli, a);
+const fmtSize = (n) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(n % 1024 ** 3 ? 1 : 0)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`);
+const s2 = (x) => `${x.toFixed(2)} s`;
+const mib = (x) => `${x.toFixed(0)} MiB`;
+const env = {
+  ...process.env,
+  COFFER_STATE_DIR: path.join(work, 'coffer-state'),
+  RCLONE_CONFIG: path.join(work, 'rclone.conf'),
+  RESTIC_PASSWORD: 'bench restic password',
+  RESTIC_CACHE_DIR: path.join(work, 'restic-cache'),
+};
+
+function need(cmd, pkg) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
     console.error(`bench: ${cmd} is missing; install it: sudo apt-get install -y ${pkg}`);
     process.exit(1);
   }
 }
-if (!existsSync(cli)) spawnSync(process.execPath, [path.join(root, 'build/build.mjs'), '--only=cli'], { stdio: 'inherit' });
+function sh(cmd, what = cmd) {
+  const r = spawnSync('sh', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`${what} failed:\n${(r.stderr || r.stdout).slice(-2000)}`);
+  return r.stdout;
+}
+const run = (cmd) => measure(cmd, env);
+function log(what, m, note = '') {
+  console.log(`  ${what.padEnd(46)} ${m.wall.toFixed(2).padStart(7)} s  ${m.rss.toFixed(0).padStart(5)} MiB  ${note}`);
+}
+/** Median wall and median peak RSS of several measurements. */
+const med = (ms) => ({ wall: median(ms.map((m) => m.wall)), rss: median(ms.map((m) => m.rss)), runs: ms.length });
+const countFiles = (dir) => Number(sh(`find ${q(dir)} -type f | wc -l`).trim());
 
-const makeFile = makeRandomFile;
+function conditions() {
+  const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ');
+  return { date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', cpus: `${os.cpus().length} × ${cpu}`, node: process.version, load: os.loadavg()[0].toFixed(1) };
+}
 
-function tools(dir, input) {
-  const ageKey = path.join(dir, 'age.key');
-  const cofferKey = path.join(dir, 'coffer.key');
-  if (!existsSync(ageKey)) spawnSync('age-keygen', ['-o', ageKey], { stdio: 'ignore' });
-  if (!existsSync(cofferKey)) spawnSync(process.execPath, [cli, 'keygen', '-o', cofferKey], { stdio: 'ignore' });
-  const ageRecipient = readFileSync(ageKey, 'utf8').match(/public key: (\S+)/)[1];
-  const cofferRecipient = readFileSync(cofferKey, 'utf8').match(/public key: (\S+)/)[1];
-  const q = (s) => `'${s}'`;
+/* ---------- file: one large file ---------- */
+
+function fileTools(dir, input, key) {
   const ct = (t) => path.join(dir, `${t}.enc`);
   const pt = (t) => path.join(dir, `${t}.dec`);
   return {
     coffer: {
-      enc: `${q(process.execPath)} ${q(cli)} encrypt -r ${cofferRecipient} -o ${q(ct('coffer'))} --force ${q(input)}`,
-      dec: `${q(process.execPath)} ${q(cli)} decrypt -i ${q(cofferKey)} -o ${q(pt('coffer'))} --force ${q(ct('coffer'))}`,
+      enc: coffer(`encrypt -r ${key.coffer} -o ${q(ct('coffer'))} --force ${q(input)}`),
+      dec: coffer(`decrypt -i ${q(key.cofferFile)} -o ${q(pt('coffer'))} --force ${q(ct('coffer'))}`),
     },
     age: {
-      enc: `age -r ${ageRecipient} -o ${q(ct('age'))} ${q(input)}`,
-      dec: `age -d -i ${q(ageKey)} -o ${q(pt('age'))} ${q(ct('age'))}`,
+      enc: `age -r ${key.age} -o ${q(ct('age'))} ${q(input)}`,
+      dec: `age -d -i ${q(key.ageFile)} -o ${q(pt('age'))} ${q(ct('age'))}`,
     },
-    cp: {
-      enc: `cp ${q(input)} ${q(ct('cp'))}`,
-      dec: `cp ${q(ct('cp'))} ${q(pt('cp'))}`,
+    // age does not fsync its output; coffer -o does (temp file, fsync, rename). This peer shows the difference.
+    'age+fsync': {
+      enc: `age -r ${key.age} -o ${q(ct('age'))} ${q(input)} && sync ${q(ct('age'))}`,
+      dec: `age -d -i ${q(key.ageFile)} -o ${q(pt('age'))} ${q(ct('age'))} && sync ${q(pt('age'))}`,
     },
+    cp: { enc: `cp ${q(input)} ${q(ct('cp'))}`, dec: `cp ${q(ct('cp'))} ${q(pt('cp'))}` },
+    raw: { enc: node(path.join(root, 'build/bench-raw.mjs'), `${size} seal`), dec: node(path.join(root, 'build/bench-raw.mjs'), `${size} open`) },
     cleanup: () => { for (const t of ['coffer', 'age', 'cp']) { rmSync(ct(t), { force: true }); rmSync(pt(t), { force: true }); } },
   };
 }
 
-async function main() {
-  const input = path.join(workDir, 'input.bin');
-  console.log(`bench: ${fmtSize(size)} random file in ${workDir}, ${runs} runs each, tools alternating`);
-  await makeFile(input, size);
-  const t = tools(workDir, input);
-  const results = { coffer: { enc: [], dec: [] }, age: { enc: [], dec: [] }, cp: { enc: [], dec: [] } };
+function keys() {
+  const ageFile = path.join(work, 'age.key');
+  const cofferFile = path.join(work, 'coffer.key');
+  if (!existsSync(ageFile)) sh(`age-keygen -o ${q(ageFile)} 2>/dev/null`);
+  if (!existsSync(cofferFile)) sh(`${coffer(`keygen -o ${q(cofferFile)}`)} 2>/dev/null`);
+  return {
+    ageFile, cofferFile,
+    age: readFileSync(ageFile, 'utf8').match(/public key: (\S+)/)[1],
+    coffer: readFileSync(cofferFile, 'utf8').match(/public key: (\S+)/)[1],
+  };
+}
+
+async function rowFile() {
+  need('age', 'age');
+  const input = path.join(work, 'input.bin');
+  console.log(`\nfile: one ${fmtSize(size)} random file, ${runs} runs each, tools alternating (page cache warm)`);
+  await makeRandomFile(input, size);
+  const t = fileTools(work, input, keys());
+  const names = ['coffer', 'age', 'age+fsync', 'cp', 'raw'];
+  const res = Object.fromEntries(names.map((n) => [n, { enc: [], dec: [] }]));
+  const rawIn = { enc: [], dec: [] };
   for (let r = 0; r < runs; r++) {
-    const order = ['coffer', 'age', 'cp'];
-    if (r % 2) order.reverse();
+    const order = r % 2 ? [...names].reverse() : names;
     for (const name of order) {
       for (const dir of ['enc', 'dec']) {
-        const m = measure(t[name][dir]);
-        results[name][dir].push(m);
-        console.log(`run ${r + 1} ${name.padEnd(6)} ${dir}: ${m.wall.toFixed(2)} s, ${(size / 2 ** 20 / m.wall).toFixed(0)} MiB/s, peak RSS ${m.rss.toFixed(1)} MiB`);
+        const m = run(t[name][dir]);
+        res[name][dir].push(m);
+        if (name === 'raw') rawIn[dir].push(JSON.parse(m.out)[dir === 'enc' ? 'seal' : 'open']);
+        log(`run ${r + 1} ${name} ${dir}`, m, name === 'raw' ? `(crypto loop ${rawIn[dir].at(-1).toFixed(2)} s)` : `${(size / 2 ** 20 / m.wall).toFixed(0)} MiB/s`);
       }
     }
-    if (r === 0) {
-      const same = spawnSync('cmp', [input, path.join(workDir, 'coffer.dec')]).status === 0;
-      if (!same) throw new Error('coffer round trip differs from input');
+    if (r === 0 && spawnSync('cmp', [input, path.join(work, 'coffer.dec')]).status !== 0) throw new Error('coffer round trip differs from its input');
+  }
+  t.cleanup();
+  rmSync(input, { force: true });
+  const m = (name, dir) => med(res[name][dir]);
+  const out = { ...conditions(), size, runs };
+  for (const dir of ['enc', 'dec']) {
+    out[dir] = Object.fromEntries(names.map((n) => [n, m(n, dir)]));
+    out[dir].rawLoop = median(rawIn[dir]);
+  }
+  return out;
+}
+
+async function rowBig() {
+  const input = path.join(work, 'big.bin');
+  console.log(`\nbig: ${fmtSize(big)} file for the constant-memory check (coffer, one run)`);
+  await makeRandomFile(input, big);
+  const t = fileTools(work, input, keys());
+  const e = run(t.coffer.enc);
+  log('coffer encrypt', e);
+  rmSync(input, { force: true });
+  const d = run(t.coffer.dec);
+  log('coffer decrypt', d);
+  t.cleanup();
+  return { ...conditions(), size: big, enc: e, dec: d };
+}
+
+/* ---------- tree: 10,000 small files vs rclone crypt, restic, cp -r ---------- */
+
+function makeTree(dir, n, bytes) {
+  const perDir = 100;
+  for (let i = 0; i < n; i++) {
+    const d = path.join(dir, `d${Math.floor(i / perDir)}`);
+    if (i % perDir === 0) mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, `f${i % perDir}.bin`), randomBytes(bytes));
+  }
+  sh('sync');
+}
+
+/** A fresh coffer vault at `dir` whose only slots are the member key (and the recovery key). */
+function newVault(dir, member) {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(env.COFFER_STATE_DIR, { recursive: true, force: true });
+  sh(coffer(`vault init ${q(dir)} -r ${member.coffer} --name bench >/dev/null`), 'vault init');
+}
+
+function rcloneConfig(remoteDir) {
+  const pw = sh('rclone obscure "bench rclone password"').trim();
+  const salt = sh('rclone obscure "bench rclone salt"').trim();
+  writeFileSync(env.RCLONE_CONFIG, `[secret]\ntype = crypt\nremote = ${remoteDir}\npassword = ${pw}\npassword2 = ${salt}\n`);
+}
+
+async function rowTree(state) {
+  need('rclone', 'rclone');
+  need('restic', 'restic');
+  console.log(`\ntree: ${N} files of 4 KiB in ${Math.ceil(N / 100)} folders; coffer vs rclone crypt (local) vs restic vs cp -r, ${treeRuns} runs, alternating`);
+  const tree = path.join(work, 'tree');
+  if (!existsSync(tree)) makeTree(tree, N, 4096);
+  const member = keys();
+  const id = `-i ${q(member.cofferFile)}`;
+  const vault = path.join(work, 'vault');
+  const crypt = path.join(work, 'rclone-crypt');
+  const repo = path.join(work, 'restic-repo');
+  const out = (t) => path.join(work, `out-${t}`);
+  const tools = {
+    coffer: {
+      setup: () => newVault(vault, member),
+      add: coffer(`vault add ${q(vault)} ${q(tree)} ${id}`),
+      ls: coffer(`vault ls ${q(vault)} -R ${id}`),
+      get: coffer(`vault get ${q(vault)} tree -o ${q(out('coffer'))} ${id}`),
+    },
+    rclone: {
+      setup: () => { rmSync(crypt, { recursive: true, force: true }); rcloneConfig(crypt); },
+      add: `rclone copy ${q(tree)} secret:tree`,
+      ls: 'rclone lsf -R secret:',
+      get: `rclone copy secret:tree ${q(out('rclone'))}`,
+    },
+    restic: {
+      setup: () => { rmSync(repo, { recursive: true, force: true }); rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true }); sh(`restic init -q -r ${q(repo)}`, 'restic init'); },
+      add: `cd ${q(work)} && restic -r ${q(repo)} backup -q tree`,
+      ls: `restic -r ${q(repo)} ls latest`,
+      get: `restic -r ${q(repo)} restore latest -q --target ${q(out('restic'))}`,
+    },
+    cp: {
+      setup: () => rmSync(out('cp'), { recursive: true, force: true }),
+      add: `cp -r ${q(tree)} ${q(out('cp'))}`,
+    },
+  };
+  const names = Object.keys(tools);
+  const res = Object.fromEntries(names.map((n) => [n, { add: [], ls: [], get: [] }]));
+  for (let r = 0; r < treeRuns; r++) {
+    const order = r % 2 ? [...names].reverse() : names;
+    for (const name of order) {
+      const t = tools[name];
+      t.setup();
+      for (const op of ['add', 'ls', 'get']) {
+        if (!t[op]) continue;
+        if (op === 'get') rmSync(out(name), { recursive: true, force: true });
+        const m = run(t[op]);
+        res[name][op].push(m);
+        log(`run ${r + 1} ${name} ${op}`, m);
+        if (r === 0 && op === 'ls') {
+          const lines = m.out.split('\n').filter(Boolean).length;
+          if (lines < N) throw new Error(`${name} ls listed ${lines} lines, expected at least ${N}`);
+        }
+        if (r === 0 && op === 'get') {
+          const got = countFiles(out(name));
+          if (got !== N) throw new Error(`${name} get wrote ${got} files, expected ${N}`);
+        }
+      }
     }
   }
-  const med = (name, dir, key) => median(results[name][dir].map((m) => m[key]));
-  let bigRow = null;
-  if (big > 0) {
-    t.cleanup();
-    rmSync(input);
-    const bigInput = path.join(workDir, 'big.bin');
-    console.log(`bench: ${fmtSize(big)} file for the constant-memory check (coffer, one run)`);
-    await makeFile(bigInput, big);
-    const tb = tools(workDir, bigInput);
-    const e = measure(tb.coffer.enc);
-    const d = measure(tb.coffer.dec);
-    bigRow = { e, d };
-    console.log(`${fmtSize(big)} coffer enc: ${e.wall.toFixed(1)} s, RSS ${e.rss.toFixed(1)} MiB; dec: ${d.wall.toFixed(1)} s, RSS ${d.rss.toFixed(1)} MiB`);
-    tb.cleanup();
-    rmSync(bigInput);
-  }
-  rmSync(workDir, { recursive: true, force: true });
+  // Correctness once: coffer's copy is byte-identical to the source tree.
+  if (spawnSync('diff', ['-r', '-q', tree, out('coffer')]).status !== 0) throw new Error('coffer vault get: tree differs from its source');
+  for (const name of names) rmSync(out(name), { recursive: true, force: true });
+  state.vault = vault;
+  state.member = member;
+  const summary = Object.fromEntries(names.map((n) => [n, Object.fromEntries(Object.entries(res[n]).filter(([, v]) => v.length).map(([op, v]) => [op, med(v)]))]));
+  return { ...conditions(), files: N, runs: treeRuns, ...summary };
+}
 
-  const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ');
-  const row = (name, dir) => `| ${name} | ${dir === 'enc' ? 'encrypt' : 'decrypt'} | ${med(name, dir, 'wall').toFixed(2)} s | ${(size / 2 ** 20 / med(name, dir, 'wall')).toFixed(0)} MiB/s | ${med(name, dir, 'rss').toFixed(1)} MiB |`;
-  const ratio = (dir) => (med('coffer', dir, 'wall') / med('age', dir, 'wall')).toFixed(2);
-  const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${runs} alternating runs, medians; ${fmtSize(size)} random file (page cache warm: this measures CPU work, not the disk).`,
+/* ---------- rotate ---------- */
+
+async function rowRotate(state) {
+  if (!state.vault) {
+    console.log('\nrotate: building the tree vault first');
+    await rowTree(state);
+  }
+  const { vault, member } = state;
+  const id = `-i ${q(member.cofferFile)}`;
+  const entries = sh(coffer(`vault ls ${q(vault)} -R ${id}`)).split('\n').filter(Boolean).length;
+  console.log(`\nrotate: the tree vault (${entries} entries), rotate ${runs}× vs one revoke --reencrypt`);
+  const other = path.join(work, `other-${Date.now()}.key`);
+  const rec = sh(coffer(`keygen -o ${q(other)}`)).trim().split('\n').pop();
+  sh(coffer(`vault grant ${q(vault)} ${rec} --label 'bench member' ${id}`), 'vault grant');
+  const rot = [];
+  for (let r = 0; r < runs; r++) {
+    rot.push(run(coffer(`vault rotate ${q(vault)} ${id}`)));
+    log(`run ${r + 1} coffer rotate`, rot.at(-1));
+  }
+  const members = JSON.parse(sh(coffer(`vault members ${q(vault)} --json ${id}`)));
+  const victim = members.slots.find((s) => s.label === 'bench member');
+  const reenc = run(coffer(`vault revoke ${q(vault)} ${victim.id} --reencrypt ${id}`));
+  log('coffer revoke --reencrypt', reenc);
+  return { ...conditions(), entries, rotate: med(rot), reencrypt: reenc };
+}
+
+/* ---------- scale: 100,000 entries ---------- */
+
+async function rowScale() {
+  console.log(`\nscale: add ${scaleN} files of 1 KiB (peak RSS), then open and list them all`);
+  const tree = path.join(work, 'scale-tree');
+  makeTree(tree, scaleN, 1024);
+  const member = keys();
+  const id = `-i ${q(member.cofferFile)}`;
+  const vault = path.join(work, 'scale-vault');
+  newVault(vault, member);
+  const add = run(coffer(`vault add ${q(vault)} ${q(tree)} ${id}`));
+  log(`coffer add (${scaleN} files)`, add);
+  rmSync(tree, { recursive: true, force: true });
+  const lss = [];
+  for (let r = 0; r < runs; r++) {
+    lss.push(run(coffer(`vault ls ${q(vault)} -R ${id}`)));
+    log(`run ${r + 1} coffer ls -R`, lss.at(-1));
+  }
+  const entries = lss[0].out.split('\n').filter(Boolean).length;
+  if (entries < scaleN) throw new Error(`ls -R listed ${entries} entries, expected at least ${scaleN}`);
+  rmSync(vault, { recursive: true, force: true });
+  return { ...conditions(), files: scaleN, entries, add, ls: { ...med(lss), rss: Math.max(...lss.map((m) => m.rss)) } };
+}
+
+/* ---------- the goals table ---------- */
+
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+const verdict = (ok) => (ok ? '**met**' : '**not met**');
+
+function goalsTable(R) {
+  const lines = [];
+  const when = (row) => (R[row] ? `${R[row].date}, load ${R[row].load}` : 'not measured');
+  lines.push('| measure | goal | coffer | peers in the same run | result |', '|---|---|---|---|---|');
+  const t = R.tree;
+  if (t) {
+    const best = (op) => Math.min(t.rclone[op].wall, t.restic[op].wall);
+    const add = t.coffer.add.wall;
+    lines.push(`| add ${t.files} × 4 KiB | ≤ faster of rclone crypt and restic, and ≤ 3× \`cp -r\` | ${s2(add)} | rclone ${s2(t.rclone.add.wall)}, restic ${s2(t.restic.add.wall)}, cp -r ${s2(t.cp.add.wall)} | ${verdict(add <= best('add') && add <= 3 * t.cp.add.wall)}: ${ratio(add, best('add'))} the faster peer, ${ratio(add, t.cp.add.wall)} cp -r |`);
+    const get = t.coffer.get.wall;
+    lines.push(`| get the whole tree back | ≤ faster of rclone crypt and restic | ${s2(get)} | rclone ${s2(t.rclone.get.wall)}, restic ${s2(t.restic.get.wall)} | ${verdict(get <= best('get'))}: ${ratio(get, best('get'))} the faster peer |`);
+    const ls = t.coffer.ls.wall;
+    lines.push(`| \`ls -R\` of ${t.files} entries, including unlock with a member key | ≤ 0.4 s and ≤ the faster peer | ${s2(ls)} | rclone lsf -R ${s2(t.rclone.ls.wall)}, restic ls ${s2(t.restic.ls.wall)} | ${verdict(ls <= 0.4 && ls <= best('ls'))}: ${ratio(ls, 0.4)} the 0.4 s goal, ${ratio(ls, best('ls'))} the faster peer |`);
+  }
+  const sc = R.scale;
+  if (sc) {
+    lines.push(`| open and list a vault of ${sc.files} entries | ≤ 2 s, peak RSS ≤ 400 MiB | ${s2(sc.ls.wall)}, ${mib(sc.ls.rss)} | — | ${verdict(sc.ls.wall <= 2 && sc.ls.rss <= 400)}: ${ratio(sc.ls.wall, 2)} the time goal, ${ratio(sc.ls.rss, 400)} the memory goal |`);
+    lines.push(`| add ${sc.files} files | RSS stays flat (≤ 300 MiB) | ${mib(sc.add.rss)} peak (${s2(sc.add.wall)}) | — | ${verdict(sc.add.rss <= 300)}: ${ratio(sc.add.rss, 300)} the goal |`);
+  }
+  const ro = R.rotate;
+  if (ro) {
+    const x = ro.reencrypt.wall / ro.rotate.wall;
+    lines.push(`| rotate ${ro.entries} entries | ≤ 1 s, and ≥ 20× faster than \`revoke --reencrypt\` | ${s2(ro.rotate.wall)} | revoke --reencrypt ${s2(ro.reencrypt.wall)} | ${verdict(ro.rotate.wall <= 1 && x >= 20)}: ${ratio(ro.rotate.wall, 1)} the 1 s goal, rotate is ${x.toFixed(1)}× faster |`);
+  }
+  const f = R.file;
+  if (f) {
+    for (const dir of ['enc', 'dec']) {
+      const c = f[dir].coffer.wall;
+      const age = f[dir].age.wall;
+      const raw = f[dir].raw.wall;
+      lines.push(`| ${dir === 'enc' ? 'encrypt' : 'decrypt'} ${fmtSize(f.size)} (file to file) | ≤ 1.1× age and ≤ 1.25× raw secretstream | ${s2(c)} | age ${s2(age)} (with fsync ${s2(f[dir]['age+fsync'].wall)}), raw secretstream ${s2(raw)} (its crypto loop alone ${s2(f[dir].rawLoop)}), cp ${s2(f[dir].cp.wall)} | ${verdict(c <= 1.1 * age && c <= 1.25 * raw)}: ${ratio(c, age)} age, ${ratio(c, raw)} raw (${ratio(c, f[dir].rawLoop)} its loop alone) |`);
+    }
+  }
+  const b = R.big;
+  if (b && f) {
+    const peak = Math.max(b.enc.rss, b.dec.rss, f.enc.coffer.rss, f.dec.coffer.rss);
+    lines.push(`| peak RSS, ${fmtSize(f.size)} and ${fmtSize(b.size)} | flat, ≤ 96 MiB | ${fmtSize(f.size)}: ${mib(f.enc.coffer.rss)} / ${mib(f.dec.coffer.rss)}; ${fmtSize(b.size)}: ${mib(b.enc.rss)} / ${mib(b.dec.rss)} (enc / dec) | — | ${verdict(peak <= 96)} |`);
+  }
+  lines.push('', 'When each row was measured (UTC, and the 1-minute load average of the 2-core machine at the start of the row):',
+    ...['file', 'big', 'tree', 'rotate', 'scale'].map((r) => `- ${r}: ${when(r)}`));
+  return lines.join('\n');
+}
+
+function fileDetail(f, b) {
+  const row = (tool, dir) => {
+    const m = f[dir][tool];
+    return `| ${tool === 'raw' ? 'raw secretstream (in memory)' : tool} | ${dir === 'enc' ? 'encrypt' : 'decrypt'} | ${s2(m.wall)} | ${(f.size / 2 ** 20 / m.wall).toFixed(0)} MiB/s | ${m.rss.toFixed(1)} MiB |`;
+  };
+  return [
+    `Measured ${f.date} on ${f.cpus}, Node ${f.node}, load ${f.load}; ${f.runs} alternating runs, medians; ${fmtSize(f.size)} random file, page cache warm. coffer fsyncs its output before renaming it into place; age and cp do not (\`age+fsync\` is age followed by \`sync FILE\`).`,
     '',
     '| tool | direction | wall (median) | throughput | peak RSS (median) |',
     '|---|---|---|---|---|',
-    row('coffer', 'enc'), row('age', 'enc'), row('cp', 'enc'),
-    row('coffer', 'dec'), row('age', 'dec'), row('cp', 'dec'),
-    '',
-    `coffer / age wall time: encrypt ${ratio('enc')}×, decrypt ${ratio('dec')}× (target ≤ 0.9×).`,
-  ];
-  if (bigRow) {
-    lines.push('', `Constant memory: the same commands on a ${fmtSize(big)} file peaked at ${bigRow.e.rss.toFixed(1)} MiB (encrypt, ${bigRow.e.wall.toFixed(1)} s) and ${bigRow.d.rss.toFixed(1)} MiB (decrypt, ${bigRow.d.wall.toFixed(1)} s), against ${med('coffer', 'enc', 'rss').toFixed(1)} / ${med('coffer', 'dec', 'rss').toFixed(1)} MiB for ${fmtSize(size)} (target ≤ 96 MiB, independent of size).`);
-  }
-  const block = lines.join('\n');
-  console.log(`\n${block}\n`);
-  if (!args.includes('--no-write')) {
-    const doc = path.join(root, 'docs/BENCHMARKS.md');
-    writeSection(doc, 'file', 'Single files: coffer vs age vs cp', block);
-    console.log(`bench: wrote ${path.relative(root, doc)}`);
-  }
-  if (!args.includes('--no-vault') && existsSync(path.join(root, 'build/bench-vault.mjs'))) {
-    const r = spawnSync(process.execPath, [path.join(root, 'build/bench-vault.mjs'), ...args], { stdio: 'inherit' });
-    if (r.status !== 0) process.exit(r.status ?? 1);
-  }
+    ...['coffer', 'age', 'age+fsync', 'cp', 'raw'].map((t) => row(t, 'enc')),
+    ...['coffer', 'age', 'age+fsync', 'cp', 'raw'].map((t) => row(t, 'dec')),
+    ...(b ? ['', `Constant memory (${b.date}, load ${b.load}): the same coffer commands on a ${fmtSize(b.size)} file peaked at ${b.enc.rss.toFixed(1)} MiB (encrypt, ${b.enc.wall.toFixed(1)} s) and ${b.dec.rss.toFixed(1)} MiB (decrypt, ${b.dec.wall.toFixed(1)} s), against ${f.enc.coffer.rss.toFixed(1)} / ${f.dec.coffer.rss.toFixed(1)} MiB for ${fmtSize(f.size)} (target ≤ 96 MiB, independent of size).`] : []),
+  ].join('\n');
 }
 
-main().catch((e) => { console.error(`bench: ${e.message}`); rmSync(workDir, { recursive: true, force: true }); process.exit(1); });
+async function main() {
+  if (!existsSync(cli)) spawnSync(process.execPath, [path.join(root, 'build/build.mjs'), '--only=cli'], { stdio: 'inherit' });
+  need('/usr/bin/time', 'time');
+  console.log(`bench: rows ${selected.join(', ')} in ${work} (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  const R = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
+  const state = {};
+  const impl = { file: rowFile, big: rowBig, tree: rowTree, rotate: rowRotate, scale: rowScale };
+  for (const row of selected) {
+    if (row === 'vault') {
+      const r = spawnSync(process.execPath, [path.join(root, 'build/bench-vault.mjs'), ...args], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('bench-vault failed');
+      continue;
+    }
+    if (row === 'webdav') {
+      // The WebDAV drive beside rclone serve webdav (build/bench-webdav.mjs writes its own section).
+      const r = spawnSync(process.execPath, [path.join(root, 'build/bench-webdav.mjs'), ...args], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('bench-webdav failed');
+      continue;
+    }
+    R[row] = await impl[row](state);
+    if (write) writeFileSync(resultsFile, `${JSON.stringify(R, null, 1)}\n`);
+  }
+  const table = goalsTable(R);
+  console.log(`\n${table}\n`);
+  if (write) {
+    writeSection(doc, 'goals', 'Issue 12 goals: coffer beside its peers', table);
+    if (R.file) writeSection(doc, 'file', 'Single files: coffer vs age vs cp', fileDetail(R.file, R.big));
+    console.log(`bench: wrote ${path.relative(root, doc)} and ${path.relative(root, resultsFile)}`);
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(1);
+});
