@@ -133,6 +133,8 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [rowError, setRowError] = useState<{ path: string; message: string } | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
+  const [uploads, setUploads] = useState(false);
+  useEffect(() => void coffer().app.info().then((i) => setUploads(i.shell === 'browser'), () => undefined), []);
   const [edit, setEdit] = useState<Edit | null>(null);
   const [text, setText] = useState('');
   const [folders, setFolders] = useState<string[] | null>(null);
@@ -231,6 +233,12 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     internalDrag.current = null;
     if (own) {
       moveInto(own, dir);
+      return;
+    }
+    if (uploads) {
+      // Browser window: the files have no path main may read, so they are uploaded (read now, while the drop lasts).
+      const started = coffer().files.upload({ vaultId: vault.id, to: dir, data: e.dataTransfer });
+      void run(() => started, 'top');
       return;
     }
     const paths = Array.from(e.dataTransfer.files).map((f) => coffer().files.pathForFile(f)).filter((p) => p !== '');
