@@ -43,7 +43,7 @@ async function createVaultWithFile(app: AppUnderTest, work: string, name: string
 /** Clicks Open on notes.txt and returns the path of the copy the default app got. */
 async function openInEditor(app: AppUnderTest, file = 'notes.txt'): Promise<string> {
   const before = app.opened.length;
-  await app.page.getByRole('button', { name: `Open ${file}` }).click();
+  await app.page.getByRole('button', { name: `Open ${file}`, exact: true }).click();
   await expect.poll(() => app.opened.length, { timeout: 15_000 }).toBe(before + 1);
   return app.opened[before] as string;
 }

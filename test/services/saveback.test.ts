@@ -168,7 +168,10 @@ describe('save-back of opened files', () => {
     expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
     writeFileSync(copy, 'fully written now'); // the watcher looks again: changed, so the wait starts over
     expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
-    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000); // stable for the debounce period: saved
+    // Stable for the debounce period: saved. (Twice: if the watcher's look at the second write comes
+    // only after the first advance, the period starts then, and the second advance completes it.)
+    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000);
+    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000);
     await vi.waitFor(async () => expect(await inVault(dir, 'notes.txt', base)).toEqual({ text: 'fully written now', version: 2 }), { timeout: 10_000, interval: 100 });
     expect(t.s.saveback.hasUnsaved(vaultId)).toBe(false);
 
