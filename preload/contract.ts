@@ -201,6 +201,24 @@ export const ActivityEntry = z.object({
 });
 export type ActivityEntry = z.infer<typeof ActivityEntry>;
 
+/** An opened file ("Open") whose edits are not in the vault yet and wait for the person's decision. */
+export const UnsavedEdit = z.object({
+  /** The opened copy's id (random; names no path on this computer). */
+  id: z.string(),
+  vaultId: z.string(),
+  vaultName: z.string(),
+  /** The vault path it saves to. */
+  path: z.string(),
+  name: z.string(),
+  /** Why it is not saved ("the vault folder is not reachable…", "Coffer stopped before saving it…"). */
+  reason: z.string(),
+  /** Save needs the vault unlocked. */
+  vaultUnlocked: z.boolean(),
+  /** When the copy was changed (epoch ms), when known. */
+  changedAt: z.number().nullable(),
+});
+export type UnsavedEdit = z.infer<typeof UnsavedEdit>;
+
 export const AppInfo = z.object({
   version: z.string(),
   platform: z.string(),
@@ -208,6 +226,12 @@ export const AppInfo = z.object({
   storageBackend: z.string(),
   /** Set when private keys on this computer are only obfuscated, not encrypted by the OS. */
   storageWarning: z.string().nullable(),
+  /**
+   * The one thing the renderer knows about its shell: "electron" (native dialogs, drag out, paths
+   * of dropped files) or "browser" (`coffer ui`: in-app picker, dropped files are uploaded with
+   * files.upload, drag-out is a download).
+   */
+  shell: z.enum(['electron', 'browser']),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -234,6 +258,15 @@ export const CreateVaultRequest = z.object({
   recoveryKeyPath: FsPath.nullable(),
 });
 export type CreateVaultRequest = z.infer<typeof CreateVaultRequest>;
+
+export const PickerMode = z.enum(['folder', 'files', 'folders', 'save', 'module']);
+export const PickerListing = z.object({
+  dir: z.string(),
+  parent: z.string().nullable(),
+  roots: z.array(z.object({ label: z.string(), path: z.string() })),
+  entries: z.array(z.object({ name: z.string(), path: z.string(), type: z.enum(['dir', 'file']), size: z.number().nullable() })),
+});
+export type PickerListing = z.infer<typeof PickerListing>;
 
 const Empty = z.object({});
 const VaultRef = z.object({ vaultId: Id });
@@ -263,6 +296,13 @@ export const channels = {
   'files:move': { request: z.object({ vaultId: Id, from: VPath, to: VPath }), response: Ok },
   'files:remove': { request: z.object({ vaultId: Id, path: VPath, recursive: z.boolean() }), response: Ok },
   'files:resolveConflict': { request: z.object({ vaultId: Id, path: VPath, keep: z.enum(['both', 'mine', 'theirs']), versionId: z.string().optional() }), response: Ok },
+
+  /** Opened files whose edits could not be saved back (after a failed lock or quit, or a crash). */
+  'edits:list': { request: Empty, response: z.array(UnsavedEdit) },
+  /** Saves one of them to its vault now (the vault must be unlocked); a changed entry keeps both versions. */
+  'edits:save': { request: z.object({ id: Id }), response: z.object({ path: z.string(), version: z.number() }) },
+  /** Wipes one of them without saving: its edits are gone. */
+  'edits:discard': { request: z.object({ id: Id }), response: Ok },
 
   'jobs:list': { request: Empty, response: z.array(JobInfo) },
   'jobs:cancel': { request: z.object({ jobId: z.string().min(1) }), response: Ok },
@@ -307,6 +347,18 @@ export const channels = {
   'dialog:pickFolder': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
   'dialog:pickFiles': { request: z.object({ title: z.string().max(200), folders: z.boolean() }), response: z.object({ paths: z.array(z.string()) }) },
   'dialog:saveFile': { request: z.object({ title: z.string().max(200), defaultName: z.string().max(500) }), response: z.object({ path: z.string().nullable() }) },
+  /** The in-app picker (browser shell): what is in one folder, confined to home and mounted volumes. */
+  'picker:list': { request: z.object({ pickerId: Id, dir: FsPath.optional() }), response: PickerListing },
+  /** The person's choice in the in-app picker (null = cancelled); main checks it and records it as picked. */
+  'picker:done': { request: z.object({ pickerId: Id, paths: z.array(FsPath).max(10_000).nullable() }), response: Ok },
+  /**
+   * Browser shell: files dropped on the window are uploaded (PUT /upload/ID/N, streamed to main)
+   * and added to the vault as one job. `files` are paths relative to the drop ("Reports/q1.txt").
+   */
+  'files:uploadStart': {
+    request: z.object({ vaultId: Id, to: VPath, files: z.array(z.object({ path: z.string().min(1).max(4096), size: z.number().int().nonnegative() })).min(1).max(10_000), folders: z.array(z.string().min(1).max(4096)).max(10_000) }),
+    response: z.object({ jobId: z.string(), uploadId: z.string() }),
+  },
   /** A PKCS#11 module file; main remembers the pick and loads modules only from picks or known install locations. */
   'dialog:pickModule': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
 } as const;
@@ -331,6 +383,10 @@ export const events = {
   'event:vaultLocked': z.object({ vaultId: z.string(), reason: z.enum(['manual', 'idle', 'exit', 'revoked']) }),
   'event:conflicts': z.object({ vaultId: z.string(), conflicts: z.array(ConflictInfo) }),
   'event:accessRequests': z.object({ vaultId: z.string(), requests: z.array(AccessRequest) }),
+  /** Browser shell: a dialog was asked for; the renderer shows the in-app picker. */
+  'event:picker': z.object({ pickerId: z.string(), mode: PickerMode, title: z.string(), defaultName: z.string(), start: z.string() }),
+  /** The opened files whose edits are not saved and wait for Save or Discard (the whole list, each time it changes). */
+  'event:unsavedEdits': z.object({ edits: z.array(UnsavedEdit) }),
   /** "Touch your key", "Contacting Vault…": shown while a provider waits. */
   'event:notice': z.object({ kind: z.enum(['touch', 'contacting', 'info']), message: z.string() }),
 } as const;

@@ -46,7 +46,12 @@ import { readMemory, updateMemory } from './state';
 import { Ancestry, chooseHistory } from './history';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
 import './transit-slot';
-import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage } from './storage';
+import {
+  FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
+} from './storage';
+import { nameProblem, validateRecordBody } from './validate';
+import { confinedPath, outputError, partialPath, sweepPartials } from './confine';
+import { payloadSize } from '../format/sizes';
 import {
   validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
   type VaultProblem, type VerifyReport,
@@ -231,24 +236,14 @@ export function splitVaultPath(vpath: string): string[] {
 }
 
 function checkName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || Buffer.byteLength(name) > 1024) {
-    throw new CofferError('USAGE', `invalid name ${JSON.stringify(name)}`);
-  }
+  const why = nameProblem(name);
+  if (why !== null) throw new CofferError('USAGE', `invalid name ${JSON.stringify(name)}: ${why}`);
 }
 
 function conflictName(name: string, n: number): string {
   const dot = name.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
   return `${stem} (conflict ${n})${ext}`;
-}
-
-function validRecordBody(b: unknown, id: string): b is RecordBody {
-  const r = b as RecordBody;
-  return typeof r === 'object' && r !== null && r.v === 1 && r.id === id && (r.type === 'file' || r.type === 'dir')
-    && typeof r.parent === 'string' && (r.parent === '' || ID_RE.test(r.parent)) && typeof r.name === 'string' && r.name !== ''
-    && Number.isSafeInteger(r.size) && r.size >= 0 && Number.isFinite(r.mtime) && Number.isSafeInteger(r.version) && r.version >= 1
-    && (r.type === 'dir' || (typeof r.key === 'string' && typeof r.blob === 'string' && ID_RE.test(r.blob)))
-    && (r.props === undefined || validProps(r.props));
 }
 
 function fileKeyOf(body: RecordBody): Uint8Array {
@@ -303,8 +298,8 @@ export async function readVaultInfo(dir: string, storage: VaultStorage = new FsS
   for (const o of await storage.list(SLOTS)) {
     const n = parseObjectName(o.name, '.slot', HEX12);
     if (!n || n.conflict) continue;
-    const raw = await storage.get(`${SLOTS}/${o.name}`);
     try {
+      const raw = await storage.get(`${SLOTS}/${o.name}`);
       const b = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), 'slot').body;
       slots.push({ id: n.id, type: b.type, label: b.label, fingerprint: b.fingerprint });
     } catch {
@@ -624,8 +619,8 @@ export class Vault {
         continue;
       }
       if (n.conflict) continue; // epochs are written once; a conflict copy adds nothing
-      const raw = await this.storage.get(`${EPOCHS}/${o.name}`);
       try {
+        const raw = await this.storage.get(`${EPOCHS}/${o.name}`);
         const obj = parseSignedObject<EpochBody>((raw ?? Buffer.alloc(0)).toString('utf8'), `epoch ${n.id}`);
         const b = obj.body;
         const strings = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
@@ -658,8 +653,8 @@ export class Vault {
         this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object, message: 'not a slot file' });
         continue;
       }
-      const raw = await this.storage.get(object);
       try {
+        const raw = await this.storage.get(object);
         const obj = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), `slot ${n.id}`);
         out.push({ file: o.name, name: n, obj, verified: false });
       } catch (e) {
@@ -722,7 +717,15 @@ export class Vault {
         if (!ids) continue;
         const use = ids.identities.filter((id) => id.interactive === interactive);
         if (use.length === 0) continue;
-        const wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
+        let wrap: Buffer | null;
+        try {
+          wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
+        } catch (e) {
+          if (!isCofferError(e)) throw e;
+          this.problem({ severity: 'error', code: e.code, object: wrapKeyName(b.slot, epoch), message: e.message });
+          errors.push(e);
+          continue;
+        }
         if (!wrap) continue;
         let vk: Uint8Array;
         try {
@@ -938,8 +941,9 @@ export class Vault {
     todo.forEach((t, i) => {
       const raw = raws[i];
       const object = `${RECORDS}/${t.file}`;
-      if (!raw) {
+      if (!raw || isCofferError(raw)) {
         this.records.delete(t.file);
+        if (raw) this.problem({ severity: 'error', code: raw.code, object, message: raw.message });
         return;
       }
       const text = raw.toString('latin1');
@@ -971,8 +975,8 @@ export class Vault {
             throw new CofferError('VAULT_TAMPERED', `record is sealed under epoch ${epoch}, which revocation ${r} closed, and is not among the records that revocation kept: it was written with a key from before the revocation (by a removed member, or on a computer that had not seen it yet); ignored`);
           }
         }
-        const body = JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown;
-        if (!validRecordBody(body, t.name.id)) throw new CofferError('VAULT_TAMPERED', 'record content is malformed');
+        // The one place a record is decoded: every field is validated (names above all) before use.
+        const body = validateRecordBody(JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown, t.name.id);
         if (!t.name.conflict) {
           const seenV = this.memEntries[t.name.id];
           if (seenV !== undefined && (Math.abs(seenV) > body.version || (seenV < 0 && -seenV >= body.version))) {
@@ -1297,7 +1301,7 @@ export class Vault {
       await this.mutate(() => Promise.resolve());
       return true;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errnoOf(e);
       if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || (isCofferError(e) && e.code === 'VAULT_BUSY')) {
         this.problem({ severity: 'warning', code: 'CONFLICT', object: EPOCHS, message: 'concurrent changes could not be joined (folder not writable or busy); they will be on the next change' });
         return false;
@@ -1322,10 +1326,11 @@ export class Vault {
         for (const [epoch, keys] of this.keyring) {
           if (!this.trusted.has(epoch)) continue;
           const key = wrapKeyName(b.slot, epoch);
-          const bytes = await this.storage.get(key);
-          if (!bytes) continue;
-          const header = parseHeader(bytes);
+          let header;
           try {
+            const bytes = await this.storage.get(key);
+            if (!bytes) continue;
+            header = parseHeader(bytes);
             verifyHeaderMac(header, keys.vk);
           } catch {
             continue; // not made with this epoch's key: left for verify to report
@@ -1457,7 +1462,11 @@ export class Vault {
       if (st.isDirectory()) {
         folders.push(rel);
         const names = (await readdir(abs)).sort();
-        for (const n of names) await scan(path.join(abs, n), [...rel, normalizeName(n)]);
+        for (const n of names) {
+          // A name that could not be read back (a control character, a backslash…) is skipped and reported.
+          if (nameProblem(n) !== null) skipped.push(path.join(abs, n));
+          else await scan(path.join(abs, n), [...rel, normalizeName(n)]);
+        }
       } else if (st.isFile()) {
         files.push({ abs, rel, size: st.size, mtime: st.mtimeMs });
       } else {
@@ -1471,6 +1480,8 @@ export class Vault {
     }
     progress.setTotals(files.length, files.reduce((a, f) => a + f.size, 0));
     const toParts = splitVaultPath(to);
+    // Temp files that an add killed on this host left (SIGKILL, a crash) go first: they may fill the disk.
+    await this.storage.sweepTemp?.();
 
     // 2. Create the folders and decide which entries are replaced (under the lock).
     const dirOf = new Map<string, string>();
@@ -1655,7 +1666,11 @@ export class Vault {
     return { files: plans.length, folders: folders.length, bytes, replaced, skipped };
   }
 
-  /** Decrypts a file or a whole folder to `dest` (a new file or folder). Nothing partial is left on failure. */
+  /**
+   * Decrypts a file or a whole folder to `dest` (a new file or folder). Nothing partial is left on
+   * failure. Every path written is confined under `dest` (confine.ts): entry names come from records a
+   * co-member may have forged, so none may climb out of `dest` or write through a link found there.
+   */
   async get(vpath: string, dest: string, opts: OpProgress & { overwrite?: boolean; platform?: NodeJS.Platform } = {}): Promise<{ files: number; bytes: number; renamed: { path: string; written: string; reason: ExportRenameReason }[] }> {
     this.ensureOpen();
     // The root is a folder like any other: `get DIR / -o OUT` writes the whole vault.
@@ -1667,10 +1682,17 @@ export class Vault {
     const progress = new ProgressTracker(opts.onProgress);
     let files = 0;
     let bytes = 0;
+    const swept = new Set<string>();
     const getFile = async (n: Node, out: string): Promise<void> => {
       throwIfAborted(opts.signal);
       if (!opts.overwrite && (await lstat(out).catch(() => null))) throw new CofferError('EXISTS', `${out} already exists`);
-      const tmp = `${out}.coffer-${tempName()}`;
+      // Partial files that a killed `get` left in this folder go first (this host, dead processes only).
+      const folder = path.dirname(out);
+      if (!swept.has(folder)) {
+        swept.add(folder);
+        await sweepPartials(folder);
+      }
+      const tmp = partialPath(out);
       try {
         await this.decryptBlobTo(n.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), (d) => progress.addBytes(d), opts.signal);
         await rename(tmp, out);
@@ -1688,40 +1710,46 @@ export class Vault {
       if (x && x.reason) renamed.push({ path: r.info.path || '/', written: x.written, reason: x.reason });
       return x ? x.written : r.info.name;
     };
-    if (r.node.body.type === 'file') {
-      progress.setTotals(1, r.node.body.size);
-      const st = await stat(dest).catch(() => null);
-      await getFile(r.node, st?.isDirectory() ? path.join(dest, topName()) : dest);
-    } else {
-      const all = this.list(r.info.path, { recursive: true });
-      progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
-      const st = await stat(dest).catch(() => null);
-      const root = st?.isDirectory() ? path.join(dest, topName()) : dest;
-      await mkdir(root, { recursive: true });
-      // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
-      const outOf = new Map<string, string>([[r.info.path, root]]);
-      const byParent = new Map<string, EntryInfo[]>();
-      for (const e of all) {
-        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-        byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
+    try {
+      if (r.node.body.type === 'file') {
+        progress.setTotals(1, r.node.body.size);
+        const st = await stat(dest).catch(() => null);
+        await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
+      } else {
+        const all = this.list(r.info.path, { recursive: true });
+        progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
+        const st = await stat(dest).catch(() => null);
+        let root = dest;
+        if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
+        else await mkdir(dest, { recursive: true });
+        // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
+        const relOf = new Map<string, string[]>([[r.info.path, []]]);
+        const byParent = new Map<string, EntryInfo[]>();
+        for (const e of all) {
+          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+          byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
+        }
+        const written = new Map<string, string>();
+        for (const list of byParent.values()) {
+          exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
+            const e = list[i] as EntryInfo;
+            written.set(e.path, x.written);
+            if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
+          });
+        }
+        const fileJobs: { node: Node; out: string }[] = [];
+        for (const e of all) {
+          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+          const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
+          relOf.set(e.path, rel);
+          // Confined under the destination: no name may climb out of it or write through a link in it.
+          if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
+          else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
+        }
+        await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
       }
-      const written = new Map<string, string>();
-      for (const list of byParent.values()) {
-        exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
-          const e = list[i] as EntryInfo;
-          written.set(e.path, x.written);
-          if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
-        });
-      }
-      const fileJobs: { node: Node; out: string }[] = [];
-      for (const e of all) {
-        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-        const out = path.join(outOf.get(parent) ?? root, written.get(e.path) ?? e.name);
-        outOf.set(e.path, out);
-        if (e.type === 'dir') await mkdir(out, { recursive: true });
-        else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out });
-      }
-      await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
+    } catch (e) {
+      throw outputError(e, dest);
     }
     progress.finish();
     return { files, bytes, renamed };
@@ -1730,7 +1758,7 @@ export class Vault {
   private async decryptBlobTo(body: RecordBody, out: Writable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<number> {
     const k = await this.fileKey(body);
     let last = 0;
-    const src = this.storage.getStream(blobKey(body.blob as string));
+    const src = this.storage.getStream(blobKey(body.blob as string), payloadSize(body.size));
     try {
       await pipeline(src, decryptPayload(k, (n) => {
         onBytes?.(n - last);
@@ -1821,7 +1849,7 @@ export class Vault {
    * Commits a staged file as `vpath`: a new entry, or the next version of the file already there
    * (its dead properties are kept). The blob is durable before the record that names it.
    */
-  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number } = {}): Promise<EntryInfo> {
+  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number; expect?: { readonly id: string; readonly version: number } | null } = {}): Promise<EntryInfo> {
     const parts = splitVaultPath(vpath);
     const name = parts[parts.length - 1];
     if (name === undefined) throw new CofferError('USAGE', 'the vault root is a folder');
@@ -1832,6 +1860,11 @@ export class Vault {
         const parent = this.dirId(parts.slice(0, -1).join('/'));
         const cur = this.childIndex().get(`${parent}\0${name.normalize('NFC')}`);
         if (cur && cur.body.type !== 'file') throw new CofferError('EXISTS', `${vpath} exists and is not a file`);
+        // Compare-and-set under the writer lock: the caller edited version `expect` of entry `expect.id`
+        // (null: the caller expects no entry at `vpath`); anything else means someone changed it meanwhile.
+        if (opts.expect !== undefined && (opts.expect === null ? cur !== undefined : cur?.body.id !== opts.expect.id || cur.body.version !== opts.expect.version)) {
+          throw new CofferError('VAULT_CONFLICT', `${vpath} changed in the vault since it was opened (now ${cur ? `version ${cur.body.version}` : 'gone'})`);
+        }
         await this.storage.commit([{ staged: f.staged, key: blobKey(blob) }]);
         const body: RecordBody = {
           v: 1, id: cur ? cur.body.id : newId(), type: 'file', parent, name: cur ? cur.body.name : name, size: f.size,
@@ -1871,7 +1904,7 @@ export class Vault {
     const body = r.node.body;
     if (start === 0 && end >= body.size - 1) return this.decryptBlobTo(body, out, undefined, opts.signal);
     const k = await this.fileKey(body);
-    const src = this.storage.getStream(blobKey(body.blob as string));
+    const src = this.storage.getStream(blobKey(body.blob as string), payloadSize(body.size));
     const dec = decryptPayload(k);
     src.once('error', (e) => dec.destroy(e));
     src.pipe(dec);
@@ -2216,7 +2249,7 @@ export class Vault {
       k.set(na.randomBytes(32));
       const oldK = await this.fileKey(owner.body);
       let last = 0;
-      const src = this.storage.getStream(blobKey(oldB)).pipe(decryptPayload(oldK, (n) => {
+      const src = this.storage.getStream(blobKey(oldB), payloadSize(owner.body.size)).pipe(decryptPayload(oldK, (n) => {
         progress.addBytes(n - last);
         last = n;
       }));
@@ -2309,7 +2342,7 @@ export class Vault {
     }
     const copy = async (w: Writable): Promise<number> => {
       let n = header.length;
-      const src = this.storage.getStream(blobKey(r.node.body.blob as string));
+      const src = this.storage.getStream(blobKey(r.node.body.blob as string), payloadSize(r.node.body.size));
       async function* gen(): AsyncGenerator<Buffer> {
         yield header;
         for await (const c of src as AsyncIterable<Buffer>) {
@@ -2322,14 +2355,15 @@ export class Vault {
     };
     if (typeof out !== 'string') return { bytes: await copy(out) };
     if (!opts.overwrite && (await lstat(out).catch(() => null))) throw new CofferError('EXISTS', `${out} already exists`);
-    const tmp = `${out}.coffer-${tempName()}`;
+    await sweepPartials(path.dirname(out));
+    const tmp = partialPath(out);
     try {
-      const bytes = await copy(createWriteStream(tmp, { flags: 'wx' }));
+      const bytes = await copy(createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
       await rename(tmp, out);
       return { bytes };
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw e;
+      throw outputError(e, out);
     }
   }
 
@@ -2342,11 +2376,14 @@ export class Vault {
    */
   async verify(opts: OpProgress & { repair?: boolean } = {}): Promise<VerifyReport> {
     this.ensureOpen();
+    // Repair first removes this host's temp files of dead processes, before taking the lock (whose
+    // file needs space when a killed writer filled the disk), and reports them.
+    const swept = opts.repair ? ((await this.storage.sweepTemp?.()) ?? []) : [];
     const release = await this.storage.lock();
     try {
       await this.load();
       const problems: VaultProblem[] = [...this.loadProblems];
-      const repaired: string[] = [];
+      const repaired: string[] = [...swept];
       const tree = this.getTree();
       const pathOf = (n: Node): string | null => tree.infoByFile.get(n.file)?.path ?? null;
       // Records: conflicts, orphans. (Records under older epochs of the history are normal: rotation does
@@ -2385,10 +2422,17 @@ export class Vault {
       for (const o of await this.storage.list(TMP_FOLDER)) {
         if (o.name === 'lock') continue;
         const key = `${TMP_FOLDER}/${o.name}`;
+        // Only coffer's own leftovers are ever removed: regular files named by its scheme
+        // (HOST~PID~RANDOM.tmp|.intent) whose process is gone. Anything else is reported and left alone.
+        const kind = o.regular === false ? null : ownTempKind(o.name);
+        if (kind === null) {
+          problems.push({ severity: 'warning', code: 'UNKNOWN_FILE', object: key, path: null, message: o.regular === false ? 'a link or special file, not coffer\'s (left alone)' : 'not a coffer temp file (left alone)', repairable: false });
+          continue;
+        }
         const owner = ownerOf(o.name);
         const dead = owner ? owner.host === thisHost() && !pidAlive(owner.pid) : false;
-        const old = Date.now() - o.mtimeMs > 7 * 24 * 3600 * 1000;
-        if (o.name.endsWith('.intent') && dead) {
+        const old = owner !== null && owner.host !== thisHost() && Date.now() - o.mtimeMs > 7 * 24 * 3600 * 1000;
+        if (kind === 'intent' && dead) {
           let objects: string[] = [];
           try {
             objects = (JSON.parse(((await this.storage.get(key)) ?? Buffer.alloc(0)).toString('utf8')) as { objects: string[] }).objects ?? [];
@@ -2412,13 +2456,17 @@ export class Vault {
         blobCount++;
         if (referenced.has(o.name)) continue;
         const p = proven(key);
-        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'content of an interrupted add; no entry refers to it' : 'no entry refers to this blob (maybe its record has not synced yet); left alone', repairable: p });
+        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'content of an interrupted add; no entry refers to it' : 'no entry refers to this blob (maybe its record has not synced yet); left alone', repairable: p && o.regular !== false });
       }
       const epochIds = new Set(this.epochs.keys());
       const slotIds = new Set(this.slots.map((s) => s.name.id));
       for (const o of await this.storage.list(KEYS)) {
         const m = /^([0-9a-f]{12})\.([0-9]{8}-[0-9a-f]{8})\.key$/.exec(o.name);
         const key = `${KEYS}/${o.name}`;
+        if (o.regular === false) {
+          problems.push({ severity: 'error', code: 'VAULT_TAMPERED', object: key, path: null, message: 'a link or special file where a key wrap should be (never read; remove it)', repairable: false });
+          continue;
+        }
         if (!m) continue;
         if (epochIds.has(m[2] as string) && slotIds.has(m[1] as string)) continue;
         const p = proven(key) || proven(epochKey(m[2] as string));
