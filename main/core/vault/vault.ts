@@ -892,7 +892,11 @@ export class Vault {
         this.manifests.set(r, null); // format 1 revocation: it re-sealed every record and listed none
         continue;
       }
-      const raw = await this.storage.get(manifestKey(r));
+      // A manifest the storage refuses (too large, not a regular file) is as good as missing.
+      const raw = await this.storage.get(manifestKey(r)).catch((e: unknown) => {
+        if (isCofferError(e)) return null;
+        throw e;
+      });
       const set = raw && sha256hex(raw) === want ? parseManifest(raw.toString('latin1'), r) : null;
       if (!set) this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: manifestKey(r), message: `the record list of revocation ${r} is missing or altered: records from before it cannot be checked and are ignored` });
       this.manifests.set(r, set);
