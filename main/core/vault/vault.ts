@@ -50,7 +50,7 @@ import {
   FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
 } from './storage';
 import { nameProblem, validateRecordBody } from './validate';
-import { confinedPath, outputError, partialPath, sweepPartials } from './confine';
+import { confinedPath, partialPath, sweepPartials } from './confine';
 import { payloadSize } from '../format/sizes';
 import {
   validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
@@ -892,7 +892,11 @@ export class Vault {
         this.manifests.set(r, null); // format 1 revocation: it re-sealed every record and listed none
         continue;
       }
-      const raw = await this.storage.get(manifestKey(r));
+      // A manifest the storage refuses (too large, not a regular file) is as good as missing.
+      const raw = await this.storage.get(manifestKey(r)).catch((e: unknown) => {
+        if (isCofferError(e)) return null;
+        throw e;
+      });
       const set = raw && sha256hex(raw) === want ? parseManifest(raw.toString('latin1'), r) : null;
       if (!set) this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: manifestKey(r), message: `the record list of revocation ${r} is missing or altered: records from before it cannot be checked and are ignored` });
       this.manifests.set(r, set);
@@ -1274,7 +1278,7 @@ export class Vault {
   /** Merges concurrent epochs into one and wraps the current epoch for members that lack it. */
   private async heal(): Promise<void> {
     if (this.joinable.length > 0) {
-      await this.newEpoch({ revoke: [], rewriteRecords: false });
+      await this.newEpoch({ revoke: [] });
       return;
     }
     const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
@@ -1710,46 +1714,42 @@ export class Vault {
       if (x && x.reason) renamed.push({ path: r.info.path || '/', written: x.written, reason: x.reason });
       return x ? x.written : r.info.name;
     };
-    try {
-      if (r.node.body.type === 'file') {
-        progress.setTotals(1, r.node.body.size);
-        const st = await stat(dest).catch(() => null);
-        await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
-      } else {
-        const all = this.list(r.info.path, { recursive: true });
-        progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
-        const st = await stat(dest).catch(() => null);
-        let root = dest;
-        if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
-        else await mkdir(dest, { recursive: true });
-        // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
-        const relOf = new Map<string, string[]>([[r.info.path, []]]);
-        const byParent = new Map<string, EntryInfo[]>();
-        for (const e of all) {
-          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-          byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
-        }
-        const written = new Map<string, string>();
-        for (const list of byParent.values()) {
-          exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
-            const e = list[i] as EntryInfo;
-            written.set(e.path, x.written);
-            if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
-          });
-        }
-        const fileJobs: { node: Node; out: string }[] = [];
-        for (const e of all) {
-          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-          const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
-          relOf.set(e.path, rel);
-          // Confined under the destination: no name may climb out of it or write through a link in it.
-          if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
-          else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
-        }
-        await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
+    if (r.node.body.type === 'file') {
+      progress.setTotals(1, r.node.body.size);
+      const st = await stat(dest).catch(() => null);
+      await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
+    } else {
+      const all = this.list(r.info.path, { recursive: true });
+      progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
+      const st = await stat(dest).catch(() => null);
+      let root = dest;
+      if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
+      else await mkdir(dest, { recursive: true });
+      // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
+      const relOf = new Map<string, string[]>([[r.info.path, []]]);
+      const byParent = new Map<string, EntryInfo[]>();
+      for (const e of all) {
+        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+        byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
       }
-    } catch (e) {
-      throw outputError(e, dest);
+      const written = new Map<string, string>();
+      for (const list of byParent.values()) {
+        exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
+          const e = list[i] as EntryInfo;
+          written.set(e.path, x.written);
+          if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
+        });
+      }
+      const fileJobs: { node: Node; out: string }[] = [];
+      for (const e of all) {
+        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+        const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
+        relOf.set(e.path, rel);
+        // Confined under the destination: no name may climb out of it or write through a link in it.
+        if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
+        else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
+      }
+      await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
     }
     progress.finish();
     return { files, bytes, renamed };
@@ -2051,7 +2051,7 @@ export class Vault {
    * asked) every record re-encrypted under it. Order: wraps, then the epoch (the commit point), then
    * slots and records; a crash before the commit leaves only leftovers, after it a readable vault.
    */
-  private async newEpoch(opts: { revoke: string[]; rewriteRecords: boolean } & OpProgress): Promise<RotateResult> {
+  private async newEpoch(opts: { revoke: string[] }): Promise<RotateResult> {
     const t0 = Date.now();
     const na = sodium();
     // Parents: the current epoch and the heads to join; never a fork (history.ts).
@@ -2118,23 +2118,9 @@ export class Vault {
     }
     await this.loadSlots();
     this.verifySlots();
-    let records = 0;
-    if (opts.rewriteRecords) {
-      const all = [...this.records.values()].filter((r) => this.recordEpochOf(r) !== eid);
-      const progress = new ProgressTracker(opts.onProgress);
-      progress.setTotals(all.length, 0);
-      for (let i = 0; i < all.length; i += 1024) {
-        throwIfAborted(opts.signal);
-        const part = all.slice(i, i + 1024);
-        await this.storage.putMany(part.map((r) => ({ key: `${RECORDS}/${r.file}`, data: sealRecord(keys, r.body.id, Buffer.from(JSON.stringify(r.body), 'utf8')) })));
-        for (const r of part) {
-          this.recordEpochs.set(r.file, eid);
-          records++;
-          progress.fileDone();
-        }
-      }
-      progress.finish();
-    }
+    // Records are not re-sealed: the new epoch's chain reaches the keys they are under, and after a
+    // revocation its manifest vouches for them (docs/FORMAT.md §6.8). Cost: the wraps, not the entries.
+    const records = this.records.size;
     await this.storage.delete(intent);
     return { epoch: eid, previous: parents, records, slots: members.length, blobsReencrypted: 0, ms: Date.now() - t0 };
   }
@@ -2152,7 +2138,7 @@ export class Vault {
       this.desc = desc;
       this.descBytes = bytes;
     }
-    await this.newEpoch({ revoke: [], rewriteRecords: false });
+    await this.newEpoch({ revoke: [] });
     this.needsMigration = false;
   }
 
@@ -2164,9 +2150,14 @@ export class Vault {
     return was !== VAULT_VERSION;
   }
 
-  /** A new epoch; every record rewrapped under it; content untouched. */
+  /**
+   * A new epoch: a new vault key wrapped for every member, the older keys chained; records and content
+   * untouched (records under older epochs are reached through the chain), so the cost does not grow
+   * with the number of entries. `records` in the result counts the records the new epoch carries over.
+   */
   async rotate(opts: OpProgress = {}): Promise<RotateResult> {
-    return this.mutate(() => this.newEpoch({ revoke: [], rewriteRecords: true, ...opts }));
+    throwIfAborted(opts.signal);
+    return this.mutate(() => this.newEpoch({ revoke: [] }));
   }
 
   /** Members (key slots) and pending access requests. */
@@ -2224,7 +2215,7 @@ export class Vault {
   }
 
   /**
-   * Removes a slot, then rotates (new epoch without it; all records rewrapped). With `reencrypt`,
+   * Removes a slot, then rotates (new epoch without it, listing the records it keeps). With `reencrypt`,
    * every file's content is also re-encrypted under a new file key, because the removed member may
    * have kept file keys of files they opened before; without it those old versions stay readable to them.
    */
@@ -2232,7 +2223,7 @@ export class Vault {
     return this.mutate(async () => {
       const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
       if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
-      const r = await this.newEpoch({ revoke: [slotId], rewriteRecords: !opts.reencrypt, ...opts });
+      const r = await this.newEpoch({ revoke: [slotId] });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
       return { ...r, records: n.records, blobsReencrypted: n.blobs, ms: r.ms + n.ms };
@@ -2372,7 +2363,7 @@ export class Vault {
       return { bytes };
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw outputError(e, out);
+      throw e;
     }
   }
 
@@ -2395,14 +2386,12 @@ export class Vault {
       const repaired: string[] = [...swept];
       const tree = this.getTree();
       const pathOf = (n: Node): string | null => tree.infoByFile.get(n.file)?.path ?? null;
-      // Records: conflicts, stale epochs, orphans.
+      // Records: conflicts, orphans. (Records under older epochs of the history are normal: rotation does
+      // not re-seal them.)
       for (const n of this.records.values()) {
         const info = tree.infoByFile.get(n.file);
         if (info?.conflict) {
           problems.push({ severity: 'warning', code: 'CONFLICT', object: `${RECORDS}/${n.file}`, path: info.path, message: info.conflict.source === 'orphan' ? `its folder is gone (removed on another copy?); shown at the top level` : `a second version (${info.conflict.source}) is kept beside the original; keep it with mv or remove it with rm`, repairable: false });
-        }
-        if (this.recordEpochOf(n) !== this.head) {
-          problems.push({ severity: 'info', code: 'STALE_EPOCH', object: `${RECORDS}/${n.file}`, path: pathOf(n), message: `still under epoch ${this.recordEpochOf(n)}; run rotate to rewrap it`, repairable: false });
         }
       }
       for (const n of this.records.values()) {
