@@ -9,6 +9,8 @@
 //     rotate  rotate the tree vault (10,000 entries) vs `vault revoke --reencrypt`
 //     scale   add --scale-files 100000 files (peak RSS), then open and list them all (time, peak RSS)
 //     vault   the older per-operation vault table (build/bench-vault.mjs: verify, one large file, …)
+//     webdav  coffer vault serve beside rclone serve webdav: GET/PUT of SIZE, PROPFIND of 10,000 entries
+//             (build/bench-webdav.mjs)
 //   e.g. `npm run bench -- --only file --size 256M --runs 5` re-runs one part.
 // Every row writes its result to docs/bench-results.json; the goals table in docs/BENCHMARKS.md (between
 // the bench:goals markers) is rebuilt from that file, so a row re-run alone keeps the others' figures.
@@ -23,7 +25,7 @@ import { makeRandomFile, measure, median, option, parseSize, writeSection } from
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => option(args, name, dflt);
-const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault'];
+const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault', 'webdav'];
 const list = (s) => (s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : []);
 const only = list(opt('only', ''));
 const skip = list(opt('skip', ''));
@@ -383,6 +385,12 @@ async function main() {
     if (row === 'vault') {
       const r = spawnSync(process.execPath, [path.join(root, 'build/bench-vault.mjs'), ...args], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error('bench-vault failed');
+      continue;
+    }
+    if (row === 'webdav') {
+      // The WebDAV drive beside rclone serve webdav (build/bench-webdav.mjs writes its own section).
+      const r = spawnSync(process.execPath, [path.join(root, 'build/bench-webdav.mjs'), ...args], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('bench-webdav failed');
       continue;
     }
     R[row] = await impl[row](state);

@@ -86,6 +86,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
         return p;
       },
     },
+    edits: { list: call('edits:list'), save: call('edits:save'), discard: call('edits:discard') },
     jobs: { list: call('jobs:list'), cancel: call('jobs:cancel'), clearFinished: call('jobs:clearFinished') },
     members: {
       list: call('members:list'),
@@ -107,6 +108,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       conflicts: on('event:conflicts'),
       accessRequests: on('event:accessRequests'),
       notice: on('event:notice'),
+      unsavedEdits: on('event:unsavedEdits'),
     },
   };
 }

@@ -201,6 +201,24 @@ export const ActivityEntry = z.object({
 });
 export type ActivityEntry = z.infer<typeof ActivityEntry>;
 
+/** An opened file ("Open") whose edits are not in the vault yet and wait for the person's decision. */
+export const UnsavedEdit = z.object({
+  /** The opened copy's id (random; names no path on this computer). */
+  id: z.string(),
+  vaultId: z.string(),
+  vaultName: z.string(),
+  /** The vault path it saves to. */
+  path: z.string(),
+  name: z.string(),
+  /** Why it is not saved ("the vault folder is not reachable…", "Coffer stopped before saving it…"). */
+  reason: z.string(),
+  /** Save needs the vault unlocked. */
+  vaultUnlocked: z.boolean(),
+  /** When the copy was changed (epoch ms), when known. */
+  changedAt: z.number().nullable(),
+});
+export type UnsavedEdit = z.infer<typeof UnsavedEdit>;
+
 export const AppInfo = z.object({
   version: z.string(),
   platform: z.string(),
@@ -263,6 +281,13 @@ export const channels = {
   'files:move': { request: z.object({ vaultId: Id, from: VPath, to: VPath }), response: Ok },
   'files:remove': { request: z.object({ vaultId: Id, path: VPath, recursive: z.boolean() }), response: Ok },
   'files:resolveConflict': { request: z.object({ vaultId: Id, path: VPath, keep: z.enum(['both', 'mine', 'theirs']), versionId: z.string().optional() }), response: Ok },
+
+  /** Opened files whose edits could not be saved back (after a failed lock or quit, or a crash). */
+  'edits:list': { request: Empty, response: z.array(UnsavedEdit) },
+  /** Saves one of them to its vault now (the vault must be unlocked); a changed entry keeps both versions. */
+  'edits:save': { request: z.object({ id: Id }), response: z.object({ path: z.string(), version: z.number() }) },
+  /** Wipes one of them without saving: its edits are gone. */
+  'edits:discard': { request: z.object({ id: Id }), response: Ok },
 
   'jobs:list': { request: Empty, response: z.array(JobInfo) },
   'jobs:cancel': { request: z.object({ jobId: z.string().min(1) }), response: Ok },
@@ -331,6 +356,8 @@ export const events = {
   'event:vaultLocked': z.object({ vaultId: z.string(), reason: z.enum(['manual', 'idle', 'exit', 'revoked']) }),
   'event:conflicts': z.object({ vaultId: z.string(), conflicts: z.array(ConflictInfo) }),
   'event:accessRequests': z.object({ vaultId: z.string(), requests: z.array(AccessRequest) }),
+  /** The opened files whose edits are not saved and wait for Save or Discard (the whole list, each time it changes). */
+  'event:unsavedEdits': z.object({ edits: z.array(UnsavedEdit) }),
   /** "Touch your key", "Contacting Vault…": shown while a provider waits. */
   'event:notice': z.object({ kind: z.enum(['touch', 'contacting', 'info']), message: z.string() }),
 } as const;

@@ -131,6 +131,8 @@ async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, 
   const { credentials, ui } = await resolveUnlock(values, ctx);
   try {
     const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
+    // First open on this computer: a rollback to an older copy cannot be ruled out (docs/ARCHITECTURE.md).
+    for (const w of vault.warnings) ctx.stderr.write(`coffer: warning: ${w}\n`);
     try {
       return await fn(vault);
     } finally {

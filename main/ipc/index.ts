@@ -46,6 +46,14 @@ export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | '
   };
 }
 
+export function setupEdits(s: AppServices): Group<'edits:list' | 'edits:save' | 'edits:discard'> {
+  return {
+    'edits:list': () => s.saveback.list(),
+    'edits:save': (req) => s.saveback.saveNow(req.id),
+    'edits:discard': async (req) => (await s.saveback.discard(req.id), ok),
+  };
+}
+
 export function setupJobs(s: AppServices): Group<'jobs:list' | 'jobs:cancel' | 'jobs:clearFinished'> {
   return {
     'jobs:list': () => s.jobs.list(),
@@ -108,6 +116,7 @@ export function createHandlers(s: AppServices): Handlers {
     ...setupApp(s),
     ...setupVaults(s),
     ...setupFiles(s),
+    ...setupEdits(s),
     ...setupJobs(s),
     ...setupMembers(s),
     ...setupIdentities(s),

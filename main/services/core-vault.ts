@@ -4,6 +4,7 @@
  * they conflict with so the window can show both versions.
  */
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { CofferError } from '../core/errors';
 import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type Vault } from '../core/vault';
 import { parseRecipient } from '../core/keys/recipients';
@@ -174,6 +175,21 @@ class CoreOpenVault implements OpenVault {
     await this.serial(() => this.v.storage.delete(`requests/${id}.req`));
   }
 
+  async fileVersion(vpath: string): Promise<{ id: string; version: number } | null> {
+    const e = await this.serial(() => this.v.stat(toCore(vpath)));
+    return e && e.type === 'file' && !e.conflict ? { id: e.id, version: e.version } : null;
+  }
+
+  async saveEdit(vpath: string, source: Readable, opts: { expect: { id: string; version: number } | null; mtime: number; check: () => Promise<boolean> }): Promise<{ id: string; version: number; path: string } | null> {
+    const staged = await this.v.stageStream(source);
+    if (!(await opts.check())) {
+      await this.v.discardStaged(staged);
+      return null;
+    }
+    const e = await this.serial(() => this.v.commitStaged(staged, toCore(vpath), { mtime: opts.mtime, expect: opts.expect }));
+    return { id: e.id, version: e.version, path: toApp(e.path) };
+  }
+
   close(): void {
     this.v.lock();
   }
@@ -205,6 +221,8 @@ export function coreVault(stateDir: string): VaultCore {
           ...(input.recoveryKey !== undefined ? { recoveryKey: input.recoveryKey } : {}),
         },
       });
+      // First open on this computer: a rollback cannot be ruled out (shown to the person as a notice).
+      for (const w of v.warnings) ui.notify({ kind: 'info', message: `Vault ${v.name}: ${w}.` });
       return new CoreOpenVault(v);
     },
     async requestAccess(dir, recipient, name) {

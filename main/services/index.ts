@@ -13,6 +13,7 @@ import { IdentityService } from './identities';
 import { JobManager } from './jobs';
 import { SecureStorage, type SafeStorageLike } from './secure-storage';
 import { SettingsService } from './settings';
+import { hasUnsavedEdits, SaveBack } from './saveback';
 import { PrivateTemp } from './tempfiles';
 import { TransitService, type TransitPort } from './transit';
 import type { VaultCore } from './vault-port';
@@ -37,6 +38,8 @@ export interface ServiceDeps {
   jobConcurrency?: number;
   /** How often unlocked vaults are re-read for changes from other members (default 15 s). */
   pollMs?: number;
+  /** Save-back timing and this computer's name in conflict copies (tests). */
+  saveback?: { debounceMs?: number; pollMs?: number; hostName?: string };
   /** Overrides for tests. */
   core?: VaultCore;
   transitPort?: TransitPort;
@@ -53,6 +56,7 @@ export interface AppServices {
   transit: TransitService;
   vaults: VaultService;
   temp: PrivateTemp;
+  saveback: SaveBack;
   dialogs: ApprovingDialogs;
   /** Locks every vault (keys wiped, jobs cancelled) and wipes the "Open" folder. */
   shutdown(): Promise<void>;
@@ -71,10 +75,22 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
   settings.validate = (next) => hwkeys.checkModule(next.pkcs11Module);
   const transit = await TransitService.load(deps.dataDir, storage, deps.transitPort ?? coreTransit(notify, env));
   await transit.activate().catch(() => undefined); // a missing secret is reported when Transit is used
-  // "Open" copies a crashed earlier run left behind are wiped before anything else happens.
-  const swept = await PrivateTemp.sweepStale(deps.tempBase);
-  if (swept.folders > 0) activity.add({ vaultId: null, vaultName: null, action: 'startup clean-up', detail: `wiped ${swept.files} opened file${swept.files === 1 ? '' : 's'} an earlier run left in the temp folder`, ok: true });
   const temp = new PrivateTemp(deps.tempBase);
+  let vaultsRef: VaultService | null = null;
+  const saveback = new SaveBack({
+    temp,
+    activity,
+    emit: deps.emit,
+    vault: (id) => vaultsRef?.openVault(id) ?? null,
+    touch: (id) => vaultsRef?.touch(id),
+    ...deps.saveback,
+  });
+  // "Open" copies a crashed earlier run left behind: those edited after they were last saved are
+  // offered to the person (save back or discard); only then is the rest wiped, sparing those.
+  const stale = await PrivateTemp.staleRoots(deps.tempBase);
+  await saveback.recover(stale.map((r) => r.dir)).catch(() => 0);
+  const swept = await PrivateTemp.sweepStale(deps.tempBase, Date.now, hasUnsavedEdits);
+  if (swept.folders > 0) activity.add({ vaultId: null, vaultName: null, action: 'startup clean-up', detail: `wiped ${swept.files} opened file${swept.files === 1 ? '' : 's'} an earlier run left in the temp folder`, ok: true });
   const dialogs = approvingDialogs(deps.dialogs);
   dialogs.onModulePicked((file) => void hwkeys.rememberPicked(file).catch(() => undefined));
   const vaults = await VaultService.load({
@@ -92,7 +108,9 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     dialogs,
     ...(deps.startDrag ? { startDrag: deps.startDrag } : {}),
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
+    saveback,
   });
+  vaultsRef = vaults;
   return {
     info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning() }),
     storage,
@@ -104,12 +122,16 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     transit,
     vaults,
     temp,
+    saveback,
     dialogs,
     async shutdown() {
+      // Locking saves pending edits first; copies that could not be saved are kept for the next start.
       await vaults.lockAll('exit');
       await jobs.cancelAll();
-      await temp.wipeAll().catch(() => undefined);
-      temp.removeSync();
+      saveback.stop();
+      const keep = saveback.keptPaths();
+      await temp.wipeAll(keep).catch(() => undefined);
+      temp.removeSync(keep);
       await activity.flush();
     },
   };

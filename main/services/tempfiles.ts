@@ -3,6 +3,9 @@
  * contents are overwritten with zeros and removed when their vault locks and when the app exits.
  * A crash skips that, so at startup the folders of earlier runs whose process is gone are swept
  * (sweepStale): each folder names its owner's pid in an `owner` file.
+ *
+ * Save-back (saveback.ts) keeps opened copies that still hold unsaved edits: lock, quit and the
+ * startup sweep pass their folders in `keep` / `spare` and leave them (and their manifests) alone.
  */
 import { promises as fsp, constants as fsc, mkdtempSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import os from 'node:os';
@@ -19,19 +22,37 @@ export class PrivateTemp {
   /**
    * Overwrites and removes the "Open" folders that earlier runs left in `base` (a crash, a kill):
    * only real folders (not links) named like ours, owned by this user, whose owner process is no
-   * longer running (or, for folders without an owner file, untouched for a minute). Returns how
-   * many files were wiped.
+   * longer running (or, for folders without an owner file, untouched for a minute). Opened copies
+   * `spare` approves (unsaved edits, see saveback.ts) stay, with their manifest and the owner file.
+   * Returns how many files were wiped.
    */
-  static async sweepStale(base: string = os.tmpdir(), now: () => number = Date.now): Promise<{ folders: number; files: number }> {
+  static async sweepStale(base: string = os.tmpdir(), now: () => number = Date.now, spare: Spare = () => false): Promise<{ folders: number; files: number }> {
+    let folders = 0;
+    let files = 0;
+    for (const { dir, pid } of await PrivateTemp.staleRoots(base, now)) {
+      // Copies that still hold unsaved edits (save-back) are spared, and so the folder and its owner file stay.
+      const keep = await spareSet(dir, spare);
+      const wiped = await wipeTree(dir, keep).catch(() => 0);
+      files += Math.max(0, wiped - (pid !== null && keep.size === 0 ? 1 : 0)); // the owner file is not an opened file
+      if (keep.size === 0 || wiped > 0) folders++;
+    }
+    return { folders, files };
+  }
+
+  /**
+   * The "Open" folders that earlier runs left in `base`: real folders (not links) named like ours,
+   * owned by this user, whose owner process is no longer running (or, without an owner file,
+   * untouched for a minute).
+   */
+  static async staleRoots(base: string = os.tmpdir(), now: () => number = Date.now): Promise<{ dir: string; pid: number | null }[]> {
     let names: string[];
     try {
       names = (await fsp.readdir(base)).filter((n) => n.startsWith(PREFIX));
     } catch {
-      return { folders: 0, files: 0 };
+      return [];
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
-    let folders = 0;
-    let files = 0;
+    const out: { dir: string; pid: number | null }[] = [];
     for (const n of names) {
       const dir = path.join(base, n);
       const st = await fsp.lstat(dir).catch(() => null);
@@ -39,11 +60,25 @@ export class PrivateTemp {
       const pid = await readOwner(path.join(dir, OWNER));
       if (pid === process.pid) continue;
       if (pid !== null ? alive(pid) : now() - st.mtimeMs < 60_000) continue;
-      const wiped = await wipeTree(dir).catch(() => 0);
-      files += Math.max(0, wiped - (pid !== null ? 1 : 0)); // the owner file is not an opened file
-      folders++;
+      out.push({ dir, pid });
     }
-    return { folders, files };
+    return out;
+  }
+
+  /** Overwrites and removes the given files or folders (an opened copy and its manifest). */
+  async wipePaths(paths: readonly string[]): Promise<number> {
+    let n = 0;
+    for (const p of paths) {
+      const st = await fsp.lstat(p).catch(() => null);
+      if (!st) continue;
+      if (st.isDirectory()) n += await wipeTree(p);
+      else {
+        await wipeFile(p);
+        await fsp.rm(p, { force: true });
+        n++;
+      }
+    }
+    return n;
   }
 
   /** A fresh folder for one vault's file; the file keeps its own name so the right app opens it. */
@@ -53,26 +88,35 @@ export class PrivateTemp {
     return path.join(dir, path.basename(name) || 'file');
   }
 
-  /** Overwrites and removes every file opened from one vault. */
-  async wipeVault(vaultId: string): Promise<number> {
-    return wipeTree(path.join(this.root, safe(vaultId)));
+  /** The folder of one vault's opened files. */
+  vaultFolder(vaultId: string): string {
+    return path.join(this.root, safe(vaultId));
   }
 
-  async wipeAll(): Promise<number> {
-    const n = await wipeTree(this.root);
+  /** Overwrites and removes every file opened from one vault, except the paths in `keep` (unsaved edits). */
+  async wipeVault(vaultId: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
+    return wipeTree(this.vaultFolder(vaultId), keep);
+  }
+
+  /** Overwrites and removes every opened file, except the paths in `keep` (unsaved edits). */
+  async wipeAll(keep: ReadonlySet<string> = new Set()): Promise<number> {
+    const ownerKept = new Set([...keep, path.join(this.root, OWNER)]);
+    const n = await wipeTree(this.root, ownerKept);
     await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
     await fsp.writeFile(path.join(this.root, OWNER), `${process.pid}\n`, { mode: 0o600 });
-    return Math.max(0, n - 1); // the owner file is not an opened file
+    return n;
   }
 
-  /** Last resort at process exit (synchronous; no overwrite). */
-  removeSync(): void {
+  /** Last resort at process exit (synchronous; no overwrite). Never removes copies with unsaved edits. */
+  removeSync(keep: ReadonlySet<string> = new Set()): void {
+    if (keep.size > 0) return;
     rmSync(this.root, { recursive: true, force: true });
   }
 }
 
 const PREFIX = 'coffer-open-';
 const OWNER = 'owner';
+const MANIFEST_EXT = '.open.json';
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
 async function readOwner(file: string): Promise<number | null> {
@@ -100,7 +144,49 @@ function alive(pid: number): boolean {
   }
 }
 
-async function wipeTree(dir: string): Promise<number> {
+async function wipeFile(p: string): Promise<void> {
+  try {
+    const fh = await fsp.open(p, 'r+');
+    try {
+      const { size } = await fh.stat();
+      const zeros = Buffer.alloc(Math.min(size, 1 << 20));
+      for (let off = 0; off < size; off += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, size - off), off);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* read-only or already gone: removed by the caller */
+  }
+}
+
+/** Decides, for one opened copy's folder (ROOT/VAULT/ID), whether a sweep must spare it. */
+export type Spare = (copyDir: string) => Promise<boolean> | boolean;
+
+/** The copy folders (and their manifests `ID.open.json`) under a stale root that `spare` keeps. */
+async function spareSet(root: string, spare: Spare): Promise<Set<string>> {
+  const keep = new Set<string>();
+  for (const v of await fsp.readdir(root, { withFileTypes: true }).catch(() => [])) {
+    if (!v.isDirectory()) continue;
+    for (const c of await fsp.readdir(path.join(root, v.name), { withFileTypes: true }).catch(() => [])) {
+      if (!c.isDirectory()) continue;
+      const dir = path.join(root, v.name, c.name);
+      if (await Promise.resolve(spare(dir)).catch(() => true)) {
+        keep.add(dir);
+        keep.add(`${dir}${MANIFEST_EXT}`);
+      }
+    }
+  }
+  if (keep.size > 0) keep.add(path.join(root, OWNER));
+  return keep;
+}
+
+/**
+ * Overwrites and removes the files under `dir` and then the folders left empty, except the paths in
+ * `keep` (and the folders that hold them). Returns how many files were wiped.
+ */
+async function wipeTree(dir: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
+  if (keep.has(dir)) return 0;
   let count = 0;
   let entries: Dirent[];
   try {
@@ -109,26 +195,21 @@ async function wipeTree(dir: string): Promise<number> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw e;
   }
+  let kept = false;
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) count += await wipeTree(p);
-    else if (e.isFile()) {
-      try {
-        const fh = await fsp.open(p, 'r+');
-        try {
-          const { size } = await fh.stat();
-          const zeros = Buffer.alloc(Math.min(size, 1 << 20));
-          for (let off = 0; off < size; off += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, size - off), off);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      } catch {
-        /* read-only or already gone: removed below */
-      }
-      count++;
+    if (keep.has(p) || (keep.size > 0 && e.isDirectory() && [...keep].some((k) => k.startsWith(p + path.sep)))) {
+      if (e.isDirectory() && !keep.has(p)) count += await wipeTree(p, keep);
+      kept = true;
+      continue;
     }
+    if (e.isDirectory()) count += await wipeTree(p, keep);
+    else if (e.isFile()) {
+      await wipeFile(p);
+      if (!e.name.endsWith(MANIFEST_EXT)) count++; // a save-back manifest is not an opened file
+      await fsp.rm(p, { force: true });
+    } else await fsp.rm(p, { recursive: true, force: true });
   }
-  await fsp.rm(dir, { recursive: true, force: true });
+  if (!kept) await fsp.rm(dir, { recursive: true, force: true });
   return count;
 }

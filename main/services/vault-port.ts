@@ -3,6 +3,7 @@
  * with "/"). core-vault.ts implements it over the real core; keeping the seam narrow lets the
  * service (timers, jobs, temp files, events) be read and tested on its own.
  */
+import type { Readable } from 'node:stream';
 import type { Identity, ProviderUI, Recipient } from '../core/keys/types';
 import type { AccessRequest, ConflictInfo, EntryInfo, SlotInfo } from '../../preload/contract';
 
@@ -50,6 +51,15 @@ export interface OpenVault {
   revoke(slotId: string, reencrypt: boolean, p: TransferProgress | null): Promise<{ rotatedTo: number | null; reencryptedFiles: number }>;
   rotate(): Promise<{ epoch: number; records: number }>;
   dismissRequest(id: string): Promise<void>;
+  /** The entry id and version number of a file (for save-back), or null when `path` is not a file. */
+  fileVersion(path: string): Promise<{ id: string; version: number } | null>;
+  /**
+   * Save-back of an edited "Open" copy: encrypts `source` (staged, not yet part of the vault), then,
+   * if `check()` still agrees, commits it as the next version of `path`, but only if that entry is
+   * still entry `expect.id` at version `expect.version` (null: only if nothing is at `path`).
+   * VAULT_CONFLICT when the entry changed meanwhile. Returns null when `check()` said no.
+   */
+  saveEdit(path: string, source: Readable, opts: { expect: { id: string; version: number } | null; mtime: number; check: () => Promise<boolean> }): Promise<{ id: string; version: number; path: string } | null>;
   /** Wipes the vault key and closes handles. */
   close(): void;
 }

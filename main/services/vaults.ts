@@ -15,6 +15,7 @@ import type { HardwareKeyService } from './hwkeys';
 import type { IdentityService } from './identities';
 import type { JobManager } from './jobs';
 import type { SettingsService } from './settings';
+import type { SaveBack } from './saveback';
 import type { PrivateTemp } from './tempfiles';
 import type { TransitService } from './transit';
 import { formUI } from './ui';
@@ -58,11 +59,14 @@ export interface VaultServiceDeps {
   now?: () => number;
   /** How often an unlocked vault is checked for new access requests and conflicts. */
   pollMs?: number;
+  /** Save-back of opened files (saveback.ts): tracks "Open" copies, saves them before a lock. */
+  saveback?: SaveBack;
 }
 
 export class VaultService {
   private known: KnownVault[] = [];
   private readonly unlockedVaults = new Map<string, Unlocked>();
+  private readonly locking = new Map<string, Promise<void>>();
   private readonly peeks = new Map<string, VaultPeek>();
   private readonly file: string;
   private readonly now: () => number;
@@ -251,6 +255,7 @@ export class VaultService {
     const u: Unlocked = { vault, timer: null, lockAt: null, poll: null, lastRequests: '', lastConflicts: '' };
     this.unlockedVaults.set(vaultId, u);
     this.touch(vaultId);
+    this.d.saveback?.unlocked(vaultId);
     const poll = (): void => void this.checkVault(vaultId);
     u.poll = setInterval(poll, this.d.pollMs ?? 15_000);
     u.poll.unref?.();
@@ -307,20 +312,48 @@ export class VaultService {
       this.touch(vaultId);
       return;
     }
+    // Never lock while an opened file holds edits that are not in the vault: save them first, and
+    // if that fails, stay unlocked (the window lists them) and try again after another idle period.
+    const sb = this.d.saveback;
+    if (sb?.hasUnsaved(vaultId)) {
+      await sb.flush(vaultId, 'idle');
+      if (sb.hasUnsaved(vaultId) && this.unlockedVaults.has(vaultId)) {
+        this.log(vaultId, this.unlockedVaults.get(vaultId)?.vault.name ?? null, 'idle lock postponed', 'an opened file has edits that are not saved to the vault yet', true);
+        this.touch(vaultId);
+        return;
+      }
+    }
     await this.lock(vaultId, 'idle');
   }
 
   async lock(vaultId: string, reason: LockReason): Promise<void> {
+    const pending = this.locking.get(vaultId);
+    if (pending) return pending;
+    const run = this.lockNow(vaultId, reason).finally(() => this.locking.delete(vaultId));
+    this.locking.set(vaultId, run);
+    return run;
+  }
+
+  private async lockNow(vaultId: string, reason: LockReason): Promise<void> {
     const u = this.unlockedVaults.get(vaultId);
     if (!u) return;
-    this.unlockedVaults.delete(vaultId);
     if (u.timer) clearTimeout(u.timer);
+    u.timer = null;
+    // Save-back first, while the keys are still here: opened copies that cannot be saved are kept.
+    const keep = (await this.d.saveback?.flush(vaultId, reason === 'exit' ? 'quit' : 'lock').catch(() => null)) ?? new Set<string>();
+    this.unlockedVaults.delete(vaultId);
     if (u.poll) clearInterval(u.poll);
     await this.d.jobs.cancelAll(vaultId);
     u.vault.close();
-    const wiped = await this.d.temp.wipeVault(vaultId).catch(() => 0);
-    this.log(vaultId, u.vault.name, 'lock', `${reason}${wiped ? `; ${wiped} opened file${wiped === 1 ? '' : 's'} wiped` : ''}`, true);
+    const wiped = await this.d.temp.wipeVault(vaultId, keep).catch(() => 0);
+    const kept = [...keep].filter((p) => !p.endsWith('.open.json')).length;
+    this.log(vaultId, u.vault.name, 'lock', `${reason}${wiped ? `; ${wiped} opened file${wiped === 1 ? '' : 's'} wiped` : ''}${kept ? `; ${kept} with unsaved edits kept` : ''}`, true);
     this.d.emit('event:vaultLocked', { vaultId, reason });
+  }
+
+  /** The unlocked vault with this id, or null (for save-back). */
+  openVault(vaultId: string): OpenVault | null {
+    return this.unlockedVaults.get(vaultId)?.vault ?? null;
   }
 
   async lockAll(reason: LockReason): Promise<void> {
@@ -362,8 +395,15 @@ export class VaultService {
     const name = path.posix.basename(vpath);
     return this.job(vaultId, 'open', `Open ${name}`, vpath, async (ctl) => {
       const dest = await this.d.temp.pathFor(vaultId, name);
+      // The version opened: a save-back commits only over this very version (else both are kept).
+      // Read before the content, so a change in between makes a conflict rather than a lost update.
+      const opened = await u.vault.fileVersion(vpath);
       await u.vault.get(vpath, dest, ctl);
-      await fsp.chmod(dest, 0o400).catch(() => undefined);
+      if (this.d.saveback && opened) {
+        // A private, writable copy (0600 in a 0700 folder): what the person saves goes back to the vault.
+        await fsp.chmod(dest, 0o600).catch(() => undefined);
+        await this.d.saveback.track(vaultId, u.vault.name, vpath, dest, opened);
+      } else await fsp.chmod(dest, 0o400).catch(() => undefined);
       const err = await this.d.openPath(dest);
       if (err) throw new CofferError('IO', `the file was decrypted but could not be opened: ${err}`);
     });

@@ -147,7 +147,7 @@ describe('coffer vault', () => {
 
     expect(ok(await run(['verify', V, ...P2]))).toMatch(/^ok: 3 records, 1 blobs/m);
     // A leftover from a dead process: verify fails (exit 1), --repair removes it.
-    writeFileSync(path.join(V, 'tmp', `${(await import('node:os')).hostname().replace(/[^A-Za-z0-9.-]/g, '_')}~999999~abcd.tmp`), 'junk');
+    writeFileSync(path.join(V, 'tmp', `${(await import('node:os')).hostname().replace(/[^A-Za-z0-9.-]/g, '_')}~999999~0123456789abcdef.tmp`), 'junk');
     const bad = await run(['verify', V, '--json', ...P2]);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout.toString())).toMatchObject({ ok: false, problems: [expect.objectContaining({ code: 'LEFTOVER', repairable: true })] });

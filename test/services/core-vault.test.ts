@@ -31,4 +31,18 @@ describe('core-vault adapter', () => {
     vault.close();
     await expect(vault.list('/')).rejects.toMatchObject({ code: 'VAULT_LOCKED' });
   });
+
+  it('shows the first-open rollback warning as a notice, only on a computer that never opened the vault', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'coffer-adapter-'));
+    const member = X25519Identity.generate();
+    const made = await coreVault(path.join(dir, 'state')).create(path.join(dir, 'v'), { name: 'Fresh', passphrase: null, recipients: [{ recipient: member.recipient().toString(), label: 'm' }] }, formUI({}, () => undefined));
+    made.vault.close();
+    for (const [state, expected] of [[path.join(dir, 'state'), 0], [path.join(dir, 'other-computer'), 1]] as const) {
+      const notices: string[] = [];
+      // (lock wipes the identities it was given, so each unlock gets its own copy)
+      const v = await coreVault(state).unlock(path.join(dir, 'v'), { identities: [X25519Identity.parse(member.toString())] }, formUI({}, (n) => notices.push(n.message)));
+      expect(notices.filter((m) => /cannot tell whether the folder was rolled back/.test(m))).toHaveLength(expected);
+      v.close();
+    }
+  });
 });

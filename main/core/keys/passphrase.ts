@@ -2,7 +2,8 @@
  * Passphrase recipients: Argon2id (crypto_pwhash, v1.3) derives a wrapping key that seals the
  * 32-byte key with XChaCha20-Poly1305 (all-zero nonce: the key is unique to this random salt).
  * Stanza: `-> argon2id SALT OPS MEMKIB` with body = AEAD(key) (48 bytes). Parameters read from a
- * file are bounded so a hostile file cannot make us spend unbounded memory or time.
+ * file are bounded, and a header may hold at most one such stanza, so a hostile file cannot make us
+ * spend unbounded memory or time.
  */
 import { CofferError } from '../errors';
 import { AEAD_ABYTES, AEAD_NPUBBYTES, PWHASH_SALTBYTES, sodium } from '../crypto/sodium';
@@ -99,6 +100,9 @@ export class PassphraseIdentity implements Identity {
   async unwrap(stanzas: readonly Stanza[], ui: ProviderUI): Promise<Uint8Array | null> {
     const mine = stanzas.filter((s) => s.type === PASSPHRASE_STANZA);
     if (mine.length === 0) return null;
+    // As age does for scrypt: one passphrase stanza per header, so a crafted header costs at most
+    // one Argon2id (each may ask for up to 16 passes over 1 GiB) before it is refused.
+    if (mine.length > 1) throw new CofferError('HEADER_INVALID', `invalid header: it has ${mine.length} passphrase (argon2id) stanzas; at most one is allowed`);
     const parsed = mine.map(parsePassphraseStanza); // bounds are checked before any work or prompt
     const pass = this.passphrase ?? (await ui.requestSecret({ kind: 'passphrase', prompt: this.prompt }));
     const na = sodium();

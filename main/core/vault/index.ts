@@ -9,7 +9,11 @@ export type {
 export {
   registerSlotKind, recipientSlotKind, slotKind, type SlotBody, type SlotKind, type SlotType, type UnlockCredentials, type SlotIdentities,
 } from './slots';
-export { FsStorage, type VaultStorage, type ObjectInfo, type FsStorageOptions } from './storage';
+export {
+  FsStorage, OBJECT_LIMITS, objectLimit, ioReason, type VaultStorage, type ObjectInfo, type FsStorageOptions, type Fetched, type StagedObject,
+} from './storage';
+export { confinedPath, partialPath, sweepPartials, outputError } from './confine';
+export { nameProblem, recordProblem, validateRecordBody, MAX_NAME_BYTES } from './validate';
 export { parseObjectName, type ConflictSource, type ObjectName } from './names';
 export { decodeRecoveryKey, encodeRecoveryKey, generateRecoveryKey } from './recovery';
 export { readMemory, type VaultMemory } from './state';

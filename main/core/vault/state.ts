@@ -1,6 +1,6 @@
 /**
  * What this computer remembers about each vault, to refuse rollbacks and replays: the highest epoch
- * seen, and the highest version seen of every entry (a negative number marks an entry deleted at that
+ * seen, the revocation epochs accepted (history.ts), and the highest version seen of every entry (a negative number marks an entry deleted at that
  * version). Kept in `<stateDir>/vaults/<vaultId>.json`, written atomically; concurrent writers merge
  * by taking maxima, so no process can lower what another has recorded.
  */
@@ -13,9 +13,12 @@ export interface VaultMemory {
   epochId: string;
   /** entry id → highest version seen (negative: deleted at that version). */
   entries: Record<string, number>;
+  /** Revocation epochs accepted here: every later current epoch must descend from each (a set; only grows). */
+  revocations: string[];
 }
 
-const empty = (): VaultMemory => ({ epochN: -1, epochId: '', entries: {} });
+const empty = (): VaultMemory => ({ epochN: -1, epochId: '', entries: {}, revocations: [] });
+const EPOCH_ID = /^[0-9]{8}-[0-9a-f]{8}$/;
 
 function fileFor(stateDir: string, vaultId: string): string {
   return path.join(stateDir, 'vaults', `${vaultId}.json`);
@@ -28,6 +31,7 @@ export async function readMemory(stateDir: string, vaultId: string): Promise<Vau
       epochN: typeof m.epochN === 'number' ? m.epochN : -1,
       epochId: typeof m.epochId === 'string' ? m.epochId : '',
       entries: m.entries && typeof m.entries === 'object' ? m.entries : {},
+      revocations: Array.isArray(m.revocations) ? m.revocations.filter((r): r is string => typeof r === 'string' && EPOCH_ID.test(r)) : [],
     };
   } catch {
     return empty();
@@ -50,10 +54,13 @@ export async function updateMemory(stateDir: string, vaultId: string, update: Pa
   if (update.epochN !== undefined && update.epochN > cur.epochN) {
     cur.epochN = update.epochN;
     cur.epochId = update.epochId ?? '';
-  } else if (update.epochN !== undefined && update.epochN === cur.epochN && update.epochId && update.epochId > cur.epochId) {
+  } else if (update.epochN !== undefined && update.epochN === cur.epochN && update.epochId) {
+    // Same number: the epoch this process just chose (concurrent heads are joined by the next change).
     cur.epochId = update.epochId;
   }
   for (const [id, v] of Object.entries(update.entries ?? {})) cur.entries[id] = mergeVersion(cur.entries[id], v);
+  for (const r of update.revocations ?? []) if (EPOCH_ID.test(r) && !cur.revocations.includes(r)) cur.revocations.push(r);
+  cur.revocations.sort();
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {

@@ -84,7 +84,8 @@ export type ProblemSeverity = 'error' | 'warning' | 'info';
 
 export interface VaultProblem {
   readonly severity: ProblemSeverity;
-  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE';
+  /** FORK: an epoch, slot or record on a branch that is not part of the vault's history (history.ts). */
+  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE' | 'FORK';
   /** The storage object concerned, e.g. `records/3f…a1.rec`. */
   readonly object: string;
   /** Vault path when known. */

@@ -11,7 +11,7 @@
  *   requests/<R>.req         access requests (unauthenticated; approved by `grant`)
  *   tmp/                     temp files, intents, the writer lock (need not be synced)
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -44,9 +44,15 @@ import {
   type UnlockCredentials,
 } from './slots';
 import { readMemory, updateMemory } from './state';
+import { Ancestry, chooseHistory } from './history';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
 import './transit-slot';
-import { FsStorage, TMP_FOLDER, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage } from './storage';
+import {
+  FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
+} from './storage';
+import { nameProblem, validateRecordBody } from './validate';
+import { confinedPath, outputError, partialPath, sweepPartials } from './confine';
+import { payloadSize } from '../format/sizes';
 import {
   validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
   type VaultProblem, type VerifyReport,
@@ -54,11 +60,23 @@ import {
 
 export const DESCRIPTOR_KEY = 'coffer-vault.json';
 export const VAULT_FORMAT = 'coffer-vault';
-export const VAULT_VERSION = 1;
+/** Written by this build; version 1 vaults still open, and move to 2 on their first change (see migrate). */
+export const VAULT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
+
+/** Bounds on what a folder can make an open consider (docs/FORMAT.md §6.7). */
+export const VAULT_LIMITS = {
+  /** Epoch files: more is a flooded folder, refused with VAULT_INVALID. */
+  epochFiles: 10_000,
+  /** Slot files: more is refused with VAULT_INVALID. */
+  slotFiles: 1_000,
+  /** Epochs whose key wraps are tried per open; those beyond are reported, not tried. */
+  epochTries: 64,
+} as const;
 
 export interface VaultDescriptor {
   readonly format: typeof VAULT_FORMAT;
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly id: string;
   readonly name: string;
   readonly created: string;
@@ -71,7 +89,8 @@ export interface VaultDescriptor {
 
 /** The signed body of `epochs/<E>.epoch`. */
 export interface EpochBody {
-  readonly v: 1;
+  /** 1 in vaults made before format 2; 2 adds memberKeys and manifest. */
+  readonly v: 1 | 2;
   readonly vault: string;
   readonly epoch: string;
   readonly n: number;
@@ -86,6 +105,10 @@ export interface EpochBody {
   /** Slots this epoch revokes (and their fingerprints). */
   readonly revoked: string[];
   readonly revokedFingerprints: string[];
+  /** v2: slot id → SHA-256 (hex) of the recipient string it was wrapped for. */
+  readonly memberKeys?: Record<string, string>;
+  /** v2 revocations: SHA-256 (hex) of `epochs/<E>.manifest`, the record files current when it was made. */
+  readonly manifest?: string;
 }
 
 interface EpochObj {
@@ -169,6 +192,36 @@ const blobKey = (id: string): string => `${BLOBS}/${id}.blob`;
 const slotKey = (id: string): string => `${SLOTS}/${id}.slot`;
 const wrapKeyName = (slot: string, epoch: string): string => `${KEYS}/${slot}.${epoch}.key`;
 const epochKey = (id: string): string => `${EPOCHS}/${id}.epoch`;
+const manifestKey = (id: string): string => `${EPOCHS}/${id}.manifest`;
+
+/** The descriptor's bytes as coffer writes them (pretty JSON, key order kept, newline). */
+function descriptorBytes(d: VaultDescriptor): Buffer {
+  return Buffer.from(`${JSON.stringify(d, null, 2)}\n`, 'utf8');
+}
+
+const MANIFEST_MAGIC = 'coffer-vault-manifest/v2';
+
+/**
+ * `epochs/<E>.manifest` of a revocation epoch E: the record files current when E was made, as the
+ * SHA-256 of their exact bytes. Line 1 `coffer-vault-manifest/v2 E COUNT`, then COUNT lines of
+ * lower-case hex, sorted, no duplicates. E's body holds the SHA-256 of these bytes (under E's MAC).
+ */
+export function manifestText(epoch: string, hashes: Iterable<string>): string {
+  const list = [...new Set(hashes)].sort();
+  return `${MANIFEST_MAGIC} ${epoch} ${list.length}\n${list.map((h) => `${h}\n`).join('')}`;
+}
+
+function parseManifest(text: string, epoch: string): Set<string> | null {
+  const lines = text.split('\n');
+  const head = /^coffer-vault-manifest\/v2 ([0-9]{8}-[0-9a-f]{8}) (0|[1-9][0-9]{0,8})$/.exec(lines[0] ?? '');
+  if (!head || head[1] !== epoch || lines[lines.length - 1] !== '') return null;
+  const list = lines.slice(1, -1);
+  if (list.length !== Number(head[2])) return null;
+  for (let i = 0; i < list.length; i++) {
+    if (!/^[0-9a-f]{64}$/.test(list[i] as string) || (i > 0 && (list[i - 1] as string) >= (list[i] as string))) return null;
+  }
+  return new Set(list);
+}
 
 /** Files up to this size are I/O-bound to add; more of them are kept in flight than there are cores. */
 const SMALL_FILE = 256 * 1024;
@@ -186,24 +239,14 @@ export function splitVaultPath(vpath: string): string[] {
 }
 
 function checkName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || Buffer.byteLength(name) > 1024) {
-    throw new CofferError('USAGE', `invalid name ${JSON.stringify(name)}`);
-  }
+  const why = nameProblem(name);
+  if (why !== null) throw new CofferError('USAGE', `invalid name ${JSON.stringify(name)}: ${why}`);
 }
 
 function conflictName(name: string, n: number): string {
   const dot = name.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
   return `${stem} (conflict ${n})${ext}`;
-}
-
-function validRecordBody(b: unknown, id: string): b is RecordBody {
-  const r = b as RecordBody;
-  return typeof r === 'object' && r !== null && r.v === 1 && r.id === id && (r.type === 'file' || r.type === 'dir')
-    && typeof r.parent === 'string' && (r.parent === '' || ID_RE.test(r.parent)) && typeof r.name === 'string' && r.name !== ''
-    && Number.isSafeInteger(r.size) && r.size >= 0 && Number.isFinite(r.mtime) && Number.isSafeInteger(r.version) && r.version >= 1
-    && (r.type === 'dir' || (typeof r.key === 'string' && typeof r.blob === 'string' && ID_RE.test(r.blob)))
-    && (r.props === undefined || validProps(r.props));
 }
 
 function fileKeyOf(body: RecordBody): Uint8Array {
@@ -245,8 +288,8 @@ async function readDescriptor(storage: VaultStorage): Promise<{ desc: VaultDescr
   if (d.format !== VAULT_FORMAT || typeof d.id !== 'string' || !ID_RE.test(d.id) || (d.strict !== undefined && typeof d.strict !== 'string')) {
     throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not a coffer vault descriptor`);
   }
-  if (d.version !== VAULT_VERSION) {
-    throw new CofferError('UNSUPPORTED_VERSION', `vault format version ${String(d.version)} is not supported by this build (it reads version ${VAULT_VERSION})`);
+  if (!READABLE_VERSIONS.includes(d.version)) {
+    throw new CofferError('UNSUPPORTED_VERSION', `vault format version ${String(d.version)} is not supported by this build (it reads versions ${READABLE_VERSIONS.join(' and ')})`);
   }
   return { desc: d, bytes };
 }
@@ -258,8 +301,8 @@ export async function readVaultInfo(dir: string, storage: VaultStorage = new FsS
   for (const o of await storage.list(SLOTS)) {
     const n = parseObjectName(o.name, '.slot', HEX12);
     if (!n || n.conflict) continue;
-    const raw = await storage.get(`${SLOTS}/${o.name}`);
     try {
+      const raw = await storage.get(`${SLOTS}/${o.name}`);
       const b = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), 'slot').body;
       slots.push({ id: n.id, type: b.type, label: b.label, fingerprint: b.fingerprint });
     } catch {
@@ -299,7 +342,7 @@ export async function initVault(dir: string, opts: InitOptions): Promise<{ vault
   }
   const members = (opts.recipients ?? []).map((m) => ({ r: parseRecipient(m.recipient), text: m.recipient.trim(), label: m.label }));
   const strict = opts.strict ? fileKeyGuardFor(opts.strict).id : undefined;
-  const desc: VaultDescriptor = { format: VAULT_FORMAT, version: 1, id: newId(), name: (opts.name ?? path.basename(path.resolve(dir))).trim() || 'vault', created: nowIso(), ...(strict ? { strict } : {}) };
+  const desc: VaultDescriptor = { format: VAULT_FORMAT, version: VAULT_VERSION, id: newId(), name: (opts.name ?? path.basename(path.resolve(dir))).trim() || 'vault', created: nowIso(), ...(strict ? { strict } : {}) };
   const descBytes = Buffer.from(`${JSON.stringify(desc, null, 2)}\n`, 'utf8');
   const eid = newEpochId(1);
   const vk = na.secureAlloc(VAULT_KEY_BYTES);
@@ -331,8 +374,9 @@ export async function initVault(dir: string, opts: InitOptions): Promise<{ vault
     await storage.put(slotKey(s.slot), signObject('slot', s, keys.mac));
   }
   const body: EpochBody = {
-    v: 1, vault: desc.id, epoch: eid, n: 1, parents: [], created, descriptor: sha256hex(descBytes), chain: {},
+    v: 2, vault: desc.id, epoch: eid, n: 1, parents: [], created, descriptor: sha256hex(descBytes), chain: {},
     members: slots.map((s) => s.slot), revoked: [], revokedFingerprints: [],
+    memberKeys: Object.fromEntries(slots.map((s) => [s.slot, sha256hex(Buffer.from(s.recipient, 'utf8'))])),
   };
   await storage.put(epochKey(eid), signObject('epoch', body, keys.mac));
   // The descriptor goes last: until it exists, the folder is not a vault.
@@ -368,11 +412,27 @@ export class Vault {
   private epochs = new Map<string, EpochObj>();
   private slots: SlotObj[] = [];
   private head = '';
-  private heads: string[] = [];
+  /** Heads to join with the current epoch (concurrent rotations on shared verified history). */
+  private joinable: string[] = [];
+  /** Epochs whose objects count: the current one, the joinable ones and their verified ancestors. */
+  private trusted = new Set<string>();
+  /** Verified chain links (child → parents) among opened epochs; history.ts works on these only. */
+  private links = new Map<string, string[]>();
+  private ancestry = new Ancestry(new Map());
+  /** Revocation epochs in force (ids), with the record hashes each one's manifest lists. */
+  private revocations: string[] = [];
+  private readonly manifests = new Map<string, Set<string> | null>();
+  /** Names in keys/ at the last load: an epoch is tried for a slot only where a wrap exists. */
+  private wrapNames = new Set<string>();
+  private openWarnings: string[] = [];
+  private hadState = true;
+  /** The descriptor or the current epoch still says format 1: the next change migrates (see migrate). */
+  private needsMigration = false;
   private readonly records = new Map<string, Node>();
   private tree: Tree | null = null;
   private loadProblems: VaultProblem[] = [];
-  private readonly slotIdentityCache = new Map<string, SlotIdentities>();
+  /** Per slot file and content: the identities it gave, or the error it failed with (derived once). */
+  private readonly slotIdentityCache = new Map<string, { ids?: SlotIdentities; error?: CofferError }>();
   private readonly slotSecrets = new Map<string, Uint8Array>();
   private readonly openedBy = new Set<string>();
   private memEntries: Record<string, number> = {};
@@ -382,8 +442,8 @@ export class Vault {
 
   constructor(
     readonly storage: VaultStorage,
-    private readonly desc: VaultDescriptor,
-    private readonly descBytes: Buffer,
+    private desc: VaultDescriptor,
+    private descBytes: Buffer,
     private readonly stateDir: string,
     private readonly ui: ProviderUI,
     private credentials: UnlockCredentials,
@@ -412,6 +472,19 @@ export class Vault {
     return this.loadProblems;
   }
 
+  /**
+   * Things the person opening the vault must be told, beyond problems with objects: above all, on the
+   * first open on a computer (no state), that a rollback to an older copy cannot be ruled out.
+   */
+  get warnings(): readonly string[] {
+    return this.openWarnings;
+  }
+
+  /** The vault format version of the folder (1 until its first change by this build). */
+  get formatVersion(): number {
+    return this.needsMigration ? 1 : this.desc.version;
+  }
+
   private ensureOpen(): void {
     if (this.locked) throw new CofferError('VAULT_LOCKED', `vault ${this.name} is locked; unlock it again`);
   }
@@ -424,7 +497,8 @@ export class Vault {
     this.keyring.clear();
     for (const s of this.slotSecrets.values()) sodium().memzero(s);
     this.slotSecrets.clear();
-    for (const c of this.slotIdentityCache.values()) {
+    for (const { ids: c } of this.slotIdentityCache.values()) {
+      if (!c) continue;
       for (const id of c.identities) if (id instanceof X25519Identity) id.destroy();
       if (c.secret) sodium().memzero(c.secret);
     }
@@ -535,20 +609,30 @@ export class Vault {
 
   private async loadEpochs(): Promise<void> {
     const out = new Map<string, EpochObj>();
-    for (const o of await this.storage.list(EPOCHS)) {
+    const listing = await this.storage.list(EPOCHS);
+    const count = listing.filter((o) => o.name.endsWith('.epoch')).length;
+    if (count > VAULT_LIMITS.epochFiles) {
+      throw new CofferError('VAULT_INVALID', `${this.location}/${EPOCHS} holds ${count} epoch files, more than any vault makes (at most ${VAULT_LIMITS.epochFiles}): the folder was flooded; restore it from a good copy`);
+    }
+    for (const o of listing) {
+      if (parseObjectName(o.name, '.manifest', EPOCH_PAT)?.conflict === null) continue; // read with its revocation
       const n = parseObjectName(o.name, '.epoch', EPOCH_PAT);
       if (!n) {
         this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object: `${EPOCHS}/${o.name}`, message: 'not an epoch file' });
         continue;
       }
       if (n.conflict) continue; // epochs are written once; a conflict copy adds nothing
-      const raw = await this.storage.get(`${EPOCHS}/${o.name}`);
       try {
+        const raw = await this.storage.get(`${EPOCHS}/${o.name}`);
         const obj = parseSignedObject<EpochBody>((raw ?? Buffer.alloc(0)).toString('utf8'), `epoch ${n.id}`);
         const b = obj.body;
-        if (b.vault !== this.id || b.epoch !== n.id || b.n !== epochNumber(n.id) || !Array.isArray(b.parents)
-          || b.parents.some((p) => !EPOCH_ID_RE.test(p) || epochNumber(p) >= b.n) || typeof b.chain !== 'object'
-          || !Array.isArray(b.members) || !Array.isArray(b.revoked) || !Array.isArray(b.revokedFingerprints)) {
+        const strings = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'string');
+        if ((b.v !== 1 && b.v !== 2) || b.vault !== this.id || b.epoch !== n.id || b.n !== epochNumber(n.id) || !Array.isArray(b.parents)
+          || b.parents.some((p) => typeof p !== 'string' || !EPOCH_ID_RE.test(p) || epochNumber(p) >= b.n)
+          || typeof b.chain !== 'object' || b.chain === null || Array.isArray(b.chain) || Object.values(b.chain).some((x) => typeof x !== 'string')
+          || !strings(b.members) || !strings(b.revoked) || !strings(b.revokedFingerprints)
+          || (b.memberKeys !== undefined && (typeof b.memberKeys !== 'object' || b.memberKeys === null || Array.isArray(b.memberKeys)))
+          || (b.manifest !== undefined && (typeof b.manifest !== 'string' || !/^[0-9a-f]{64}$/.test(b.manifest)))) {
           throw new CofferError('VAULT_TAMPERED', `epoch ${n.id} does not belong to this vault or is malformed`);
         }
         out.set(n.id, { id: n.id, obj });
@@ -559,23 +643,21 @@ export class Vault {
     this.epochs = out;
   }
 
-  private computeHeads(): string[] {
-    const referenced = new Set<string>();
-    for (const e of this.epochs.values()) for (const p of e.obj.body.parents) referenced.add(p);
-    return [...this.epochs.keys()].filter((id) => !referenced.has(id)).sort().reverse();
-  }
-
   private async loadSlots(): Promise<void> {
     const out: SlotObj[] = [];
-    for (const o of await this.storage.list(SLOTS)) {
+    const listing = await this.storage.list(SLOTS);
+    if (listing.length > VAULT_LIMITS.slotFiles) {
+      throw new CofferError('VAULT_INVALID', `${this.location}/${SLOTS} holds ${listing.length} files, more than any vault makes (at most ${VAULT_LIMITS.slotFiles}): the folder was flooded; restore it from a good copy`);
+    }
+    for (const o of listing) {
       const n = parseObjectName(o.name, '.slot', HEX12);
       const object = `${SLOTS}/${o.name}`;
       if (!n) {
         this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object, message: 'not a slot file' });
         continue;
       }
-      const raw = await this.storage.get(object);
       try {
+        const raw = await this.storage.get(object);
         const obj = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), `slot ${n.id}`);
         out.push({ file: o.name, name: n, obj, verified: false });
       } catch (e) {
@@ -587,12 +669,28 @@ export class Vault {
     this.slots = out;
   }
 
-  private async identitiesFor(slot: SlotObj): Promise<SlotIdentities> {
-    const cached = this.slotIdentityCache.get(slot.file);
-    if (cached) return cached;
-    const r = await slotKind(slot.obj.body.type).identities(slot.obj.body, this.credentials, this.ui);
-    this.slotIdentityCache.set(slot.file, r);
-    return r;
+  /**
+   * The identities a slot yields for the credentials given, derived at most once per slot content
+   * for the life of this object (a failure too: a planted passphrase slot costs one Argon2id, never
+   * one per epoch or per change).
+   */
+  private async identitiesFor(slot: SlotObj, errors: CofferError[]): Promise<SlotIdentities | null> {
+    const key = `${slot.file}\0${slot.obj.text}`;
+    let hit = this.slotIdentityCache.get(key);
+    if (!hit) {
+      try {
+        hit = { ids: await slotKind(slot.obj.body.type).identities(slot.obj.body, this.credentials, this.ui) };
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        hit = { error: e };
+      }
+      this.slotIdentityCache.set(key, hit);
+    }
+    if (hit.error) {
+      if (!errors.includes(hit.error)) errors.push(hit.error);
+      return null;
+    }
+    return hit.ids ?? null;
   }
 
   private addKeys(keys: EpochKeys): void {
@@ -604,7 +702,7 @@ export class Vault {
     this.keyring.set(keys.epochId, keys);
   }
 
-  /** Tries every slot's wrap of `epoch`; returns true when VK_epoch is in the keyring. */
+  /** Tries the slots that have a wrap of `epoch`; returns true when VK_epoch is in the keyring. */
   private async unlockEpoch(epoch: string, errors: CofferError[]): Promise<boolean> {
     if (this.keyring.has(epoch)) return true;
     const eobj = this.epochs.get(epoch);
@@ -612,24 +710,25 @@ export class Vault {
     const na = sodium();
     // Every slot is tried with the keys that need no person first (member keys, recovery key,
     // passphrase); only then are tokens asked for a PIN, so a hardware key is never prompted when
-    // another key given already opens the vault (slots are in random id order).
-    const failed = new Set<string>();
+    // another key given already opens the vault (slots are in random id order). A slot is derived
+    // only where a wrap of this epoch exists for it.
     for (const interactive of [false, true]) {
       for (const slot of this.slots) {
         const b = slot.obj.body;
-        if (b.slot !== slot.name.id || failed.has(b.slot)) continue;
-        let ids;
-        try {
-          ids = await this.identitiesFor(slot);
-        } catch (e) {
-          failed.add(b.slot);
-          if (isCofferError(e)) errors.push(e);
-          else throw e;
-          continue;
-        }
+        if (b.slot !== slot.name.id || !this.wrapNames.has(`${b.slot}.${epoch}.key`)) continue;
+        const ids = await this.identitiesFor(slot, errors);
+        if (!ids) continue;
         const use = ids.identities.filter((id) => id.interactive === interactive);
         if (use.length === 0) continue;
-        const wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
+        let wrap: Buffer | null;
+        try {
+          wrap = await this.storage.get(wrapKeyName(b.slot, epoch));
+        } catch (e) {
+          if (!isCofferError(e)) throw e;
+          this.problem({ severity: 'error', code: e.code, object: wrapKeyName(b.slot, epoch), message: e.message });
+          errors.push(e);
+          continue;
+        }
         if (!wrap) continue;
         let vk: Uint8Array;
         try {
@@ -644,9 +743,10 @@ export class Vault {
         na.memzero(vk);
         const keys = new EpochKeys(epoch, secure, this.id);
         if (!verifyObject('epoch', eobj.obj, keys.mac)) {
+          // A wrap planted with a key of someone's own making: report it, and keep trying the others.
           keys.wipe();
-          this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(epoch), message: `epoch ${epoch} failed authentication (altered or forged)` });
-          return false;
+          this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(epoch), message: `epoch ${epoch} failed authentication with the key in ${wrapKeyName(b.slot, epoch)} (altered or forged)` });
+          continue;
         }
         this.addKeys(keys);
         this.openedBy.add(b.slot);
@@ -661,16 +761,58 @@ export class Vault {
     return false;
   }
 
-  /** Opens older epochs through the chains of the unlocked ones. */
-  private expandChains(): void {
-    const queue = [...this.keyring.keys()];
+  /**
+   * Opens the epochs these keys reach: newest first, each epoch not already reached through a verified
+   * chain is tried where a wrap of it exists (at most VAULT_LIMITS.epochTries per open), then every
+   * opened epoch's chain is followed. Fills the keyring and the verified links.
+   */
+  private async openEpochs(errors: CofferError[]): Promise<void> {
+    // Keys kept from an earlier load must still match the epoch files as they are now.
+    for (const [id, keys] of [...this.keyring]) {
+      const e = this.epochs.get(id);
+      if (e && verifyObject('epoch', e.obj, keys.mac)) continue;
+      keys.wipe();
+      this.keyring.delete(id);
+      if (e) this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(id), message: `epoch ${id} failed authentication (altered or forged)` });
+    }
+    this.wrapNames = new Set((await this.storage.list(KEYS)).map((o) => o.name));
+    this.links = new Map();
+    const linked = new Set<string>();
+    const order = [...this.epochs.values()].sort((a, b) => b.obj.body.n - a.obj.body.n || (a.id < b.id ? 1 : -1));
+    const slotIds = [...new Set(this.slots.map((s) => s.name.id))];
+    let tried = 0;
+    let untried = 0;
+    for (const e of order) {
+      if (this.keyring.has(e.id)) {
+        this.expandChains([e.id], linked);
+        continue;
+      }
+      if (!slotIds.some((sid) => this.wrapNames.has(`${sid}.${e.id}.key`))) continue;
+      if (tried >= VAULT_LIMITS.epochTries) {
+        untried++;
+        continue;
+      }
+      tried++;
+      if (await this.unlockEpoch(e.id, errors)) this.expandChains([e.id], linked);
+    }
+    if (untried > 0) {
+      this.problem({ severity: 'warning', code: 'VAULT_INVALID', object: EPOCHS, message: `${untried} more epochs with key wraps were not tried (at most ${VAULT_LIMITS.epochTries} per open): the folder may have been flooded with epoch files` });
+    }
+  }
+
+  /** Follows `chain` from the given epochs: opens older epochs and records each verified link once. */
+  private expandChains(start: string[], linked: Set<string>): void {
+    const queue = [...start];
     while (queue.length > 0) {
       const eid = queue.shift() as string;
+      if (linked.has(eid)) continue;
+      linked.add(eid);
       const keys = this.keyring.get(eid);
       const e = this.epochs.get(eid);
       if (!keys || !e) continue;
+      const parents: string[] = [];
       for (const [pid, sealed] of Object.entries(e.obj.body.chain)) {
-        if (this.keyring.has(pid)) continue;
+        if (!e.obj.body.parents.includes(pid)) continue;
         const pe = this.epochs.get(pid);
         if (!pe) {
           this.problem({ severity: 'warning', code: 'VAULT_INVALID', object: epochKey(pid), message: `epoch ${pid} is missing (referenced by ${eid})` });
@@ -683,40 +825,38 @@ export class Vault {
             pk.wipe();
             throw new CofferError('VAULT_TAMPERED', `epoch ${pid} failed authentication (altered or forged)`);
           }
+          const have = this.keyring.get(pid);
+          if (have && !timingSafeEqual(have.vk, pk.vk)) {
+            pk.wipe();
+            throw new CofferError('VAULT_TAMPERED', `epoch ${eid} holds a different key for epoch ${pid}`);
+          }
           this.addKeys(pk);
+          parents.push(pid);
           queue.push(pid);
         } catch (e2) {
           this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: epochKey(pid), message: (e2 as Error).message });
         }
       }
+      this.links.set(eid, parents);
     }
   }
 
-  private ancestors(eid: string): Set<string> {
-    const seen = new Set<string>();
-    const stack = [...(this.epochs.get(eid)?.obj.body.parents ?? [])];
-    while (stack.length > 0) {
-      const p = stack.pop() as string;
-      if (seen.has(p)) continue;
-      seen.add(p);
-      stack.push(...(this.epochs.get(p)?.obj.body.parents ?? []));
-    }
-    return seen;
-  }
-
-  /** Authenticated epochs (those in the keyring). */
-  private verifiedEpochs(): EpochBody[] {
-    return [...this.keyring.keys()].map((id) => (this.epochs.get(id) as EpochObj).obj.body);
+  private bodyOf(id: string): EpochBody {
+    return (this.epochs.get(id) as EpochObj).obj.body;
   }
 
   private verifySlots(): void {
     for (const s of this.slots) {
       const b = s.obj.body;
-      const keys = typeof b.epoch === 'string' ? this.keyring.get(b.epoch) : undefined;
+      const epoch = typeof b.epoch === 'string' ? b.epoch : '';
+      const keys = this.trusted.has(epoch) ? this.keyring.get(epoch) : undefined;
       s.verified = !!keys && b.v === 1 && b.vault === this.id && b.slot === s.name.id && SLOT_ID_RE.test(b.slot) && verifyObject('slot', s.obj, keys.mac);
-      if (!s.verified && !keys && typeof b.epoch === 'string' && this.epochs.has(b.epoch)) {
-        this.problem({ severity: 'warning', code: 'VAULT_INVALID', object: `${SLOTS}/${s.file}`, message: `slot ${s.name.id} is signed under epoch ${b.epoch}, which these keys cannot open` });
-      } else if (!s.verified) {
+      if (s.verified) continue;
+      if (!keys && this.keyring.has(epoch)) {
+        this.problem({ severity: 'warning', code: 'FORK', object: `${SLOTS}/${s.file}`, message: `slot ${s.name.id} is signed under epoch ${epoch}, which is not part of this vault's history (a fork): it is not a member and gets no keys` });
+      } else if (!keys && this.epochs.has(epoch)) {
+        this.problem({ severity: 'warning', code: 'VAULT_INVALID', object: `${SLOTS}/${s.file}`, message: `slot ${s.name.id} is signed under epoch ${epoch}, which these keys cannot open` });
+      } else {
         this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: `${SLOTS}/${s.file}`, message: `slot ${s.name.id} failed authentication (altered, forged or from another vault)` });
       }
     }
@@ -725,30 +865,56 @@ export class Vault {
   /** One verified slot object per slot id, with its membership status; revoked slots left out. */
   private memberSlots(): { slot: SlotObj; status: 'active' | 'unconfirmed' }[] {
     const out = new Map<string, { slot: SlotObj; status: 'active' | 'unconfirmed' }>();
-    const closing = this.verifiedEpochs().filter((e) => e.revoked.length > 0);
-    // A revocation applies to slots signed before it (its epoch is not the slot's, nor one of the slot
-    // epoch's ancestors); a key granted again afterwards is a deliberate new member.
-    const revokedBy = (b: SlotBody): boolean => closing.some((r) => (r.revoked.includes(b.slot) || (b.fingerprint !== '' && r.revokedFingerprints.includes(b.fingerprint)))
-      && r.epoch !== b.epoch && !this.ancestors(b.epoch).has(r.epoch));
+    const revs = this.revocations.map((id) => this.bodyOf(id));
+    const anc = this.ancestry;
+    // A revocation applies to slots signed under epochs that do not descend from it (verified links);
+    // a key granted again afterwards (signed under a descendant) is a deliberate new member.
+    const revokedBy = (b: SlotBody): boolean => revs.some((r) => (r.revoked.includes(b.slot) || (b.fingerprint !== '' && r.revokedFingerprints.includes(b.fingerprint)))
+      && !anc.descends(b.epoch, r.epoch));
+    // A slot signed under an epoch that does not descend from a revocation counts only if that
+    // revocation kept it (by id and, from format 2, by the hash of its recipient): otherwise it was
+    // made concurrently with the revocation, or forged by someone holding an older key.
+    const keptBy = (b: SlotBody, r: EpochBody): boolean => r.members.includes(b.slot)
+      && (r.memberKeys === undefined || (Object.hasOwn(r.memberKeys, b.slot) && r.memberKeys[b.slot] === sha256hex(Buffer.from(String(b.recipient), 'utf8'))));
     for (const s of this.slots) {
       if (!s.verified) continue;
       const b = s.obj.body;
       if (out.has(b.slot) || revokedBy(b)) continue;
-      // Signed under an epoch that a later revocation closed, and not a member of that revocation's
-      // epoch: made concurrently with the revocation, or forged by someone holding an old key.
-      const unconfirmed = closing.some((r) => r.epoch !== b.epoch && !r.members.includes(b.slot) && this.ancestors(r.epoch).has(b.epoch));
+      const unconfirmed = revs.some((r) => !anc.descends(b.epoch, r.epoch) && !keptBy(b, r));
       out.set(b.slot, { slot: s, status: unconfirmed ? 'unconfirmed' : 'active' });
     }
     return [...out.values()];
   }
 
+  /** Reads the manifests of the revocations in force (once each). */
+  private async loadManifests(): Promise<void> {
+    for (const r of this.revocations) {
+      if (this.manifests.has(r)) continue;
+      const want = this.bodyOf(r).manifest;
+      if (want === undefined) {
+        this.manifests.set(r, null); // format 1 revocation: it re-sealed every record and listed none
+        continue;
+      }
+      const raw = await this.storage.get(manifestKey(r));
+      const set = raw && sha256hex(raw) === want ? parseManifest(raw.toString('latin1'), r) : null;
+      if (!set) this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: manifestKey(r), message: `the record list of revocation ${r} is missing or altered: records from before it cannot be checked and are ignored` });
+      this.manifests.set(r, set);
+    }
+  }
+
+  /** Revocations in force that `epoch` does not descend from: records under it must be in their manifests. */
+  private closedBy(epoch: string): string[] {
+    return this.revocations.filter((r) => !this.ancestry.descends(epoch, r));
+  }
+
   private recordsStamp: string | null = null;
   private recordProblems: VaultProblem[] = [];
+  private revocationsKey = '';
 
   private async loadRecords(): Promise<void> {
-    // Nothing added, replaced or removed since the last read (and every record's epoch is open): keep it.
+    // Nothing added, replaced or removed since the last read (and the history is the same): keep it.
     const folder = await this.storage.stamp(RECORDS);
-    const stamp = folder === null ? null : `${folder}|${[...this.keyring.keys()].sort().join()}`;
+    const stamp = folder === null ? null : `${folder}|${[...this.trusted].sort().join()}|${this.revocationsKey}`;
     if (stamp !== null && stamp === this.recordsStamp) {
       this.loadProblems.push(...this.recordProblems);
       return;
@@ -774,28 +940,46 @@ export class Vault {
     }
     for (const k of [...this.records.keys()]) if (!seen.has(k)) this.records.delete(k);
     const raws = await this.storage.getMany(todo.map((t) => `${RECORDS}/${t.file}`));
+    const closed = new Map<string, string[]>();
     todo.forEach((t, i) => {
       const raw = raws[i];
       const object = `${RECORDS}/${t.file}`;
-      if (!raw) {
+      if (!raw || isCofferError(raw)) {
         this.records.delete(t.file);
+        if (raw) this.problem({ severity: 'error', code: raw.code, object, message: raw.message });
         return;
       }
       const text = raw.toString('latin1');
       const cached = this.records.get(t.file);
-      // Unchanged bytes under a key we hold: nothing to decrypt again.
-      if (cached && cached.tag === text && this.keyring.has(this.recordEpochOf(cached))) return;
+      // Unchanged bytes under an epoch of the same history: nothing to decrypt or check again.
+      if (cached && cached.tag === text && this.trusted.has(this.recordEpochOf(cached))) return;
       const epoch = recordEpoch(text);
       try {
         if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
-        const keys = this.keyring.get(epoch);
+        const keys = this.trusted.has(epoch) ? this.keyring.get(epoch) : undefined;
         if (!keys) {
           this.records.delete(t.file);
-          this.problem({ severity: this.epochs.has(epoch) ? 'warning' : 'error', code: this.epochs.has(epoch) ? 'VAULT_INVALID' : 'VAULT_TAMPERED', object, message: this.epochs.has(epoch) ? `record is under epoch ${epoch}, which these keys cannot open` : `record claims epoch ${epoch}, which this vault does not have (from another vault, or its epoch has not synced yet)` });
+          if (this.keyring.has(epoch)) {
+            this.problem({ severity: 'error', code: 'FORK', object, message: `record is under epoch ${epoch}, which is not part of this vault's history (a fork made with a key from before a revocation): ignored` });
+          } else {
+            this.problem({ severity: this.epochs.has(epoch) ? 'warning' : 'error', code: this.epochs.has(epoch) ? 'VAULT_INVALID' : 'VAULT_TAMPERED', object, message: this.epochs.has(epoch) ? `record is under epoch ${epoch}, which these keys cannot open` : `record claims epoch ${epoch}, which this vault does not have (from another vault, or its epoch has not synced yet)` });
+          }
           return;
         }
-        const body = JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown;
-        if (!validRecordBody(body, t.name.id)) throw new CofferError('VAULT_TAMPERED', 'record content is malformed');
+        let by = closed.get(epoch);
+        if (!by) {
+          by = this.closedBy(epoch);
+          closed.set(epoch, by);
+        }
+        if (by.length > 0) {
+          const h = sha256hex(raw);
+          const r = by.find((x) => !this.manifests.get(x)?.has(h));
+          if (r !== undefined) {
+            throw new CofferError('VAULT_TAMPERED', `record is sealed under epoch ${epoch}, which revocation ${r} closed, and is not among the records that revocation kept: it was written with a key from before the revocation (by a removed member, or on a computer that had not seen it yet); ignored`);
+          }
+        }
+        // The one place a record is decoded: every field is validated (names above all) before use.
+        const body = validateRecordBody(JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown, t.name.id);
         if (!t.name.conflict) {
           const seenV = this.memEntries[t.name.id];
           if (seenV !== undefined && (Math.abs(seenV) > body.version || (seenV < 0 && -seenV >= body.version))) {
@@ -819,6 +1003,8 @@ export class Vault {
     return this.recordEpochs.get(n.file) ?? '';
   }
 
+  private firstLoad = true;
+
   /** (Re)reads the vault from storage: epochs, slots, records; unlocks new epochs. Idempotent. */
   async load(): Promise<void> {
     this.ensureOpen();
@@ -828,45 +1014,63 @@ export class Vault {
     if (this.epochs.size === 0) throw new CofferError('VAULT_INVALID', `${this.location} has no valid epoch: it is damaged or incomplete`);
     const mem = await readMemory(this.stateDir, this.id);
     this.memEntries = mem.entries;
-    const maxN = Math.max(...[...this.epochs.values()].map((e) => e.obj.body.n));
-    if (mem.epochN > maxN) {
-      throw new CofferError('VAULT_ROLLBACK', `vault ${this.name} was rolled back: this computer has seen epoch ${mem.epochN}, but the folder's newest is ${maxN}. Restore the newer copy; if the rollback is intended, remove ${path.join(this.stateDir, 'vaults', `${this.id}.json`)}`);
-    }
-    if (mem.epochId && epochNumber(mem.epochId) === maxN && !this.epochs.has(mem.epochId) && ![...this.epochs.keys()].some((k) => epochNumber(k) > maxN - 1 && this.epochs.get(k)?.obj.body.parents.length)) {
-      // same number but a different id than the one we saw: only a fork can explain it; keep going (both are heads).
-    }
+    if (this.firstLoad) this.hadState = mem.epochN >= 0;
     await this.loadSlots();
-    this.heads = this.computeHeads();
     const errors: CofferError[] = [];
-    const winner = this.heads[0] as string;
-    for (const h of this.heads) await this.unlockEpoch(h, errors);
-    if (!this.keyring.has(winner)) {
-      const tampered = this.loadProblems.find((p) => p.object === epochKey(winner) && p.code === 'VAULT_TAMPERED');
+    await this.openEpochs(errors);
+    if (this.keyring.size === 0) {
+      const tampered = this.loadProblems.find((p) => p.object.startsWith(`${EPOCHS}/`) && p.code === 'VAULT_TAMPERED' && /failed authentication/.test(p.message));
       if (tampered) throw new CofferError('VAULT_TAMPERED', `vault ${this.name}: ${tampered.message}`);
       const first = errors.find((e) => e.code === 'WRONG_PASSPHRASE') ?? errors[0];
       if (first) throw first;
-      if (this.keyring.size > 0) {
-        throw new CofferError('NO_IDENTITY', `vault ${this.name} moved to epoch ${winner}, and the keys given are not among its members (revoked, or its key files have not synced yet)`);
-      }
       throw new CofferError('NO_IDENTITY', this.credentialsGiven()
-        ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')})`
+        ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')}; a member who was removed no longer has a key file for it)`
         : `vault ${this.name} is locked: give a passphrase (-p), an identity (-i) or the recovery key`);
     }
-    for (const h of this.heads) {
-      if (!this.keyring.has(h)) this.problem({ severity: 'warning', code: 'CONFLICT', object: epochKey(h), message: `concurrent epoch ${h} cannot be opened with these keys` });
+    const opened = new Map([...this.keyring.keys()].map((id) => [id, { n: this.bodyOf(id).n, revokes: this.bodyOf(id).revoked.length > 0 }]));
+    this.ancestry = new Ancestry(this.links);
+    const choice = chooseHistory({
+      opened, links: this.links, seenRevocations: mem.revocations, remembered: mem.epochId, present: new Set(this.epochs.keys()), vaultName: this.name,
+    }, this.ancestry);
+    const current = choice.current;
+    const maxN = Math.max(...[...choice.trusted].map((e) => this.bodyOf(e).n));
+    if (mem.epochN > maxN) {
+      throw new CofferError('VAULT_ROLLBACK', `vault ${this.name} was rolled back: this computer has seen epoch ${mem.epochN}, but the folder's newest is ${maxN}. Restore the newer copy; if the rollback is intended, remove ${path.join(this.stateDir, 'vaults', `${this.id}.json`)}`);
     }
-    this.head = winner;
-    this.expandChains();
-    const headBody = (this.epochs.get(winner) as EpochObj).obj.body;
+    this.head = current;
+    this.joinable = choice.joinable;
+    this.trusted = choice.trusted;
+    this.revocations = choice.revocations;
+    this.revocationsKey = choice.revocations.join();
+    for (const f of choice.forks) {
+      this.problem({ severity: 'warning', code: 'FORK', object: epochKey(f.id), message: `epoch ${f.id} opens with your keys but is not joined: ${f.reason}. Its slots get no keys and its records are ignored` });
+    }
+    const curN = this.bodyOf(current).n;
+    for (const e of this.epochs.values()) {
+      if (!this.keyring.has(e.id) && e.obj.body.n > curN) {
+        this.problem({ severity: 'warning', code: 'CONFLICT', object: epochKey(e.id), message: `epoch ${e.id} cannot be opened with these keys (you may have been removed, its key files may not have synced yet, or it was planted); the vault is shown as of epoch ${current}` });
+      }
+    }
+    const headBody = this.bodyOf(current);
+    let interrupted = false;
     if (headBody.descriptor !== sha256hex(this.descBytes)) {
-      throw new CofferError('VAULT_TAMPERED', `${DESCRIPTOR_KEY} was altered or swapped (it does not match epoch ${winner})`);
+      // A migration to format 2 writes the descriptor first; if it stopped there, the epoch still
+      // names the same descriptor in its format 1 form, and the next change finishes the migration.
+      interrupted = this.desc.version === 2 && headBody.descriptor === sha256hex(descriptorBytes({ ...this.desc, version: 1 }));
+      if (!interrupted) throw new CofferError('VAULT_TAMPERED', `${DESCRIPTOR_KEY} was altered or swapped (it does not match epoch ${current})`);
     }
+    this.needsMigration = interrupted || this.desc.version === 1;
     this.verifySlots();
+    await this.loadManifests();
     await this.loadRecords();
     const versions: Record<string, number> = {};
     for (const n of this.records.values()) if (!n.conflict) versions[n.body.id] = Math.max(versions[n.body.id] ?? 0, n.body.version);
-    const saved = await updateMemory(this.stateDir, this.id, { epochN: headBody.n, epochId: winner, entries: versions });
+    const saved = await updateMemory(this.stateDir, this.id, { epochN: headBody.n, epochId: current, entries: versions, revocations: choice.revocations });
     this.memEntries = saved.entries;
+    if (this.firstLoad && !this.hadState) {
+      this.openWarnings = [`this computer has not opened vault ${this.name} before, so it cannot tell whether the folder was rolled back to an older copy (for example one from before a member was removed). If that matters, confirm with another member that epoch ${current} is the newest`];
+    }
+    this.firstLoad = false;
   }
 
   private credentialsGiven(): boolean {
@@ -1062,6 +1266,7 @@ export class Vault {
     const release = await this.storage.lock();
     try {
       await this.load();
+      if (this.needsMigration) await this.migrateNow();
       await this.heal();
       return await fn();
     } finally {
@@ -1071,8 +1276,7 @@ export class Vault {
 
   /** Merges concurrent epochs into one and wraps the current epoch for members that lack it. */
   private async heal(): Promise<void> {
-    const unlockedHeads = this.heads.filter((h) => this.keyring.has(h));
-    if (unlockedHeads.length > 1) {
+    if (this.joinable.length > 0) {
       await this.newEpoch({ revoke: [], rewriteRecords: false });
       return;
     }
@@ -1087,7 +1291,7 @@ export class Vault {
 
   /** Whether heal() has anything to do: concurrent epochs, or active members without a wrap of the current one. */
   private async needsHeal(): Promise<boolean> {
-    if (this.heads.filter((h) => this.keyring.has(h)).length > 1) return true;
+    if (this.joinable.length > 0) return true;
     const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
     return this.memberSlots().some((m) => m.status === 'active' && !present.has(`${m.slot.obj.body.slot}.${this.head}.key`));
   }
@@ -1100,7 +1304,7 @@ export class Vault {
       await this.mutate(() => Promise.resolve());
       return true;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errnoOf(e);
       if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || (isCofferError(e) && e.code === 'VAULT_BUSY')) {
         this.problem({ severity: 'warning', code: 'CONFLICT', object: EPOCHS, message: 'concurrent changes could not be joined (folder not writable or busy); they will be on the next change' });
         return false;
@@ -1123,11 +1327,13 @@ export class Vault {
         const b = slot.obj.body;
         if (b.slot !== slot.name.id) continue;
         for (const [epoch, keys] of this.keyring) {
+          if (!this.trusted.has(epoch)) continue;
           const key = wrapKeyName(b.slot, epoch);
-          const bytes = await this.storage.get(key);
-          if (!bytes) continue;
-          const header = parseHeader(bytes);
+          let header;
           try {
+            const bytes = await this.storage.get(key);
+            if (!bytes) continue;
+            header = parseHeader(bytes);
             verifyHeaderMac(header, keys.vk);
           } catch {
             continue; // not made with this epoch's key: left for verify to report
@@ -1259,7 +1465,11 @@ export class Vault {
       if (st.isDirectory()) {
         folders.push(rel);
         const names = (await readdir(abs)).sort();
-        for (const n of names) await scan(path.join(abs, n), [...rel, normalizeName(n)]);
+        for (const n of names) {
+          // A name that could not be read back (a control character, a backslash…) is skipped and reported.
+          if (nameProblem(n) !== null) skipped.push(path.join(abs, n));
+          else await scan(path.join(abs, n), [...rel, normalizeName(n)]);
+        }
       } else if (st.isFile()) {
         files.push({ abs, rel, size: st.size, mtime: st.mtimeMs });
       } else {
@@ -1273,6 +1483,8 @@ export class Vault {
     }
     progress.setTotals(files.length, files.reduce((a, f) => a + f.size, 0));
     const toParts = splitVaultPath(to);
+    // Temp files that an add killed on this host left (SIGKILL, a crash) go first: they may fill the disk.
+    await this.storage.sweepTemp?.();
 
     // 2. Create the folders and decide which entries are replaced (under the lock).
     const dirOf = new Map<string, string>();
@@ -1457,7 +1669,11 @@ export class Vault {
     return { files: plans.length, folders: folders.length, bytes, replaced, skipped };
   }
 
-  /** Decrypts a file or a whole folder to `dest` (a new file or folder). Nothing partial is left on failure. */
+  /**
+   * Decrypts a file or a whole folder to `dest` (a new file or folder). Nothing partial is left on
+   * failure. Every path written is confined under `dest` (confine.ts): entry names come from records a
+   * co-member may have forged, so none may climb out of `dest` or write through a link found there.
+   */
   async get(vpath: string, dest: string, opts: OpProgress & { overwrite?: boolean; platform?: NodeJS.Platform } = {}): Promise<{ files: number; bytes: number; renamed: { path: string; written: string; reason: ExportRenameReason }[] }> {
     this.ensureOpen();
     // The root is a folder like any other: `get DIR / -o OUT` writes the whole vault.
@@ -1469,10 +1685,17 @@ export class Vault {
     const progress = new ProgressTracker(opts.onProgress);
     let files = 0;
     let bytes = 0;
+    const swept = new Set<string>();
     const getFile = async (n: Node, out: string): Promise<void> => {
       throwIfAborted(opts.signal);
       if (!opts.overwrite && (await lstat(out).catch(() => null))) throw new CofferError('EXISTS', `${out} already exists`);
-      const tmp = `${out}.coffer-${tempName()}`;
+      // Partial files that a killed `get` left in this folder go first (this host, dead processes only).
+      const folder = path.dirname(out);
+      if (!swept.has(folder)) {
+        swept.add(folder);
+        await sweepPartials(folder);
+      }
+      const tmp = partialPath(out);
       try {
         // Small files: one read of the blob, one open in memory, one write, without the stream machinery
         // (about a third of the CPU time per file). Anything unexpected takes the stream path and its errors.
@@ -1498,40 +1721,46 @@ export class Vault {
       if (x && x.reason) renamed.push({ path: r.info.path || '/', written: x.written, reason: x.reason });
       return x ? x.written : r.info.name;
     };
-    if (r.node.body.type === 'file') {
-      progress.setTotals(1, r.node.body.size);
-      const st = await stat(dest).catch(() => null);
-      await getFile(r.node, st?.isDirectory() ? path.join(dest, topName()) : dest);
-    } else {
-      const all = this.list(r.info.path, { recursive: true });
-      progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
-      const st = await stat(dest).catch(() => null);
-      const root = st?.isDirectory() ? path.join(dest, topName()) : dest;
-      await mkdir(root, { recursive: true });
-      // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
-      const outOf = new Map<string, string>([[r.info.path, root]]);
-      const byParent = new Map<string, EntryInfo[]>();
-      for (const e of all) {
-        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-        byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
+    try {
+      if (r.node.body.type === 'file') {
+        progress.setTotals(1, r.node.body.size);
+        const st = await stat(dest).catch(() => null);
+        await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
+      } else {
+        const all = this.list(r.info.path, { recursive: true });
+        progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
+        const st = await stat(dest).catch(() => null);
+        let root = dest;
+        if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
+        else await mkdir(dest, { recursive: true });
+        // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
+        const relOf = new Map<string, string[]>([[r.info.path, []]]);
+        const byParent = new Map<string, EntryInfo[]>();
+        for (const e of all) {
+          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+          byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
+        }
+        const written = new Map<string, string>();
+        for (const list of byParent.values()) {
+          exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
+            const e = list[i] as EntryInfo;
+            written.set(e.path, x.written);
+            if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
+          });
+        }
+        const fileJobs: { node: Node; out: string }[] = [];
+        for (const e of all) {
+          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+          const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
+          relOf.set(e.path, rel);
+          // Confined under the destination: no name may climb out of it or write through a link in it.
+          if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
+          else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
+        }
+        await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
       }
-      const written = new Map<string, string>();
-      for (const list of byParent.values()) {
-        exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
-          const e = list[i] as EntryInfo;
-          written.set(e.path, x.written);
-          if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
-        });
-      }
-      const fileJobs: { node: Node; out: string }[] = [];
-      for (const e of all) {
-        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-        const out = path.join(outOf.get(parent) ?? root, written.get(e.path) ?? e.name);
-        outOf.set(e.path, out);
-        if (e.type === 'dir') await mkdir(out, { recursive: true });
-        else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out });
-      }
-      await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
+    } catch (e) {
+      throw outputError(e, dest);
     }
     progress.finish();
     return { files, bytes, renamed };
@@ -1562,7 +1791,7 @@ export class Vault {
   private async decryptBlobTo(body: RecordBody, out: Writable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<number> {
     const k = await this.fileKey(body);
     let last = 0;
-    const src = this.storage.getStream(blobKey(body.blob as string));
+    const src = this.storage.getStream(blobKey(body.blob as string), payloadSize(body.size));
     try {
       await pipeline(src, decryptPayload(k, (n) => {
         onBytes?.(n - last);
@@ -1653,7 +1882,7 @@ export class Vault {
    * Commits a staged file as `vpath`: a new entry, or the next version of the file already there
    * (its dead properties are kept). The blob is durable before the record that names it.
    */
-  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number } = {}): Promise<EntryInfo> {
+  async commitStaged(f: StagedFile, vpath: string, opts: { mtime?: number; expect?: { readonly id: string; readonly version: number } | null } = {}): Promise<EntryInfo> {
     const parts = splitVaultPath(vpath);
     const name = parts[parts.length - 1];
     if (name === undefined) throw new CofferError('USAGE', 'the vault root is a folder');
@@ -1664,6 +1893,11 @@ export class Vault {
         const parent = this.dirId(parts.slice(0, -1).join('/'));
         const cur = this.childIndex().get(`${parent}\0${name.normalize('NFC')}`);
         if (cur && cur.body.type !== 'file') throw new CofferError('EXISTS', `${vpath} exists and is not a file`);
+        // Compare-and-set under the writer lock: the caller edited version `expect` of entry `expect.id`
+        // (null: the caller expects no entry at `vpath`); anything else means someone changed it meanwhile.
+        if (opts.expect !== undefined && (opts.expect === null ? cur !== undefined : cur?.body.id !== opts.expect.id || cur.body.version !== opts.expect.version)) {
+          throw new CofferError('VAULT_CONFLICT', `${vpath} changed in the vault since it was opened (now ${cur ? `version ${cur.body.version}` : 'gone'})`);
+        }
         await this.storage.commit([{ staged: f.staged, key: blobKey(blob) }]);
         const body: RecordBody = {
           v: 1, id: cur ? cur.body.id : newId(), type: 'file', parent, name: cur ? cur.body.name : name, size: f.size,
@@ -1703,7 +1937,7 @@ export class Vault {
     const body = r.node.body;
     if (start === 0 && end >= body.size - 1) return this.decryptBlobTo(body, out, undefined, opts.signal);
     const k = await this.fileKey(body);
-    const src = this.storage.getStream(blobKey(body.blob as string));
+    const src = this.storage.getStream(blobKey(body.blob as string), payloadSize(body.size));
     const dec = decryptPayload(k);
     src.once('error', (e) => dec.destroy(e));
     src.pipe(dec);
@@ -1853,31 +2087,54 @@ export class Vault {
   private async newEpoch(opts: { revoke: string[]; rewriteRecords: boolean } & OpProgress): Promise<RotateResult> {
     const t0 = Date.now();
     const na = sodium();
-    const parents = this.heads.filter((h) => this.keyring.has(h));
+    // Parents: the current epoch and the heads to join; never a fork (history.ts).
+    const parents = [this.head, ...this.joinable];
     const members = this.memberSlots().filter((m) => m.status === 'active' && !opts.revoke.includes(m.slot.obj.body.slot));
     if (members.length === 0) throw new CofferError('USAGE', 'this would leave the vault with no way in; add another slot first');
     const revokedFps = this.memberSlots().filter((m) => opts.revoke.includes(m.slot.obj.body.slot)).map((m) => m.slot.obj.body.fingerprint).filter((f) => f !== '');
-    const n = Math.max(...[...this.epochs.values()].map((e) => e.obj.body.n)) + 1;
+    // Numbered after the trusted history only: a planted epoch with a huge number changes nothing.
+    const n = Math.max(...[...this.trusted].map((e) => this.bodyOf(e).n)) + 1;
     const eid = newEpochId(n);
     const vk = na.secureAlloc(VAULT_KEY_BYTES);
     vk.set(na.randomBytes(VAULT_KEY_BYTES));
     const keys = new EpochKeys(eid, vk, this.id);
-    const intent = await this.writeIntent('epoch', [epochKey(eid), ...members.map((m) => wrapKeyName(m.slot.obj.body.slot, eid))]);
+    const revoking = opts.revoke.length > 0;
+    const intent = await this.writeIntent('epoch', [epochKey(eid), ...(revoking ? [manifestKey(eid)] : []), ...members.map((m) => wrapKeyName(m.slot.obj.body.slot, eid))]);
+    let kept: Set<string> | null = null;
     try {
+      let manifest: string | undefined;
+      if (revoking) {
+        // The records known now: after this revocation, records under the epochs it closes count
+        // only if listed here (a removed member still holds those epochs' keys).
+        const text = manifestText(eid, [...this.records.values()].map((r) => sha256hex(Buffer.from(r.tag, 'latin1'))));
+        await this.storage.put(manifestKey(eid), text);
+        manifest = sha256hex(Buffer.from(text, 'latin1'));
+        kept = parseManifest(text, eid);
+      }
       for (const m of members) await this.writeWrap(m.slot.obj.body, eid, vk);
       const chain: Record<string, string> = {};
       for (const p of parents) chain[p] = sealChain(keys, p, (this.keyring.get(p) as EpochKeys).vk);
       const body: EpochBody = {
-        v: 1, vault: this.id, epoch: eid, n, parents, created: nowIso(), descriptor: sha256hex(this.descBytes), chain,
+        v: 2, vault: this.id, epoch: eid, n, parents, created: nowIso(), descriptor: sha256hex(this.descBytes), chain,
         members: members.map((m) => m.slot.obj.body.slot), revoked: [...opts.revoke], revokedFingerprints: revokedFps,
+        memberKeys: Object.fromEntries(members.map((m) => [m.slot.obj.body.slot, sha256hex(Buffer.from(m.slot.obj.body.recipient, 'utf8'))])),
+        ...(manifest ? { manifest } : {}),
       };
       const signed = signObject('epoch', body, keys.mac);
       await this.storage.put(epochKey(eid), signed);
       this.epochs.set(eid, { id: eid, obj: parseSignedObject<EpochBody>(signed, 'epoch') });
       this.keyring.set(eid, keys);
-      this.heads = [eid];
+      this.links.set(eid, parents);
+      this.ancestry = new Ancestry(this.links);
+      this.trusted.add(eid);
+      this.joinable = [];
       this.head = eid;
-      await updateMemory(this.stateDir, this.id, { epochN: n, epochId: eid });
+      if (revoking) {
+        this.revocations = [...this.revocations, eid].sort();
+        this.revocationsKey = this.revocations.join();
+        this.manifests.set(eid, kept);
+      }
+      await updateMemory(this.stateDir, this.id, { epochN: n, epochId: eid, revocations: revoking ? [eid] : [] });
     } catch (e) {
       await this.storage.delete(intent).catch(() => undefined);
       throw e;
@@ -1913,6 +2170,31 @@ export class Vault {
     }
     await this.storage.delete(intent);
     return { epoch: eid, previous: parents, records, slots: members.length, blobsReencrypted: 0, ms: Date.now() - t0 };
+  }
+
+  /**
+   * Moves a format 1 vault to format 2 (docs/FORMAT.md §6.14): the descriptor first (so builds that
+   * read only format 1 stop touching the folder), then a new epoch bound to it. Runs on the first
+   * change; `migrate()` asks for it explicitly.
+   */
+  private async migrateNow(): Promise<void> {
+    if (this.desc.version !== VAULT_VERSION) {
+      const desc: VaultDescriptor = { ...this.desc, version: VAULT_VERSION };
+      const bytes = descriptorBytes(desc);
+      await this.storage.put(DESCRIPTOR_KEY, bytes);
+      this.desc = desc;
+      this.descBytes = bytes;
+    }
+    await this.newEpoch({ revoke: [], rewriteRecords: false });
+    this.needsMigration = false;
+  }
+
+  /** Migrates a format 1 vault to format 2 now; false if it already was format 2. */
+  async migrate(): Promise<boolean> {
+    this.ensureOpen();
+    const was = this.formatVersion;
+    await this.mutate(() => Promise.resolve());
+    return was !== VAULT_VERSION;
   }
 
   /** A new epoch; every record rewrapped under it; content untouched. */
@@ -2009,7 +2291,7 @@ export class Vault {
       k.set(na.randomBytes(32));
       const oldK = await this.fileKey(owner.body);
       let last = 0;
-      const src = this.storage.getStream(blobKey(oldB)).pipe(decryptPayload(oldK, (n) => {
+      const src = this.storage.getStream(blobKey(oldB), payloadSize(owner.body.size)).pipe(decryptPayload(oldK, (n) => {
         progress.addBytes(n - last);
         last = n;
       }));
@@ -2102,7 +2384,7 @@ export class Vault {
     }
     const copy = async (w: Writable): Promise<number> => {
       let n = header.length;
-      const src = this.storage.getStream(blobKey(r.node.body.blob as string));
+      const src = this.storage.getStream(blobKey(r.node.body.blob as string), payloadSize(r.node.body.size));
       async function* gen(): AsyncGenerator<Buffer> {
         yield header;
         for await (const c of src as AsyncIterable<Buffer>) {
@@ -2115,14 +2397,15 @@ export class Vault {
     };
     if (typeof out !== 'string') return { bytes: await copy(out) };
     if (!opts.overwrite && (await lstat(out).catch(() => null))) throw new CofferError('EXISTS', `${out} already exists`);
-    const tmp = `${out}.coffer-${tempName()}`;
+    await sweepPartials(path.dirname(out));
+    const tmp = partialPath(out);
     try {
-      const bytes = await copy(createWriteStream(tmp, { flags: 'wx' }));
+      const bytes = await copy(createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
       await rename(tmp, out);
       return { bytes };
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw e;
+      throw outputError(e, out);
     }
   }
 
@@ -2135,11 +2418,14 @@ export class Vault {
    */
   async verify(opts: OpProgress & { repair?: boolean } = {}): Promise<VerifyReport> {
     this.ensureOpen();
+    // Repair first removes this host's temp files of dead processes, before taking the lock (whose
+    // file needs space when a killed writer filled the disk), and reports them.
+    const swept = opts.repair ? ((await this.storage.sweepTemp?.()) ?? []) : [];
     const release = await this.storage.lock();
     try {
       await this.load();
       const problems: VaultProblem[] = [...this.loadProblems];
-      const repaired: string[] = [];
+      const repaired: string[] = [...swept];
       const tree = this.getTree();
       const pathOf = (n: Node): string | null => tree.infoByFile.get(n.file)?.path ?? null;
       // Records: conflicts, stale epochs, orphans.
@@ -2180,10 +2466,17 @@ export class Vault {
       for (const o of await this.storage.list(TMP_FOLDER)) {
         if (o.name === 'lock') continue;
         const key = `${TMP_FOLDER}/${o.name}`;
+        // Only coffer's own leftovers are ever removed: regular files named by its scheme
+        // (HOST~PID~RANDOM.tmp|.intent) whose process is gone. Anything else is reported and left alone.
+        const kind = o.regular === false ? null : ownTempKind(o.name);
+        if (kind === null) {
+          problems.push({ severity: 'warning', code: 'UNKNOWN_FILE', object: key, path: null, message: o.regular === false ? 'a link or special file, not coffer\'s (left alone)' : 'not a coffer temp file (left alone)', repairable: false });
+          continue;
+        }
         const owner = ownerOf(o.name);
         const dead = owner ? owner.host === thisHost() && !pidAlive(owner.pid) : false;
-        const old = Date.now() - o.mtimeMs > 7 * 24 * 3600 * 1000;
-        if (o.name.endsWith('.intent') && dead) {
+        const old = owner !== null && owner.host !== thisHost() && Date.now() - o.mtimeMs > 7 * 24 * 3600 * 1000;
+        if (kind === 'intent' && dead) {
           let objects: string[] = [];
           try {
             objects = (JSON.parse(((await this.storage.get(key)) ?? Buffer.alloc(0)).toString('utf8')) as { objects: string[] }).objects ?? [];
@@ -2207,13 +2500,17 @@ export class Vault {
         blobCount++;
         if (referenced.has(o.name)) continue;
         const p = proven(key);
-        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'content of an interrupted add; no entry refers to it' : 'no entry refers to this blob (maybe its record has not synced yet); left alone', repairable: p });
+        problems.push({ severity: p ? 'error' : 'warning', code: 'LEFTOVER', object: key, path: null, message: p ? 'content of an interrupted add; no entry refers to it' : 'no entry refers to this blob (maybe its record has not synced yet); left alone', repairable: p && o.regular !== false });
       }
       const epochIds = new Set(this.epochs.keys());
       const slotIds = new Set(this.slots.map((s) => s.name.id));
       for (const o of await this.storage.list(KEYS)) {
         const m = /^([0-9a-f]{12})\.([0-9]{8}-[0-9a-f]{8})\.key$/.exec(o.name);
         const key = `${KEYS}/${o.name}`;
+        if (o.regular === false) {
+          problems.push({ severity: 'error', code: 'VAULT_TAMPERED', object: key, path: null, message: 'a link or special file where a key wrap should be (never read; remove it)', repairable: false });
+          continue;
+        }
         if (!m) continue;
         if (epochIds.has(m[2] as string) && slotIds.has(m[1] as string)) continue;
         const p = proven(key) || proven(epochKey(m[2] as string));

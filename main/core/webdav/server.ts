@@ -72,6 +72,29 @@ interface JunkFile {
 
 const LIVE_PROPS = ['resourcetype', 'getcontentlength', 'getlastmodified', 'creationdate', 'getetag', 'getcontenttype', 'supportedlock', 'lockdiscovery', 'quota-available-bytes', 'quota-used-bytes'] as const;
 type LiveProp = (typeof LIVE_PROPS)[number];
+/**
+ * allprop answers with these and every dead property. supportedlock, lockdiscovery and the quotas are
+ * left to clients that name them (RFC 4918 §9.1 lets allprop leave out costly or lengthy live properties):
+ * they would double a large listing.
+ */
+const ALLPROP_LIVE: readonly LiveProp[] = ['resourcetype', 'getcontentlength', 'getlastmodified', 'creationdate', 'getetag', 'getcontenttype'];
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+
+interface PlanItem {
+  readonly ns: string;
+  readonly local: string;
+  readonly key: string;
+  readonly live: LiveProp | null;
+  /** The property as an empty element (404 lists, empty values). */
+  readonly empty: string;
+}
+
+interface PropPlan {
+  readonly mode: 'all' | 'names' | 'props';
+  readonly items: readonly PlanItem[];
+  readonly keys: ReadonlySet<string>;
+  readonly needDead: boolean;
+}
 const isLive = (ns: string, local: string): local is LiveProp => ns === DAV && (LIVE_PROPS as readonly string[]).includes(local);
 
 const TYPES: Record<string, string> = {
@@ -508,7 +531,10 @@ export class DavServer {
       return;
     }
     if (!hold.src || !hold.started) throw new DavError(500, 'internal error');
-    hold.src.pipe(res);
+    const src = hold.src;
+    // A reader that goes away stops the decryption (it would otherwise wait for a drain forever).
+    res.once('close', () => src.destroy());
+    src.pipe(res);
     await hold.started;
   }
 
@@ -557,7 +583,8 @@ export class DavServer {
       if (!r) throw new DavError(404, 'not found');
       const items = depthH === '1' && r.type === 'dir' ? [r, ...this.children(path)] : [r];
       const parts: string[] = ['<D:multistatus xmlns:D="DAV:">'];
-      for (const it of items) parts.push(this.propResponse(it, mode, wanted, include, quota));
+      const plan = this.propPlan(mode, wanted, include);
+      for (const it of items) parts.push(this.propResponse(it, plan, quota));
       parts.push('</D:multistatus>\n');
       return parts.join('');
     });
@@ -594,36 +621,50 @@ export class DavServer {
     return r.junk || r.path === '' ? {} : this.vault.props(r.path);
   }
 
-  private propResponse(r: Res, mode: 'all' | 'names' | 'props', wanted: { ns: string; local: string }[], include: { ns: string; local: string }[], quota: { avail: number; used: number } | null): string {
-    const found: string[] = [];
-    const missing: string[] = [];
-    const dead = this.deadProps(r);
-    const liveAll = LIVE_PROPS.filter((n) => !n.startsWith('quota-'));
-    if (mode === 'names') {
-      for (const n of liveAll) if (this.liveValue(r, n, null) !== null) found.push(`<D:${n}/>`);
+  /** What each response of a PROPFIND holds, decided once per request (not per entry). */
+  private propPlan(mode: 'all' | 'names' | 'props', wanted: { ns: string; local: string }[], include: { ns: string; local: string }[]): PropPlan {
+    const seen = new Set<string>();
+    const items: PlanItem[] = [];
+    const list = mode === 'props' ? wanted : mode === 'all' ? [...ALLPROP_LIVE.map((n) => ({ ns: DAV, local: n as string })), ...include] : [];
+    for (const w of list) {
+      const key = propKey(w.ns, w.local);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      items.push({ ns: w.ns, local: w.local, key, live: isLive(w.ns, w.local) ? w.local as LiveProp : null, empty: propElement(w.ns, w.local, null) });
+    }
+    return { mode, items, keys: seen, needDead: mode !== 'props' || items.some((i) => i.live === null) };
+  }
+
+  private propResponse(r: Res, plan: PropPlan, quota: { avail: number; used: number } | null): string {
+    let found = '';
+    let missing = '';
+    const dead = plan.needDead ? this.deadProps(r) : EMPTY;
+    if (plan.mode === 'names') {
+      for (const n of LIVE_PROPS) if (!n.startsWith('quota-') && this.liveValue(r, n, null) !== null) found += `<D:${n}/>`;
       for (const k of Object.keys(dead)) {
         const { ns, local } = splitPropKey(k);
-        found.push(propElement(ns, local, null));
+        found += propElement(ns, local, null);
       }
     } else {
-      const list = mode === 'all'
-        ? [...liveAll.map((n) => ({ ns: DAV, local: n as string })), ...Object.keys(dead).map(splitPropKey), ...include]
-        : wanted;
-      const seen = new Set<string>();
-      for (const w of list) {
-        const key = propKey(w.ns, w.local);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const v = isLive(w.ns, w.local) ? this.liveValue(r, w.local, quota) : (dead[key] ?? null);
+      for (const it of plan.items) {
+        const v = it.live !== null ? this.liveValue(r, it.live, quota) : (dead[it.key] ?? null);
         if (v === null) {
-          if (mode === 'props') missing.push(propElement(w.ns, w.local, null));
-        } else found.push(propElement(w.ns, w.local, v));
+          if (plan.mode === 'props') missing += it.empty;
+        } else found += v === '' ? it.empty : propElement(it.ns, it.local, v);
+      }
+      // allprop: every dead property too (RFC 4918 §9.1).
+      if (plan.mode === 'all') {
+        for (const [k, v] of Object.entries(dead)) {
+          if (plan.keys.has(k)) continue;
+          const { ns, local } = splitPropKey(k);
+          found += propElement(ns, local, v);
+        }
       }
     }
     let out = `<D:response><D:href>${escapeXml(hrefOf(r.path, r.type === 'dir'))}</D:href>`;
-    if (found.length > 0) out += `<D:propstat><D:prop>${found.join('')}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>`;
-    if (missing.length > 0) out += `<D:propstat><D:prop>${missing.join('')}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>`;
-    if (found.length === 0 && missing.length === 0) out += '<D:propstat><D:prop/><D:status>HTTP/1.1 200 OK</D:status></D:propstat>';
+    if (found !== '') out += `<D:propstat><D:prop>${found}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>`;
+    if (missing !== '') out += `<D:propstat><D:prop>${missing}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>`;
+    if (found === '' && missing === '') out += '<D:propstat><D:prop/><D:status>HTTP/1.1 200 OK</D:status></D:propstat>';
     return `${out}</D:response>`;
   }
 
@@ -857,7 +898,14 @@ export class DavServer {
           p.catch((e: unknown) => pass.destroy(e as Error));
           return { p };
         });
-        const staged = await this.vault.stageStream(pass, { signal });
+        let staged: StagedFile;
+        try {
+          staged = await this.vault.stageStream(pass, { signal });
+        } catch (e) {
+          pass.destroy();
+          await reading.p.catch(() => undefined);
+          throw e;
+        }
         try {
           await reading.p;
         } catch (e) {

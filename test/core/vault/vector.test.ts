@@ -62,3 +62,46 @@ describe('frozen vault vector (test/vectors/vault)', () => {
     await expect(openVault(sb.dir, { credentials: { passphrase: 'not it' }, stateDir: sb.state })).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
   });
 });
+
+const V2 = path.join(VEC, 'v2');
+const expected2 = JSON.parse(readFileSync(path.join(VEC, 'expected-v2.json'), 'utf8')) as {
+  outcome: string; format: number; vaultId: string; name: string; epoch: string;
+  credentials: { passphrase: string; recoveryKey: string; member: string };
+  entries: { path: string; type: string; size: number; version: number; conflict: string | null; sha256: string | null }[];
+  members: { id: string; type: string; label: string; fingerprint: string; status: string }[];
+  problems: { severity: string; code: string; object: string }[];
+};
+
+describe('frozen format 2 vault vector (test/vectors/vault/v2: a revocation with a manifest, and the revoked member\'s fork and forgery)', () => {
+  const creds: [string, () => UnlockCredentials][] = [
+    ['passphrase', () => ({ passphrase: expected2.credentials.passphrase })],
+    ['recovery key', () => ({ recoveryKey: expected2.credentials.recoveryKey })],
+    ['x25519 member', () => ({ identities: [X25519Identity.parse(expected2.credentials.member)] })],
+  ];
+  for (const [label, make] of creds) {
+    it(`opens with the ${label}: the expected listing, contents, members and problems`, async () => {
+      expect(expected2.outcome).toBe('success');
+      await initSodium();
+      sb = sandbox();
+      cpSync(V2, sb.dir, { recursive: true });
+      const v = await openVault(sb.dir, { credentials: make(), stateDir: sb.state });
+      expect([v.id, v.name, v.epoch, v.formatVersion]).toEqual([expected2.vaultId, expected2.name, expected2.epoch, expected2.format]);
+      const got = [];
+      for (const e of v.list('', { recursive: true })) {
+        let sha256: string | null = null;
+        if (e.type === 'file') {
+          const h = createHash('sha256');
+          await v.readFile(e.path, new Writable({ write: (c: Buffer, _e, cb) => { h.update(c); cb(); } }));
+          sha256 = h.digest('hex');
+        }
+        got.push({ path: e.path, type: e.type, size: e.size, version: e.version, conflict: e.conflict?.source ?? null, sha256 });
+      }
+      expect(got).toEqual(expected2.entries);
+      expect((await v.members()).slots.map((s) => ({ id: s.id, type: s.type, label: s.label, fingerprint: s.fingerprint, status: s.status }))).toEqual(expected2.members);
+      const problems = v.problems.map((p) => ({ severity: p.severity, code: p.code, object: p.object })).sort((a, b) => a.object.localeCompare(b.object) || a.code.localeCompare(b.code));
+      expect(problems).toEqual(expected2.problems);
+      expect(v.warnings).toHaveLength(1); // first open on this "computer"
+      v.lock();
+    });
+  }
+});

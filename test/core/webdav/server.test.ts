@@ -154,6 +154,31 @@ describe('protocol', () => {
     expect(allFiles(d.sb.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('a reader that goes away mid-download frees the request (full file and range), nothing hangs', async () => {
+    const other = await otherWriter(d);
+    const block = randomBytes(1 << 20);
+    await other.addStream('dl.bin', Readable.from(Array.from({ length: 24 }, () => block)));
+    other.lock();
+    for (const range of [undefined, 'bytes=100-']) {
+      await new Promise<void>((resolve, reject) => {
+        const headers: Record<string, string> = { Host: `127.0.0.1:${d.port}`, Authorization: basic(USER, PASSWORD) };
+        if (range) headers.Range = range;
+        const req = http.get({ host: '127.0.0.1', port: d.port, path: '/dl.bin', headers, agent: false }, (res) => {
+          res.once('data', () => {
+            res.pause(); // read one chunk, then stop reading and hang up
+            setTimeout(() => {
+              req.destroy();
+              resolve();
+            }, 100);
+          });
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+      });
+      await until(() => d.server.active === 0);
+    }
+    expect((await dav(d, 'GET', '/dl.bin', { headers: { Range: 'bytes=0-3' } })).body.equals(block.subarray(0, 4))).toBe(true);
+  });
+
   it('stopping the server abandons uploads in flight cleanly', async () => {
     const body = new PassThrough();
     const put = dav(d, 'PUT', '/inflight.bin', { body, headers: { 'Content-Length': String(20 << 20) } }).catch((e: Error) => e);

@@ -151,6 +151,28 @@ describe('Vault methods for the drive', () => {
     for (const bad of [null, [], { a: 1 }, { '': 'x' }, Object.fromEntries(Array.from({ length: PROPS_LIMITS.count + 1 }, (_, i) => [`k${i}`, '']))]) expect(validProps(bad)).toBe(false);
   });
 
+  it('attack: a member with the vault key writes a record whose props exceed the bounds; readers reject it as tampered (control: a bounded one loads)', async () => {
+    sb = sandbox();
+    v = (await newVault(sb)).vault;
+    await v.addStream('ok.txt', Readable.from([Buffer.from('1')]));
+    await v.addStream('evil.txt', Readable.from([Buffer.from('2')]));
+    // The attacker's client skips setProps' checks and seals the record itself (it holds VK).
+    // Checked against the unpatched reader (validRecordBody without the props check): evil.txt then loads.
+    type Writer = { writeRecord(b: object): Promise<void>; records: Map<string, { body: { name: string } }> };
+    const w0 = v as unknown as Writer;
+    const body = (name: string): object => ({ ...[...w0.records.values()].find((n) => n.body.name === name)?.body });
+    await w0.writeRecord({ ...body('ok.txt'), version: 2, props: { '{urn:a}x': 'fine' } });
+    await w0.writeRecord({ ...body('evil.txt'), version: 2, props: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`{urn:a}p${i}`, 'x'.repeat(100)])) });
+    const r = await open(sb, { passphrase: 'correct horse' });
+    try {
+      expect(r.props('ok.txt')).toEqual({ '{urn:a}x': 'fine' });
+      expect(r.stat('evil.txt')).toBeNull();
+      expect(r.problems.some((p) => p.code === 'VAULT_TAMPERED' && /malformed/.test(p.message))).toBe(true);
+    } finally {
+      r.lock();
+    }
+  });
+
   it('refresh re-reads only when the folder changed', async () => {
     sb = sandbox();
     v = (await newVault(sb)).vault;
