@@ -21,7 +21,6 @@ import { CofferError, isCofferError } from '../errors';
 import { initSodium, sodium } from '../crypto/sodium';
 import { decodeB64, encodeB64 } from '../format/base64';
 import { encodeHeader, parseHeader, verifyHeaderMac } from '../format/header';
-import { payloadSize } from '../format/sizes';
 import { sealFileHandle, unwrapKey, wrapKey } from '../format/file';
 import { decryptPayload, encryptPayload, openPayloadBuffer, PayloadSealer } from '../format/stream';
 import { parseRecipient } from '../keys/recipients';
