@@ -75,6 +75,15 @@ export default tseslint.config(
     ]),
   },
   {
+    // The browser shell (`coffer ui`): a second shell beside main/app.ts, on the same services and router.
+    files: ['main/web/**/*.ts'],
+    rules: restrict([
+      { group: ['electron'], message: 'The browser shell runs under plain Node: Electron is the other shell (main/app.ts).' },
+      { group: ['**/app', '**/renderer/**', '**/preload/preload', '**/preload/api', '**/preload/browser'], message: 'The browser shell serves the renderer and the bridge bundle; it does not import them.' },
+      { group: ['react', 'react-dom'], message: 'No DOM in the main process.' },
+    ]),
+  },
+  {
     files: ['preload/**/*.ts'],
     rules: restrict([
       { group: ['**/main/**', '**/renderer/**'], message: 'The preload builds window.coffer from the contract only.' },

@@ -3,7 +3,8 @@
 //   dist/main/cli.js        the `coffer` CLI (same settings)
 //   dist/preload/preload.js ONE CommonJS file for the sandboxed preload (zod bundled; only electron external)
 //   dist/renderer/          the React UI built by Vite with a relative base, loadable from file://
-// Usage: node build/build.mjs [--no-renderer] [--only=PART[,PART…]]   parts: main, cli, preload, renderer
+//   dist/web/coffer-bridge.js  the browser shell's bridge (`coffer ui`): createApi over a WebSocket
+// Usage: node build/build.mjs [--no-renderer] [--only=PART[,PART…]]   parts: main, cli, preload, web, renderer
 import { build as esbuild } from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +67,21 @@ async function buildPreload() {
   });
 }
 
+async function buildWeb() {
+  // The browser shell's bridge (`coffer ui`): preload/api.ts over a WebSocket, one classic script.
+  await esbuild({
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: [path.join(root, 'preload/browser.ts')],
+    minify: true,
+    outfile: path.join(root, 'dist/web/coffer-bridge.js'),
+    logLevel: 'warning',
+    absWorkingDir: root,
+  });
+}
+
 async function buildRenderer() {
   const { build } = await import('vite');
   await build({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' });
@@ -75,6 +91,7 @@ const jobs = [];
 if (want('main')) jobs.push(buildMain().then(() => 'main'));
 if (want('cli')) jobs.push(buildCli().then(() => 'cli'));
 if (want('preload')) jobs.push(buildPreload().then(() => 'preload'));
+if (want('web')) jobs.push(buildWeb().then(() => 'web'));
 if (want('renderer')) jobs.push(buildRenderer().then(() => 'renderer'));
 try {
   const done = await Promise.all(jobs);

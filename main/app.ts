@@ -7,24 +7,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServices, type AppServices } from './services';
 import { DOC_URLS, isAllowedExternalUrl } from './services/links';
+import { CSP } from './services/csp';
 import { createHandlers } from './ipc';
 import { createDispatch, createDropHandler, createEventSink, ourWindowOnly, registerIpc, type EventSink } from './ipc/router';
 import { DROPPED_PATH_CHANNEL } from '../preload/contract';
 
 /** Content Security Policy for every response the window loads (also set as a <meta> in index.html). */
-export const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'none'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export { CSP };
 
 const rendererDir = path.join(__dirname, '..', 'renderer');
 const rendererIndex = path.join(rendererDir, 'index.html');

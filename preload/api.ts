@@ -12,6 +12,18 @@ export interface Transport {
   subscribe(channel: EventChannel, listener: (payload: unknown) => void): () => void;
   /** Tells main a path came from a real drop (see DROPPED_PATH_CHANNEL). */
   approveDroppedPath(path: string): void;
+  /**
+   * Browser shell only: uploads what was dropped. Must read `data` synchronously (a DataTransfer
+   * empties after the drop event); announces the files with `start` (files:uploadStart), then
+   * streams them to main in the background.
+   */
+  upload?(data: DataTransfer, start: (files: UploadSpec[], folders: string[]) => Promise<{ jobId: string; uploadId: string }>): Promise<{ jobId: string }>;
+}
+
+/** One file of an upload: its path relative to the drop ("Reports/q1.txt") and its size. */
+export interface UploadSpec {
+  path: string;
+  size: number;
 }
 
 /** What a failed call rejects with: the contract's `{code, message}` as a plain object. */
@@ -79,6 +91,15 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       move: call('files:move'),
       remove: call('files:remove'),
       resolveConflict: call('files:resolveConflict'),
+      /**
+       * Browser shell (app:info shell = "browser"): adds what was dropped on the window by
+       * uploading it to main, as one add job. Call it synchronously inside the drop handler.
+       */
+      upload: (request: { vaultId: string; to: string; data: DataTransfer }): Promise<{ jobId: string }> => {
+        if (!transport.upload) return fail({ code: 'USAGE', message: 'uploading is only for the browser window; drop files from a folder instead' });
+        const start = call('files:uploadStart');
+        return transport.upload(request.data, (files, folders) => start({ vaultId: request.vaultId, to: request.to, files, folders }));
+      },
       /** The path on disk of a File dropped into the window ('' when it has none); main may then add it. */
       pathForFile: (file: File): string => {
         const p = getPathForFile(file);
@@ -101,6 +122,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
     transit: { get: call('transit:get'), set: call('transit:set'), test: call('transit:test') },
     settings: { get: call('settings:get'), set: call('settings:set') },
     activity: { list: call('activity:list') },
+    picker: { list: call('picker:list'), done: call('picker:done') },
     dialog: { pickFolder: call('dialog:pickFolder'), pickFiles: call('dialog:pickFiles'), saveFile: call('dialog:saveFile'), pickModule: call('dialog:pickModule') },
     on: {
       job: on('event:job'),
@@ -108,6 +130,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       conflicts: on('event:conflicts'),
       accessRequests: on('event:accessRequests'),
       notice: on('event:notice'),
+      picker: on('event:picker'),
       unsavedEdits: on('event:unsavedEdits'),
     },
   };

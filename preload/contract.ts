@@ -226,6 +226,12 @@ export const AppInfo = z.object({
   storageBackend: z.string(),
   /** Set when private keys on this computer are only obfuscated, not encrypted by the OS. */
   storageWarning: z.string().nullable(),
+  /**
+   * The one thing the renderer knows about its shell: "electron" (native dialogs, drag out, paths
+   * of dropped files) or "browser" (`coffer ui`: in-app picker, dropped files are uploaded with
+   * files.upload, drag-out is a download).
+   */
+  shell: z.enum(['electron', 'browser']),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -252,6 +258,15 @@ export const CreateVaultRequest = z.object({
   recoveryKeyPath: FsPath.nullable(),
 });
 export type CreateVaultRequest = z.infer<typeof CreateVaultRequest>;
+
+export const PickerMode = z.enum(['folder', 'files', 'folders', 'save', 'module']);
+export const PickerListing = z.object({
+  dir: z.string(),
+  parent: z.string().nullable(),
+  roots: z.array(z.object({ label: z.string(), path: z.string() })),
+  entries: z.array(z.object({ name: z.string(), path: z.string(), type: z.enum(['dir', 'file']), size: z.number().nullable() })),
+});
+export type PickerListing = z.infer<typeof PickerListing>;
 
 const Empty = z.object({});
 const VaultRef = z.object({ vaultId: Id });
@@ -332,6 +347,18 @@ export const channels = {
   'dialog:pickFolder': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
   'dialog:pickFiles': { request: z.object({ title: z.string().max(200), folders: z.boolean() }), response: z.object({ paths: z.array(z.string()) }) },
   'dialog:saveFile': { request: z.object({ title: z.string().max(200), defaultName: z.string().max(500) }), response: z.object({ path: z.string().nullable() }) },
+  /** The in-app picker (browser shell): what is in one folder, confined to home and mounted volumes. */
+  'picker:list': { request: z.object({ pickerId: Id, dir: FsPath.optional() }), response: PickerListing },
+  /** The person's choice in the in-app picker (null = cancelled); main checks it and records it as picked. */
+  'picker:done': { request: z.object({ pickerId: Id, paths: z.array(FsPath).max(10_000).nullable() }), response: Ok },
+  /**
+   * Browser shell: files dropped on the window are uploaded (PUT /upload/ID/N, streamed to main)
+   * and added to the vault as one job. `files` are paths relative to the drop ("Reports/q1.txt").
+   */
+  'files:uploadStart': {
+    request: z.object({ vaultId: Id, to: VPath, files: z.array(z.object({ path: z.string().min(1).max(4096), size: z.number().int().nonnegative() })).min(1).max(10_000), folders: z.array(z.string().min(1).max(4096)).max(10_000) }),
+    response: z.object({ jobId: z.string(), uploadId: z.string() }),
+  },
   /** A PKCS#11 module file; main remembers the pick and loads modules only from picks or known install locations. */
   'dialog:pickModule': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
 } as const;
@@ -356,6 +383,8 @@ export const events = {
   'event:vaultLocked': z.object({ vaultId: z.string(), reason: z.enum(['manual', 'idle', 'exit', 'revoked']) }),
   'event:conflicts': z.object({ vaultId: z.string(), conflicts: z.array(ConflictInfo) }),
   'event:accessRequests': z.object({ vaultId: z.string(), requests: z.array(AccessRequest) }),
+  /** Browser shell: a dialog was asked for; the renderer shows the in-app picker. */
+  'event:picker': z.object({ pickerId: z.string(), mode: PickerMode, title: z.string(), defaultName: z.string(), start: z.string() }),
   /** The opened files whose edits are not saved and wait for Save or Discard (the whole list, each time it changes). */
   'event:unsavedEdits': z.object({ edits: z.array(UnsavedEdit) }),
   /** "Touch your key", "Contacting Vault…": shown while a provider waits. */

@@ -1,3 +1,4 @@
+import { Picker } from './Picker';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
 import { coffer, errorOf } from './util';
@@ -196,6 +197,7 @@ export function App() {
         setJobs((prev) => prev.filter((j) => j.finishedAt === null));
       }} />
       {notice && <div className="notice" role="status" aria-live="polite">{notice}</div>}
+      <Picker />
     </div>
   );
 }

@@ -27,6 +27,9 @@ Hardware keys (YubiKey PIV, any PKCS#11 token):
   coffer hwkey list [--module PATH]
   coffer hwkey enroll [--module PATH] [--serial N | --token LABEL] [--slot 9d|82…95] (--generate | --use-existing) [--label NAME] [-o FILE]
 
+The app in a browser (where Electron cannot run):
+  coffer ui [--port N] [--no-open]
+
 HashiCorp Vault Transit:
   coffer vault init DIR --transit-key NAME [--transit-mount M] [--strict]
   coffer vault rewrap DIR
@@ -56,6 +59,8 @@ const commands: Record<string, Subcommand> = {
   }),
   hwkey: lazy(async () => (await import('./hwkey')).hwkeyCommand),
   transit: lazy(async () => (await import('./transit')).transitCommand),
+  // The browser shell (main/web): the app's services served to a browser page on 127.0.0.1.
+  ui: lazy(async () => (await import('../web/cli')).uiCommand),
 };
 
 export function defaultContext(): CliContext {

@@ -3,13 +3,20 @@
  * handlers of one feature; createHandlers() must cover every channel (the type checks that).
  * Sender checks, validation and error mapping happen in router.ts for every call.
  */
+import { CofferError } from '../core/errors';
 import type { AppServices } from '../services';
+import type { PickerService } from '../services/picker';
 import type { Handler, Handlers } from './router';
 import type { Channel } from '../../preload/contract';
 
 type Group<K extends Channel> = { [C in K]: Handler<C> };
 
 const ok = { ok: true } as const;
+
+function picker(s: AppServices): PickerService {
+  if (!s.picker) throw new CofferError('USAGE', 'this window uses the system dialogs; there is no in-app picker');
+  return s.picker;
+}
 
 export function setupApp(s: AppServices): Group<'app:info' | 'settings:get' | 'settings:set' | 'activity:list'> {
   return {
@@ -32,10 +39,11 @@ export function setupVaults(s: AppServices): Group<'vaults:list' | 'vaults:creat
   };
 }
 
-export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | 'files:export' | 'files:open' | 'files:dragOut' | 'files:mkdir' | 'files:move' | 'files:remove' | 'files:resolveConflict'> {
+export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | 'files:uploadStart' | 'files:export' | 'files:open' | 'files:dragOut' | 'files:mkdir' | 'files:move' | 'files:remove' | 'files:resolveConflict'> {
   return {
     'files:list': (req) => s.vaults.listFiles(req.vaultId, req.path),
     'files:add': (req) => ({ jobId: s.vaults.addFiles(req.vaultId, req.sources, req.to) }),
+    'files:uploadStart': (req) => s.uploads.start(req.vaultId, req.to, req.files, req.folders),
     'files:export': (req) => ({ jobId: s.vaults.exportFile(req.vaultId, req.path, req.dest) }),
     'files:open': (req) => ({ jobId: s.vaults.openFile(req.vaultId, req.path) }),
     'files:dragOut': async (req, sender) => (await s.vaults.dragOut(req.vaultId, req.path, sender.webContentsId), ok),
@@ -102,12 +110,14 @@ export function setupTransit(s: AppServices): Group<'transit:get' | 'transit:set
   };
 }
 
-export function setupDialogs(s: AppServices): Group<'dialog:pickFolder' | 'dialog:pickFiles' | 'dialog:saveFile' | 'dialog:pickModule'> {
+export function setupDialogs(s: AppServices): Group<'dialog:pickFolder' | 'dialog:pickFiles' | 'dialog:saveFile' | 'dialog:pickModule' | 'picker:list' | 'picker:done'> {
   return {
     'dialog:pickFolder': async (req) => ({ path: await s.dialogs.pickFolder(req.title) }),
     'dialog:pickFiles': async (req) => ({ paths: await s.dialogs.pickFiles(req.title, req.folders) }),
     'dialog:saveFile': async (req) => ({ path: await s.dialogs.saveFile(req.title, req.defaultName) }),
     'dialog:pickModule': async (req) => ({ path: await s.dialogs.pickModule(req.title) }),
+    'picker:list': (req) => picker(s).list(req.pickerId, req.dir),
+    'picker:done': async (req) => (await picker(s).done(req.pickerId, req.paths), ok),
   };
 }
 

@@ -15,6 +15,8 @@ import { SecureStorage, type SafeStorageLike } from './secure-storage';
 import { SettingsService } from './settings';
 import { hasUnsavedEdits, SaveBack } from './saveback';
 import { PrivateTemp } from './tempfiles';
+import type { PickerService } from './picker';
+import { UploadService } from './uploads';
 import { TransitService, type TransitPort } from './transit';
 import type { VaultCore } from './vault-port';
 import { VaultService } from './vaults';
@@ -38,6 +40,10 @@ export interface ServiceDeps {
   jobConcurrency?: number;
   /** How often unlocked vaults are re-read for changes from other members (default 15 s). */
   pollMs?: number;
+  /** Which shell runs the services (the renderer's one capability flag; default electron). */
+  shell?: 'electron' | 'browser';
+  /** The in-app picker, for a shell without native dialogs (its dialogs() are then `dialogs`). */
+  picker?: PickerService;
   /** Save-back timing and this computer's name in conflict copies (tests). */
   saveback?: { debounceMs?: number; pollMs?: number; hostName?: string };
   /** Overrides for tests. */
@@ -58,6 +64,10 @@ export interface AppServices {
   temp: PrivateTemp;
   saveback: SaveBack;
   dialogs: ApprovingDialogs;
+  /** The in-app picker (browser shell), or null where dialogs are native. */
+  picker: PickerService | null;
+  /** Browser shell: files uploaded from the window, added to a vault as they complete. */
+  uploads: UploadService;
   /** Locks every vault (keys wiped, jobs cancelled) and wipes the "Open" folder. */
   shutdown(): Promise<void>;
 }
@@ -110,9 +120,10 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
     saveback,
   });
+  const uploads = new UploadService(vaults, temp);
   vaultsRef = vaults;
   return {
-    info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning() }),
+    info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning(), shell: deps.shell ?? 'electron' }),
     storage,
     settings,
     activity,
@@ -124,7 +135,10 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     temp,
     saveback,
     dialogs,
+    picker: deps.picker ?? null,
+    uploads,
     async shutdown() {
+      uploads.cancelAll();
       // Locking saves pending edits first; copies that could not be saved are kept for the next start.
       await vaults.lockAll('exit');
       await jobs.cancelAll();

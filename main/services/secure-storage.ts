@@ -9,6 +9,8 @@ import { CofferError } from '../core/errors';
 export interface SafeStorageLike {
   isEncryptionAvailable(): boolean;
   getSelectedStorageBackend?: () => string;
+  /** A shell's own store names itself on every platform (the browser shell: keyring or passphrase file). */
+  describe?: () => string;
   encryptString(plain: string): Buffer;
   decryptString(sealed: Buffer): string;
   isAsyncEncryptionAvailable?: () => boolean | Promise<boolean>;
@@ -24,6 +26,7 @@ export class SecureStorage {
 
   /** Linux backend name, or "os" on platforms where there is only one. */
   backend(): string {
+    if (this.safe.describe) return this.safe.describe();
     if (this.platform !== 'linux') return 'os';
     try {
       return this.safe.getSelectedStorageBackend?.() ?? 'unknown';

@@ -93,6 +93,13 @@ export class PrivateTemp {
     return path.join(this.root, safe(vaultId));
   }
 
+  /** Overwrites and removes one folder this temp folder holds (e.g. an upload's staged files). */
+  async wipe(dir: string): Promise<number> {
+    const rel = path.relative(this.root, path.resolve(dir));
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${dir} is not inside the private temp folder`);
+    return wipeTree(dir);
+  }
+
   /** Overwrites and removes every file opened from one vault, except the paths in `keep` (unsaved edits). */
   async wipeVault(vaultId: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
     return wipeTree(this.vaultFolder(vaultId), keep);

@@ -72,6 +72,8 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [conflicts, setConflicts] = useState<ConflictInfo[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
+  const [uploads, setUploads] = useState(false);
+  useEffect(() => void coffer().app.info().then((i) => setUploads(i.shell === 'browser'), () => undefined), []);
   const [edit, setEdit] = useState<Edit | null>(null);
   const [text, setText] = useState('');
   const [dragging, setDragging] = useState(false);
@@ -124,6 +126,12 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     e.preventDefault();
     dragDepth.current = 0;
     setDragging(false);
+    if (uploads) {
+      // Browser window: the files have no path main may read, so they are uploaded (read now, while the drop lasts).
+      const started = coffer().files.upload({ vaultId: vault.id, to: path, data: e.dataTransfer });
+      void run(() => started);
+      return;
+    }
     const paths = Array.from(e.dataTransfer.files).map((f) => coffer().files.pathForFile(f)).filter((p) => p !== '');
     if (paths.length === 0) setError('Those items have no path on this computer (drag files from a folder, not from a web page).');
     else addPaths(paths);

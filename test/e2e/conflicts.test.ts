@@ -7,7 +7,8 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVault } from '../../main/core/vault';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 const PASS = 'conflict test passphrase';
 
@@ -18,7 +19,7 @@ describe('sync conflicts in the file browser', () => {
   beforeAll(async () => {
     requireChromium();
     work = tempDir('conflicts');
-    app = await startApp({ name: 'conflicts' });
+    app = await startBrowserApp({ name: 'conflicts' });
   });
   afterAll(async () => {
     await app?.close();
@@ -90,9 +91,8 @@ describe('sync conflicts in the file browser', () => {
     // Both contents survive.
     const a = path.join(work, 'a.txt');
     const b = path.join(work, 'b.txt');
-    app.dialogs.saves.push(a, b);
-    await page.getByRole('button', { name: 'Export plan.txt' }).click();
-    await page.getByRole('button', { name: 'Export plan (conflict 1).txt' }).click();
+    await app.pick('save', a, () => page.getByRole('button', { name: 'Export plan.txt' }).click());
+    await app.pick('save', b, () => page.getByRole('button', { name: 'Export plan (conflict 1).txt' }).click());
     await expect.poll(() => { try { return [readFileSync(a, 'utf8'), readFileSync(b, 'utf8')].sort(); } catch { return []; } }, { timeout: 15_000 }).toEqual(['version 2 from here', 'version 2 from the laptop, longer']);
     expect(app.pageErrors).toEqual([]);
   });

@@ -77,8 +77,7 @@ describe('IPC audit', () => {
     await page.getByRole('checkbox', { name: /My key “Audit key”/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     const recoveryFile = path.join(work, 'recovery.txt');
-    app.dialogs.saves.push(recoveryFile);
-    await page.getByRole('button', { name: 'Choose…' }).click();
+    await app.pick('save', recoveryFile, () => page.getByRole('button', { name: 'Choose…' }).click());
     await expect.poll(() => page.getByLabel('Save the recovery key to').inputValue()).toBe(recoveryFile);
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: 'Create vault' }).click();
@@ -90,8 +89,7 @@ describe('IPC audit', () => {
     await table.getByRole('row', { name: 'folder' }).waitFor();
     await table.getByRole('row', { name: 'b.bin' }).waitFor();
     const out = path.join(work, 'a-out.bin');
-    app.dialogs.saves.push(out);
-    await page.getByRole('button', { name: 'Export a.bin' }).click();
+    await app.pick('save', out, () => page.getByRole('button', { name: 'Export a.bin' }).click());
     await expect.poll(() => readFileSync(out, { flag: 'r' }).length, { timeout: 15_000 }).toBe(200_000);
     await table.getByRole('button', { name: 'folder', exact: true }).click();
     await page.getByRole('button', { name: 'Open c.txt' }).click();

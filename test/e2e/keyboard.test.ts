@@ -4,13 +4,14 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 describe('keyboard', () => {
   let app: AppUnderTest;
   beforeAll(async () => {
     requireChromium();
-    app = await startApp({ name: 'kbd' });
+    app = await startBrowserApp({ name: 'kbd' });
   });
   afterAll(async () => {
     await app?.close();

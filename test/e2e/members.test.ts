@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 const PASS = 'admin passphrase for the team';
 
@@ -17,7 +18,7 @@ describe('journey: grant, open as member, revoke', () => {
   beforeAll(async () => {
     requireChromium();
     work = tempDir('j2');
-    [admin, member] = await Promise.all([startApp({ name: 'j2-admin' }), startApp({ name: 'j2-member', theme: 'dark' })]);
+    [admin, member] = await Promise.all([startBrowserApp({ name: 'j2-admin' }), startBrowserApp({ name: 'j2-member', theme: 'dark' })]);
   });
   afterAll(async () => {
     await Promise.all([admin?.close(), member?.close()]);

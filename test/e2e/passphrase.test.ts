@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 const PASS = 'correct horse battery staple';
 
@@ -17,7 +18,7 @@ describe('journey: passphrase vault', () => {
   beforeAll(async () => {
     requireChromium();
     work = tempDir('j1');
-    app = await startApp({ name: 'j1' });
+    app = await startBrowserApp({ name: 'j1' });
   });
   afterAll(async () => {
     await app?.close();
@@ -55,8 +56,7 @@ describe('journey: passphrase vault', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toContain('do not match');
     await page.getByLabel('Passphrase again').fill(PASS);
     await page.getByRole('button', { name: 'Next' }).click();
-    app.dialogs.saves.push(recovery);
-    await page.getByRole('button', { name: 'Choose…' }).click();
+    await app.pick('save', recovery, () => page.getByRole('button', { name: 'Choose…' }).click());
     await expect.poll(() => page.getByLabel('Save the recovery key to').inputValue()).toBe(recovery);
     await page.getByRole('button', { name: 'Next' }).click();
     await app.screenshot('02-create-vault-review');
@@ -85,8 +85,7 @@ describe('journey: passphrase vault', () => {
 
     // Export one and compare bytes.
     const out = path.join(work, 'exported.jpg');
-    app.dialogs.saves.push(out);
-    await page.getByRole('button', { name: 'Export photo.jpg' }).click();
+    await app.pick('save', out, () => page.getByRole('button', { name: 'Export photo.jpg' }).click());
     await expect.poll(() => existsSync(out), { timeout: 15_000 }).toBe(true);
     expect(readFileSync(out).equals(files['photo.jpg'] as Buffer)).toBe(true);
 

@@ -5,7 +5,8 @@
 import { closeSync, openSync, ftruncateSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 const MiB = 1024 * 1024;
 
@@ -32,7 +33,7 @@ describe('journey: large file progress and cancel', () => {
   beforeAll(async () => {
     requireChromium();
     work = tempDir('j5');
-    app = await startApp({ name: 'j5' });
+    app = await startBrowserApp({ name: 'j5' });
   });
   afterAll(async () => {
     await app?.close();
@@ -104,6 +105,8 @@ describe('journey: large file progress and cancel', () => {
     expect(total).toBeLessThan(330 * MiB);
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'video.mov' }).waitFor();
     expect(await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'archive.tar' }).count()).toBe(0);
+    // The browser shell staged the uploads in the private temp folder: nothing of them is left there either.
+    await expect.poll(() => walk(app.services.temp.root).filter((f) => path.basename(f) !== 'owner'), { timeout: 30_000 }).toEqual([]);
     expect(app.pageErrors).toEqual([]);
   });
 });

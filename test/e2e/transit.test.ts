@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTransitServer, type TransitServer } from '../servers/transit/server';
 import { makeTlsFixtures, writeTlsFixtures } from '../servers/transit/tls-fixtures';
-import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { requireChromium, tempDir, type AppUnderTest } from './harness';
+import { startBrowserApp } from './browser-harness';
 
 const POLICY = ['encrypt', 'decrypt', 'rewrap', 'datakey/wrapped']
   .map((op) => `path "transit/${op}/coffer-kek" { capabilities = ["update"] }`)
@@ -30,7 +31,7 @@ describe('journey: Vault Transit', () => {
     srv.createKey('coffer-kek');
     srv.putPolicy('coffer', POLICY);
     token = srv.createToken({ policies: ['coffer'] });
-    app = await startApp({ name: 'j4' });
+    app = await startBrowserApp({ name: 'j4' });
   });
   afterAll(async () => {
     await app?.close();

@@ -15,9 +15,9 @@ function handlers(over: Partial<Handlers>): Handlers {
 
 describe('IPC router', () => {
   it('accepts only our window’s main frame showing our page', async () => {
-    const info = vi.fn(() => ({ version: '1', platform: 'linux', storageBackend: 'os', storageWarning: null }));
+    const info = vi.fn(() => ({ version: '1', platform: 'linux', storageBackend: 'os', storageWarning: null, shell: 'electron' as const }));
     const d = createDispatch(handlers({ 'app:info': info }), check);
-    expect(await d('app:info', {}, ours)).toEqual({ ok: true, value: { version: '1', platform: 'linux', storageBackend: 'os', storageWarning: null } });
+    expect(await d('app:info', {}, ours)).toEqual({ ok: true, value: { version: '1', platform: 'linux', storageBackend: 'os', storageWarning: null, shell: 'electron' as const } });
     for (const bad of [
       { ...ours, webContentsId: 8 },
       { ...ours, isMainFrame: false },
