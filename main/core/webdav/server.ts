@@ -94,7 +94,12 @@ interface PropPlan {
   readonly items: readonly PlanItem[];
   readonly keys: ReadonlySet<string>;
   readonly needDead: boolean;
+  /** Identifies the plan in the response cache. */
+  readonly signature: string;
 }
+
+/** Rendered PROPFIND responses kept, in total characters (an LRU by insertion order). */
+const RESPONSE_CACHE_CHARS = 16 * 1024 * 1024;
 const isLive = (ns: string, local: string): local is LiveProp => ns === DAV && (LIVE_PROPS as readonly string[]).includes(local);
 
 const TYPES: Record<string, string> = {
@@ -159,6 +164,8 @@ export class DavServer {
   private readonly running = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
   private closing = false;
+  private readonly responseCache = new Map<string, string>();
+  private responseCacheChars = 0;
   /** The root has no record: it reports the server's start as its modification time. */
   private readonly started = Math.floor(Date.now() / 1000) * 1000;
 
@@ -584,7 +591,21 @@ export class DavServer {
       const items = depthH === '1' && r.type === 'dir' ? [r, ...this.children(path)] : [r];
       const parts: string[] = ['<D:multistatus xmlns:D="DAV:">'];
       const plan = this.propPlan(mode, wanted, include);
-      for (const it of items) parts.push(this.propResponse(it, plan, quota));
+      // Responses that depend only on the entry's version are kept (a listing asked again is a lookup).
+      const cacheable = !plan.items.some((i) => i.live === 'lockdiscovery' || (i.live?.startsWith('quota-') ?? false));
+      for (const it of items) {
+        if (!cacheable) {
+          parts.push(this.propResponse(it, plan, quota));
+          continue;
+        }
+        const key = `${plan.signature}\0${it.path}\0${it.etag}\0${it.mtime}\0${it.size}\0${it.type}`;
+        let out = this.responseCache.get(key);
+        if (out === undefined) {
+          out = this.propResponse(it, plan, quota);
+          this.remember(key, out);
+        }
+        parts.push(out);
+      }
       parts.push('</D:multistatus>\n');
       return parts.join('');
     });
@@ -621,6 +642,16 @@ export class DavServer {
     return r.junk || r.path === '' ? {} : this.vault.props(r.path);
   }
 
+  private remember(key: string, out: string): void {
+    this.responseCache.set(key, out);
+    this.responseCacheChars += key.length + out.length;
+    for (const [k, v] of this.responseCache) {
+      if (this.responseCacheChars <= RESPONSE_CACHE_CHARS) break;
+      this.responseCache.delete(k);
+      this.responseCacheChars -= k.length + v.length;
+    }
+  }
+
   /** What each response of a PROPFIND holds, decided once per request (not per entry). */
   private propPlan(mode: 'all' | 'names' | 'props', wanted: { ns: string; local: string }[], include: { ns: string; local: string }[]): PropPlan {
     const seen = new Set<string>();
@@ -632,7 +663,7 @@ export class DavServer {
       seen.add(key);
       items.push({ ns: w.ns, local: w.local, key, live: isLive(w.ns, w.local) ? w.local as LiveProp : null, empty: propElement(w.ns, w.local, null) });
     }
-    return { mode, items, keys: seen, needDead: mode !== 'props' || items.some((i) => i.live === null) };
+    return { mode, items, keys: seen, needDead: mode !== 'props' || items.some((i) => i.live === null), signature: `${mode}\0${[...seen].join('\0')}` };
   }
 
   private propResponse(r: Res, plan: PropPlan, quota: { avail: number; used: number } | null): string {

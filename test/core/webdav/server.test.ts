@@ -139,6 +139,21 @@ describe('protocol', () => {
     expect((await dav(d, 'PROPFIND', '/f/', { headers: { Depth: '0' }, body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>' })).status).toBe(400);
   });
 
+  it('listings asked again are never stale: new content, new properties and other writers\' changes show up', async () => {
+    const ask = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><D:getcontentlength/><D:getetag/><Z:tag/></D:prop></D:propfind>';
+    await dav(d, 'PUT', '/c.txt', { body: 'one' });
+    const first = await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask });
+    expect(first.text).toContain('<D:getcontentlength>3</D:getcontentlength>');
+    expect((await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask })).text).toBe(first.text);
+    await dav(d, 'PUT', '/c.txt', { body: 'three' });
+    const second = await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask });
+    expect(second.text).toContain('<D:getcontentlength>5</D:getcontentlength>');
+    const other = await otherWriter(d);
+    await other.setProps('c.txt', { '{urn:z}tag': 'set elsewhere' });
+    other.lock();
+    expect((await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask })).text).toContain('set elsewhere');
+  });
+
   it('an upload cut off midway leaves nothing: no entry, no blob, no temp file', async () => {
     const before = allFiles(d.sb.dir).filter((f) => !f.includes(`${path.sep}tmp${path.sep}`)).sort();
     const req = http.request({ host: '127.0.0.1', port: d.port, method: 'PUT', path: '/big.bin', headers: { Host: `127.0.0.1:${d.port}`, Authorization: basic(USER, PASSWORD), 'Content-Length': String(50 << 20) } });
