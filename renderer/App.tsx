@@ -10,6 +10,7 @@ import { MemberKeys } from './screens/MemberKeys';
 import { HardwareKeys } from './screens/HardwareKeys';
 import { TransitSettingsScreen } from './screens/Transit';
 import { ActivityScreen } from './screens/Activity';
+import { UnsavedEdits } from './screens/UnsavedEdits';
 import { SettingsScreen } from './screens/Settings';
 import { LockIcon } from './icons';
 
@@ -189,6 +190,7 @@ export function App() {
       <main className="main" ref={mainRef} tabIndex={-1}>
         {loadError && <div className="alert error" role="alert">{loadError}</div>}
         {lockedMessage && <div className="alert info" role="status">{lockedMessage}</div>}
+        <UnsavedEdits vaults={vaults} onOpenVault={(id) => void refreshVaults().then(() => go({ name: 'vault', vaultId: id }))} />
         {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{info.storageWarning}</div>}
         {screen}
       </main>

@@ -29,6 +29,7 @@ import type { EventChannel, EventOf, UnsavedEdit } from '../../preload/contract'
 import type { ActivityLog } from './activity';
 import { writeFileAtomic } from './fsutil';
 import type { PrivateTemp } from './tempfiles';
+import { isDiskFull } from './vaults';
 import type { OpenVault } from './vault-port';
 
 const MANIFEST_EXT = '.open.json';
@@ -73,6 +74,8 @@ interface Copy {
   reason: string | null;
   changedAt: number | null;
   lastSeen: { size: number; mtimeMs: number; ino: number } | null;
+  /** When `lastSeen` was first observed (stable since). */
+  seenAt: number;
   savedIno: number;
   watcher: FSWatcher | null;
   timer: NodeJS.Timeout | null;
@@ -127,7 +130,7 @@ export class SaveBack {
     const m: Manifest = { v: 1, vaultId, vaultName, path: vpath, entryId: entry.id, name: path.basename(file), version: entry.version, openedAt: this.now(), opened: content, saved: content, held: false };
     const c: Copy = {
       id: path.basename(dir), dir, file, manifestFile: `${dir}${MANIFEST_EXT}`, m, state: 'clean', held: false, reason: null, changedAt: null,
-      lastSeen: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, savedIno: st.ino, watcher: null, timer: null, busy: null,
+      lastSeen: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, seenAt: this.now(), savedIno: st.ino, watcher: null, timer: null, busy: null,
     };
     await writeFileAtomic(c.manifestFile, JSON.stringify(m));
     this.copies.set(c.id, c);
@@ -137,7 +140,8 @@ export class SaveBack {
   private watch(c: Copy): void {
     if (c.watcher || this.stopped) return;
     try {
-      c.watcher = watch(c.dir, { persistent: false }, () => this.schedule(c, 50));
+      // Any event in the folder (a write, a temp file, a rename) means: look again shortly.
+      c.watcher = watch(c.dir, { persistent: false }, () => this.schedule(c, 50, true));
       c.watcher.on('error', () => this.unwatch(c));
     } catch {
       c.watcher = null; // the poll still sees changes
@@ -151,8 +155,10 @@ export class SaveBack {
     c.timer = null;
   }
 
-  private schedule(c: Copy, ms: number): void {
-    if (this.stopped || c.held || c.timer) return;
+  private schedule(c: Copy, ms: number, sooner = false): void {
+    if (this.stopped || c.held) return;
+    if (c.timer && !sooner) return;
+    if (c.timer) clearTimeout(c.timer);
     c.timer = setTimeout(() => {
       c.timer = null;
       void this.run(c, () => this.check(c, false));
@@ -192,8 +198,12 @@ export class SaveBack {
       return;
     }
     const landed = seen.ino !== c.savedIno && seen.ino !== c.lastSeen?.ino; // a new file renamed over the copy
-    const stable = same(c.lastSeen);
-    c.lastSeen = seen;
+    if (!same(c.lastSeen)) {
+      c.lastSeen = seen;
+      c.seenAt = this.now();
+    }
+    const quiet = this.now() - c.seenAt;
+    const stable = quiet >= this.debounceMs;
     if (c.state === 'clean') {
       c.state = 'changed';
       c.changedAt = this.now();
@@ -202,7 +212,7 @@ export class SaveBack {
       await this.save(c, st);
       return;
     }
-    this.schedule(c, this.debounceMs);
+    this.schedule(c, Math.max(10, this.debounceMs - quiet));
   }
 
   private later(c: Copy): void {
@@ -255,10 +265,16 @@ export class SaveBack {
         detail: conflict ? `${r.path} (version ${r.version}): ${r.conflictWith} changed in the vault meanwhile; both versions kept` : `${r.path} (version ${r.version})`,
         ok: true,
       });
+      this.d.emit('event:notice', {
+        kind: 'info',
+        message: conflict
+          ? `${c.m.name}: ${r.conflictWith} changed in the vault meanwhile, so your edit was saved beside it as ${r.path}. Both versions are kept.`
+          : `${c.m.name} saved to the vault (version ${r.version}).`,
+      });
       if (wasHeld || conflict) this.emitList();
       if (!c.watcher) this.watch(c);
     } catch (e) {
-      this.fail(c, toErrorInfo(e).message);
+      this.fail(c, whyNotSaved(e));
     }
   }
 
@@ -341,7 +357,7 @@ export class SaveBack {
         // Held copies wait for the person; a change to them is theirs to save.
         continue;
       }
-      await this.run(c, () => this.check(c, true)).catch((e: unknown) => this.fail(c, toErrorInfo(e).message));
+      await this.run(c, () => this.check(c, true)).catch((e: unknown) => this.fail(c, whyNotSaved(e)));
     }
     const keep = new Set<string>();
     const unsaved = mine.filter((c) => c.state !== 'clean' || c.held);
@@ -458,7 +474,7 @@ export class SaveBack {
         const c: Copy = {
           id: path.basename(dir), dir, file: r.file, manifestFile: `${dir}${MANIFEST_EXT}`, m: { ...r.m, held: true }, state: 'failed', held: true,
           reason: 'edited after it was opened, and Coffer stopped before saving it (a crash or a kill)', changedAt: st ? st.mtimeMs : null,
-          lastSeen: null, savedIno: -1, watcher: null, timer: null, busy: null,
+          lastSeen: null, seenAt: 0, savedIno: -1, watcher: null, timer: null, busy: null,
         };
         if (this.copies.has(c.id)) continue;
         this.copies.set(c.id, c);
@@ -480,6 +496,18 @@ export class SaveBack {
 }
 
 /* ------------------------------------------------ helpers (also used by the startup sweep) */
+
+/** Why a save failed, in words a person can act on (no temp paths, no errno soup). */
+function whyNotSaved(e: unknown): string {
+  if (isDiskFull(e)) return 'could not save: the disk is full; free some space, then choose Save';
+  const code = (e as { code?: unknown } | null)?.code;
+  const info = toErrorInfo(e);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || /no such file or directory/i.test(info.message)) {
+    return 'could not save: the vault folder is not reachable (moved, unmounted or offline); bring it back, then choose Save';
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'could not save: the vault folder cannot be written to (permissions, or a read-only drive)';
+  return `could not save: ${info.message}`;
+}
 
 async function statFile(file: string): Promise<Stats | null> {
   const st = await fsp.lstat(file).catch(() => null);

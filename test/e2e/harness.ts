@@ -127,6 +127,11 @@ export interface AppUnderTest {
   /** Drops files/folders from disk onto the file browser, as a drag from the file manager does. */
   drop(paths: string[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * A crash: the window goes and the services stop watching, without locking, saving or wiping
+   * anything; the data folder stays for a next startApp({ dataDir }).
+   */
+  crash(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -135,6 +140,10 @@ export interface StartOptions {
   storageBackend?: string;
   env?: NodeJS.ProcessEnv;
   theme?: 'light' | 'dark';
+  /** Reuse the data folder of an earlier (crashed) run instead of a fresh one. */
+  dataDir?: string;
+  /** Save-back timing and host name (see ServiceDeps.saveback). */
+  saveback?: { debounceMs?: number; pollMs?: number; hostName?: string };
 }
 
 const WINDOW_ID = 1;
@@ -142,7 +151,7 @@ const WINDOW_ID = 1;
 export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
   ensureRendererBuilt();
   mkdirSync(ARTIFACTS, { recursive: true });
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), `coffer-e2e-${opts.name}-`));
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), `coffer-e2e-${opts.name}-`));
   const profile = mkdtempSync(path.join(os.tmpdir(), `coffer-chromium-${opts.name}-`));
   const messages: IpcMessage[] = [];
   const record = (direction: 'request' | 'response', channel: string, payload: unknown): void => {
@@ -180,6 +189,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     env: { ...process.env, ...opts.env },
     jobConcurrency: 2,
     pollMs: 1000,
+    saveback: { debounceMs: 300, ...opts.saveback },
     ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
   });
   if (opts.theme) await services.settings.set({ theme: opts.theme });
@@ -255,6 +265,12 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
         if (!zone) throw new Error('no drop zone on screen');
         for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
       }, paths.map((x) => ({ name: path.basename(x), path: x })));
+    },
+    async crash() {
+      await context.close().catch(() => undefined);
+      services.saveback.stop();
+      for (const v of await services.vaults.list()) if (v.state === 'unlocked') services.vaults.openVault(v.id)?.close();
+      rmSync(profile, { recursive: true, force: true });
     },
     async close() {
       await context.close().catch(() => undefined);

@@ -123,8 +123,8 @@ describe('save-back of opened files', () => {
     writeFileSync(tmp, 'version 3, written then renamed');
     renameSync(tmp, copy);
     await vi.waitFor(async () => expect(await inVault(dir, 'notes.txt', base)).toEqual({ text: 'version 3, written then renamed', version: 3 }), { timeout: 10_000, interval: 100 });
-    const saved = t.s.activity.list().filter((a) => a.action === 'saved to vault' && a.ok);
-    expect(saved.map((a) => a.detail)).toEqual(['/notes.txt (version 3)', '/notes.txt (version 2)']);
+    // The activity entry follows the commit (the manifest is written in between).
+    await vi.waitFor(() => expect(t.s.activity.list().filter((a) => a.action === 'saved to vault' && a.ok).map((a) => a.detail)).toEqual(['/notes.txt (version 3)', '/notes.txt (version 2)']));
     // Touching the file without changing it makes no new version.
     writeFileSync(copy, 'version 3, written then renamed');
     await t.s.vaults.lock(vaultId, 'manual');
@@ -134,7 +134,7 @@ describe('save-back of opened files', () => {
   });
 
   it('debounces in-place writes until size and mtime are stable; saves a landed rename at once', async () => {
-    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const base = mkdtempSync(path.join(os.tmpdir(), 'coffer-sb-'));
     const t = await start(base, 'data', { debounceMs: 60 * 60_000 });
     running.push(t.s);
@@ -146,9 +146,9 @@ describe('save-back of opened files', () => {
     await vi.waitFor(() => expect(t.s.saveback.hasUnsaved(vaultId)).toBe(true), { timeout: 10_000, interval: 50 });
     // Seen, but not yet stable for the debounce period: nothing is saved.
     expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
-    writeFileSync(copy, 'fully written now');
-    await vi.advanceTimersByTimeAsync(60 * 60_000); // the next look sees another change: wait again
-    await vi.advanceTimersByTimeAsync(60 * 60_000); // stable since: saved
+    writeFileSync(copy, 'fully written now'); // the watcher looks again: changed, so the wait starts over
+    expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
+    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000); // stable for the debounce period: saved
     await vi.waitFor(async () => expect(await inVault(dir, 'notes.txt', base)).toEqual({ text: 'fully written now', version: 2 }), { timeout: 10_000, interval: 100 });
     expect(t.s.saveback.hasUnsaved(vaultId)).toBe(false);
 
@@ -183,7 +183,7 @@ describe('save-back of opened files', () => {
     await t.s.vaults.lock(vaultId, 'manual');
     expect(readFileSync(copy, 'utf8')).toBe('precious edit');
     const kept = t.s.saveback.list();
-    expect(kept).toEqual([expect.objectContaining({ path: '/notes.txt', vaultName: 'Notes', vaultUnlocked: false })]);
+    expect(kept).toEqual([expect.objectContaining({ path: '/notes.txt', vaultName: 'Notes', vaultUnlocked: false, reason: expect.stringMatching(/^could not save: the vault folder is not reachable/) })]);
     expect(t.s.activity.list().find((a) => a.action === 'unsaved edits kept')?.detail).toMatch(/could not save 1 opened file to the vault \(\/notes\.txt\)/);
     await expect(t.s.saveback.saveNow(kept[0]?.id as string)).rejects.toMatchObject({ code: 'VAULT_LOCKED' });
 

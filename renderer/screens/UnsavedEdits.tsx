@@ -1,0 +1,102 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { UnsavedEdit, VaultSummary } from '../../preload/contract';
+import { coffer, errorOf, formatDate } from '../util';
+
+/**
+ * Opened files whose edits are not in the vault yet (a lock or quit could not save them, or Coffer
+ * stopped before it could). They stay on this computer until the person saves or discards each one.
+ */
+export function UnsavedEdits({ vaults, onOpenVault }: { vaults: VaultSummary[]; onOpenVault: (vaultId: string) => void }) {
+  const [edits, setEdits] = useState<UnsavedEdit[]>([]);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+
+  const load = useCallback(() => coffer().edits.list().then(setEdits, () => undefined), []);
+  useEffect(() => {
+    void load();
+    const offs = [coffer().on.unsavedEdits(({ edits: next }) => setEdits(next)), coffer().on.vaultLocked(() => void load())];
+    return () => offs.forEach((off) => off());
+  }, [load]);
+
+  if (edits.length === 0 && !message) return null;
+  if (edits.length === 0 && message) {
+    return (
+      <div className={`alert ${message.ok ? 'ok' : 'error'}`} role="status">
+        {message.text} <button type="button" className="btn link" onClick={() => setMessage(null)}>Dismiss</button>
+      </div>
+    );
+  }
+
+  const unlocked = (e: UnsavedEdit) => vaults.find((v) => v.id === e.vaultId)?.state === 'unlocked';
+  const save = async (e: UnsavedEdit) => {
+    setBusy(e.id);
+    setMessage(null);
+    try {
+      const r = await coffer().edits.save({ id: e.id });
+      setMessage({ ok: true, text: `${e.name} was saved to the vault as ${r.path} (version ${r.version}).` });
+    } catch (err) {
+      setMessage({ ok: false, text: errorOf(err).message });
+    } finally {
+      setBusy(null);
+      void load();
+    }
+  };
+  const discard = async (e: UnsavedEdit) => {
+    setBusy(e.id);
+    setMessage(null);
+    try {
+      await coffer().edits.discard({ id: e.id });
+      setMessage({ ok: true, text: `Your edits to ${e.name} were discarded.` });
+    } catch (err) {
+      setMessage({ ok: false, text: errorOf(err).message });
+    } finally {
+      setBusy(null);
+      setConfirming(null);
+      void load();
+    }
+  };
+
+  return (
+    <section className="alert warn unsaved-edits" aria-labelledby="unsaved-title">
+      {edits.length > 0 && (
+        <>
+          <h2 id="unsaved-title">
+            {edits.length === 1 ? '1 opened file has edits that are not in the vault' : `${edits.length} opened files have edits that are not in the vault`}
+          </h2>
+          <p>They are kept on this computer, in Coffer's private folder, until you save or discard them.</p>
+          <ul className="unsaved-list">
+            {edits.map((e) => {
+              const open = unlocked(e) || e.vaultUnlocked;
+              return (
+                <li key={e.id} aria-label={`Unsaved edits to ${e.path}`}>
+                  <div>
+                    <strong>{e.name}</strong> <span className="muted">in {e.vaultName} · {e.path}{e.changedAt ? ` · changed ${formatDate(e.changedAt)}` : ''}</span>
+                    <div className="unsaved-reason">{e.reason}</div>
+                  </div>
+                  {confirming === e.id ? (
+                    <div className="row" role="group" aria-label={`Discard ${e.name}?`}>
+                      <span>Discard your edits to {e.name}? This cannot be undone.</span>
+                      <button type="button" className="btn danger" disabled={busy === e.id} onClick={() => void discard(e)}>Discard edits</button>
+                      <button type="button" className="btn" onClick={() => setConfirming(null)}>Keep them</button>
+                    </div>
+                  ) : (
+                    <div className="row">
+                      {open ? (
+                        <button type="button" className="btn primary" disabled={busy === e.id} onClick={() => void save(e)}>Save to vault</button>
+                      ) : (
+                        <button type="button" className="btn" onClick={() => onOpenVault(e.vaultId)}>Unlock {e.vaultName} to save</button>
+                      )}
+                      <button type="button" className="btn danger" disabled={busy === e.id} onClick={() => setConfirming(e.id)}>Discard…</button>
+                    </div>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        </>
+      )}
+      {message && <div role="status" className={message.ok ? 'unsaved-ok' : 'unsaved-error'}>{message.text}</div>}
+    </section>
+  );
+}
