@@ -131,7 +131,7 @@ export interface AppUnderTest {
    * A crash: the window goes and the services stop watching, without locking, saving or wiping
    * anything; the data folder stays for a next startApp({ dataDir }).
    */
-  crash(): Promise<void>;
+  crash?(): Promise<void>;
 }
 
 export interface StartOptions {

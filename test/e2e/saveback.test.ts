@@ -149,6 +149,7 @@ describe('save-back of opened files in the window', () => {
     const dir = await createVaultWithFile(first, work, 'Notes', 'version 1');
     const copy = await openInEditor(first);
     const other = await openInEditor(first);
+    if (!first.crash) throw new Error('this harness cannot simulate a crash');
     await first.crash();
     // The editors outlive Coffer and save; the old run's pid is gone.
     writeFileSync(copy, 'saved while Coffer was down');
