@@ -11,6 +11,7 @@ import { promises as fsp, constants as fsc, mkdtempSync, rmSync, writeFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { confinedPath } from '../core/vault';
 
 export class PrivateTemp {
   readonly root: string;
@@ -85,7 +86,8 @@ export class PrivateTemp {
   async pathFor(vaultId: string, name: string): Promise<string> {
     const dir = path.join(this.root, safe(vaultId), randomBytes(8).toString('hex'));
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    return path.join(dir, path.basename(name) || 'file');
+    // The core's output confinement (the same check every export uses): a valid entry name, no link on the way.
+    return confinedPath(dir, [path.basename(name) || 'file']);
   }
 
   /** The folder of one vault's opened files. */

@@ -187,6 +187,14 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
         for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
       });
     },
+    async crash() {
+      // The browser and the server go; nothing is locked, saved or wiped.
+      await context.close().catch(() => undefined);
+      ui.services.saveback.stop();
+      for (const v of await ui.services.vaults.list()) if (v.state === 'unlocked') ui.services.vaults.openVault(v.id)?.close();
+      await ui.shell.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
     async close() {
       await context.close().catch(() => undefined);
       await ui.stop().catch(() => undefined);
