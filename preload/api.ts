@@ -80,6 +80,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       unlock: call('vaults:unlock'),
       lock: call('vaults:lock'),
       touch: call('vaults:touch'),
+      checkFolder: call('vaults:checkFolder'),
     },
     files: {
       list: call('files:list'),

@@ -286,6 +286,9 @@ export const channels = {
   /** Tells main the person is active in this vault (resets the auto-lock timer). */
   'vaults:touch': { request: VaultRef, response: Ok },
 
+  /** Issue 11: the create wizard checks the folder at its first step (picked folder, or a new sub-folder of one). */
+  'vaults:checkFolder': { request: z.object({ dir: FsPath }), response: z.object({ state: z.enum(['new', 'empty', 'not-empty', 'vault', 'not-a-folder']) }) },
+
   'files:list': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ entries: z.array(EntryInfo), conflicts: z.array(ConflictInfo) }) },
   'files:add': { request: z.object({ vaultId: Id, sources: z.array(FsPath).min(1).max(10_000), to: VPath }), response: z.object({ jobId: z.string() }) },
   'files:export': { request: z.object({ vaultId: Id, path: VPath, dest: FsPath }), response: z.object({ jobId: z.string() }) },

@@ -100,6 +100,15 @@ export function App() {
     return () => offs.forEach((off) => off());
   }, [refreshVaults]);
 
+  // A vault folder can disappear (deleted, moved, drive unplugged) and come back while the app runs:
+  // re-read the list every few seconds while any vault is unlocked or unavailable.
+  const watch = vaults.some((v) => v.state !== 'locked');
+  useEffect(() => {
+    if (!watch) return;
+    const t = window.setInterval(() => void refreshVaults(), 3000);
+    return () => window.clearInterval(t);
+  }, [watch, refreshVaults]);
+
   // A finished "add" job changes listings; refresh the vault list (counts, conflicts).
   const finishedAdds = jobs.filter((j) => j.state === 'done').length;
   useEffect(() => {
@@ -194,7 +203,7 @@ export function App() {
         {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{info.storageWarning}</div>}
         {screen}
       </main>
-      <JobsPanel jobs={jobs} onClear={async () => {
+      <JobsPanel jobs={jobs} vaultId={view.name === 'vault' ? view.vaultId : null} onClear={async () => {
         await coffer().jobs.clearFinished();
         setJobs((prev) => prev.filter((j) => j.finishedAt === null));
       }} />

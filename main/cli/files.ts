@@ -16,6 +16,7 @@ import { parse } from './args';
 import { UsageError, type CliContext } from './context';
 import { explainFsError } from './fs-errors';
 import { openOutput } from './output';
+import { interruptible } from './signals';
 import { makeCliUI } from './tty';
 
 function openInput(path: string | undefined, ctx: CliContext): Readable {
@@ -111,11 +112,14 @@ export async function encryptCommand(args: string[], ctx: CliContext): Promise<v
   if (!values.output && ctx.stdout.isTTY) {
     throw new UsageError('refusing to write encrypted bytes to a terminal; use -o OUT or redirect stdout');
   }
-  const target = await openOutput(values.output, values.force === true, ctx.stdout);
-  await run(target, () => withInputFile(input, async (src) => {
-    const dst = src ? await target.openHandle() : null;
-    return src && dst ? encryptFileHandle(src, dst, recipients, { durable: true }) : encryptFile(openInput(input, ctx), target.stream, recipients);
-  }), values.output);
+  await interruptible(async (scope) => {
+    const target = await openOutput(values.output, values.force === true, ctx.stdout, scope);
+    const { signal } = scope;
+    await run(target, () => withInputFile(input, async (src) => {
+      const dst = src ? await target.openHandle() : null;
+      return src && dst ? encryptFileHandle(src, dst, recipients, { durable: true, signal }) : encryptFile(openInput(input, ctx), target.stream, recipients, { signal });
+    }), values.output);
+  });
 }
 
 const DECRYPT_USAGE = 'usage: coffer decrypt [-i IDENTITY_FILE]... [--passphrase-file F] [-o OUT] [--force] [IN]';
@@ -138,11 +142,15 @@ export async function decryptCommand(args: string[], ctx: CliContext): Promise<v
   identities.push(new PassphraseIdentity(fixed === '' ? undefined : fixed));
   const input = positionals[0];
   await checkInput(input);
-  const target = await openOutput(values.output, values.force === true, ctx.stdout);
-  await run(target, () => withInputFile(input, async (src) => {
-    const dst = src ? await target.openHandle() : null;
-    return src && dst ? decryptFileHandle(src, dst, identities, ui, { durable: true }) : decryptFile(openInput(input, ctx), target.stream, identities, ui);
-  }), values.output);
+  // SIGINT/SIGTERM: the partial plaintext is removed at once, the decryption stops, exit 130/143.
+  await interruptible(async (scope) => {
+    const target = await openOutput(values.output, values.force === true, ctx.stdout, scope);
+    const { signal } = scope;
+    await run(target, () => withInputFile(input, async (src) => {
+      const dst = src ? await target.openHandle() : null;
+      return src && dst ? decryptFileHandle(src, dst, identities, ui, { durable: true, signal }) : decryptFile(openInput(input, ctx), target.stream, identities, ui, { signal });
+    }), values.output);
+  });
 }
 
 const INSPECT_USAGE = 'usage: coffer inspect [--json] [IN]';

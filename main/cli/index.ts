@@ -6,6 +6,8 @@ import { HelpRequest, UsageError, type CliContext, type Subcommand } from './con
 import { explainFsError } from './fs-errors';
 import { decryptCommand, encryptCommand, inspectCommand, keygenCommand } from './files';
 import { makeCliUI } from './tty';
+import { termSafe } from './output';
+import { Interrupted } from './signals';
 
 const VERSION = '0.1.0';
 
@@ -105,9 +107,10 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
     }
     // A file-system error never names an internal temporary or lock file (see fs-errors.ts).
     const info = toErrorInfo(explainFsError(e, { verb: 'use' }));
-    ctx.stderr.write(`coffer: ${info.message.split('\n')[0]}\n`);
+    // One line, whatever a vault-derived name inside the message holds (control characters escaped).
+    ctx.stderr.write(`coffer: ${termSafe(info.message)}\n`);
     if (ctx.env.COFFER_DEBUG && e instanceof Error) ctx.stderr.write(`${e.stack ?? ''}\n`);
-    return 1;
+    return e instanceof Interrupted ? e.status : 1;
   }
 }
 
@@ -117,6 +120,14 @@ export function main(): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(1);
   });
+  // Whatever escapes a command still ends as one `coffer: ` line and exit 1, never a stack trace.
+  const fatal = (e: unknown): void => {
+    process.stderr.write(`coffer: internal error: ${termSafe(e instanceof Error ? e.message : String(e))}\n`);
+    if (process.env.COFFER_DEBUG && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   let finished = false;
   // If the event loop ever empties before the command settles, that is a bug: never exit 0 then.
   process.once('beforeExit', () => {

@@ -6,6 +6,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
 import { CofferError } from '../core/errors';
 import type { ProviderNotice, ProviderUI, SecretRequest } from '../core/keys/types';
+import { termSafe } from './output';
 
 export interface SecretSources {
   readonly passphraseFile?: string;
@@ -57,7 +58,7 @@ export function promptHidden(prompt: string): Promise<string> {
         else if (ch >= ' ') value += ch;
       }
     };
-    output.write(prompt);
+    output.write(termSafe(prompt)); // prompts may quote a slot's label or a token's name
     input.setRawMode(true);
     input.on('data', onData);
     input.resume();
@@ -89,7 +90,7 @@ export function makeCliUI(src: SecretSources): ProviderUI {
       return first;
     },
     notify(n: ProviderNotice): void {
-      src.stderr.write(`${n.kind === 'touch' ? '👆 ' : ''}${n.message}\n`);
+      src.stderr.write(`${n.kind === 'touch' ? '👆 ' : ''}${termSafe(n.message)}\n`);
     },
   };
 }

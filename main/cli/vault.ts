@@ -15,6 +15,8 @@ import {
 import { stat } from 'node:fs/promises';
 import { parse } from './args';
 import { explainFsError } from './fs-errors';
+import { termSafe } from './output';
+import { interruptible } from './signals';
 import { UsageError, type CliContext, type Subcommand } from './context';
 import { readSecretFile } from './tty';
 import { cliUI, resolveUnlock, unlockOptions, unlockUsage, type OptionValues } from './unlock';
@@ -132,7 +134,7 @@ async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, 
   try {
     const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
     // First open on this computer: a rollback to an older copy cannot be ruled out (docs/ARCHITECTURE.md).
-    for (const w of vault.warnings) ctx.stderr.write(`coffer: warning: ${w}\n`);
+    for (const w of vault.warnings) ctx.stderr.write(`coffer: warning: ${termSafe(w)}\n`);
     try {
       return await fn(vault);
     } finally {
@@ -147,12 +149,12 @@ async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, 
 function warnProblems(ctx: CliContext, v: Vault): void {
   for (const p of v.problems) {
     if (p.severity === 'info') continue;
-    ctx.stderr.write(`coffer: ${p.severity}: ${p.path ?? p.object}: ${p.message}\n`);
+    ctx.stderr.write(`coffer: ${p.severity}: ${termSafe(p.path ?? p.object)}: ${termSafe(p.message)}\n`);
   }
 }
 
 function entryLine(e: EntryInfo, long: boolean): string {
-  const name = e.type === 'dir' ? `${e.path}/` : e.path;
+  const name = termSafe(e.type === 'dir' ? `${e.path}/` : e.path);
   const mark = e.conflict ? `  [conflict: ${e.conflict.source}]` : '';
   if (!long) return `${name}${mark}`;
   return `${e.type === 'dir' ? 'd' : '-'} ${String(e.size).padStart(12)}  ${e.mtime}  v${e.version}  ${name}${mark}`;
@@ -200,8 +202,8 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
       json(ctx, { vault: vault.id, name: vault.name, dir, epoch: vault.epoch, recoveryKey, slots: m.slots });
       return;
     }
-    out(ctx, `Created vault "${vault.name}" (${vault.id}) in ${dir}`);
-    for (const s of m.slots) out(ctx, `  slot ${s.id}  ${s.type.padEnd(10)}  ${s.fingerprint}  ${s.label}`);
+    out(ctx, `Created vault "${termSafe(vault.name)}" (${vault.id}) in ${termSafe(dir)}`);
+    for (const s of m.slots) out(ctx, `  slot ${s.id}  ${termSafe(s.type).padEnd(10)}  ${termSafe(s.fingerprint)}  ${termSafe(s.label)}`);
     if (vault.strict) out(ctx, `Strict mode: every file key is also wrapped by ${vault.strict}; each file open asks Vault (docs/VAULT-TRANSIT.md).`);
     out(ctx, '\nRecovery key (write it down and keep it safe; it is shown only this once):\n');
     out(ctx, `    ${recoveryKey}\n`);
@@ -216,20 +218,16 @@ async function cmdAdd(args: string[], ctx: CliContext): Promise<void> {
   const dir = needDir(positionals, use);
   const sources = positionals.slice(1);
   if (sources.length === 0) throw new UsageError(`nothing to add\n${use}`);
-  const ac = new AbortController();
-  const onSig = (): void => ac.abort();
-  process.once('SIGINT', onSig);
-  try {
+  // SIGINT/SIGTERM: the add is cancelled and cleans up (staged blobs, its intent); only complete entries stay.
+  await interruptible(async ({ signal }) => {
     await withVault(dir, values, ctx, async (v) => {
-      const r = await v.add(sources, values.to ?? '', { signal: ac.signal, onProgress: progressPrinter(ctx, 'adding') });
+      const r = await v.add(sources, values.to ?? '', { signal, onProgress: progressPrinter(ctx, 'adding') });
       endProgress(ctx);
       if (values.json) json(ctx, r);
       else out(ctx, `added ${r.files} files (${formatBytes(r.bytes)}) and ${r.folders} folders${r.replaced ? `; ${r.replaced} replaced by a new version` : ''}`);
-      for (const s of r.skipped) ctx.stderr.write(`coffer: skipped ${s} (not a regular file or folder)\n`);
+      for (const s of r.skipped) ctx.stderr.write(`coffer: skipped ${termSafe(s)} (not a regular file or folder, or a name a vault cannot hold)\n`);
     }, { verb: 'add files to' });
-  } finally {
-    process.removeListener('SIGINT', onSig);
-  }
+  });
 }
 
 async function cmdLs(args: string[], ctx: CliContext): Promise<void> {
@@ -258,22 +256,18 @@ async function cmdGet(args: string[], ctx: CliContext): Promise<void> {
   if (vpath === undefined) throw new UsageError(`say what to get: a path in the vault, or / for all of it\n${use}`);
   if (positionals.length > 2) throw new UsageError(`too many arguments (get takes one vault path; use a folder, or / for everything)\n${use}`);
   if (!values.output) throw new UsageError(`-o DEST is required: the file or folder to write to (it must not exist yet, unless --force)\n${use}`);
-  const ac = new AbortController();
-  const onSig = (): void => ac.abort();
-  process.once('SIGINT', onSig);
-  try {
+  // SIGINT/SIGTERM: the get is cancelled and removes its partial files; complete files stay.
+  await interruptible(async ({ signal }) => {
     await withVault(dir, values, ctx, async (v) => {
-      const r = await v.get(vpath, values.output as string, { overwrite: values.force === true, signal: ac.signal, onProgress: progressPrinter(ctx, 'decrypting') });
+      const r = await v.get(vpath, values.output as string, { overwrite: values.force === true, signal, onProgress: progressPrinter(ctx, 'decrypting') });
       endProgress(ctx);
       for (const x of r.renamed) {
         const why = x.reason === 'case-collision' ? 'another name differs only in case here' : 'not a valid name on this system';
-        ctx.stderr.write(`note: ${x.path} written as ${x.written} (${why})\n`);
+        ctx.stderr.write(`note: ${termSafe(x.path)} written as ${termSafe(x.written)} (${why})\n`);
       }
       ctx.stderr.write(`wrote ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})\n`);
     }, { verb: 'read', output: values.output as string });
-  } finally {
-    process.removeListener('SIGINT', onSig);
-  }
+  });
 }
 
 async function cmdMkdir(args: string[], ctx: CliContext): Promise<void> {
@@ -307,10 +301,10 @@ async function cmdRm(args: string[], ctx: CliContext): Promise<void> {
 }
 
 function verifyText(r: VerifyReport): string {
-  const lines = r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.severity}: ${p.path ?? p.object}: ${p.message}${p.repairable ? ' (--repair removes it)' : ''}`);
+  const lines = r.problems.filter((p) => p.severity !== 'info').map((p) => `${p.severity}: ${termSafe(p.path ?? p.object)}: ${termSafe(p.message)}${p.repairable ? ' (--repair removes it)' : ''}`);
   const stale = r.problems.filter((p) => p.code === 'STALE_EPOCH').length;
   if (stale > 0) lines.push(`info: ${stale} records are still under an older epoch (an interrupted rotation); run coffer vault rotate`);
-  for (const x of r.repaired) lines.push(`repaired: removed ${x}`);
+  for (const x of r.repaired) lines.push(`repaired: removed ${termSafe(x)}`);
   lines.push(`${r.ok ? 'ok' : 'FAILED'}: ${r.records} records, ${r.blobs} blobs, ${r.bytes} bytes checked`);
   return lines.join('\n');
 }
@@ -344,14 +338,14 @@ async function cmdMembers(args: string[], ctx: CliContext): Promise<void> {
       json(ctx, { vault: v.id, name: v.name, epoch: v.epoch, ...m });
       return;
     }
-    out(ctx, `vault "${v.name}" (${v.id}), epoch ${v.epoch}`);
+    out(ctx, `vault "${termSafe(v.name)}" (${v.id}), epoch ${v.epoch}`);
     out(ctx, 'slots:');
     for (const s of m.slots) {
-      out(ctx, `  ${s.id}  ${s.type.padEnd(12)}  ${s.fingerprint.padEnd(19)}  ${s.created}  ${s.label}${s.current ? '  (you)' : ''}${s.status === 'unconfirmed' ? '  [unconfirmed: granted during a revocation; run grant again to confirm]' : ''}`);
+      out(ctx, `  ${termSafe(s.id)}  ${termSafe(s.type).padEnd(12)}  ${termSafe(s.fingerprint).padEnd(19)}  ${termSafe(s.created)}  ${termSafe(s.label)}${s.current ? '  (you)' : ''}${s.status === 'unconfirmed' ? '  [unconfirmed: granted during a revocation; run grant again to confirm]' : ''}`);
     }
     if (m.requests.length > 0) {
       out(ctx, 'pending access requests (approve with: coffer vault grant DIR REQUEST_ID):');
-      for (const r of m.requests) out(ctx, `  ${r.id}  ${r.fingerprint}  ${r.created}  ${r.name}  ${r.recipient}`);
+      for (const r of m.requests) out(ctx, `  ${termSafe(r.id)}  ${termSafe(r.fingerprint)}  ${termSafe(r.created)}  ${termSafe(r.name)}  ${termSafe(r.recipient)}`);
     }
   });
 }
@@ -367,7 +361,7 @@ async function cmdGrant(args: string[], ctx: CliContext): Promise<void> {
   await withVault(dir, values, ctx, async (v) => {
     const s = await v.grant(hw ? hw.recipient : (positionals[1] as string), { label: values.label ?? hw?.label });
     if (values.json) json(ctx, s);
-    else out(ctx, `granted: slot ${s.id} (${s.type}, fingerprint ${s.fingerprint}) "${s.label}"`);
+    else out(ctx, `granted: slot ${s.id} (${termSafe(s.type)}, fingerprint ${termSafe(s.fingerprint)}) "${termSafe(s.label)}"`);
   });
 }
 
@@ -432,7 +426,7 @@ async function cmdExport(args: string[], ctx: CliContext): Promise<void> {
   const recipients: Recipient[] = (values.recipient ?? []).map((r) => parseRecipient(r));
   await withVault(dir, values, ctx, async (v) => {
     const r = await v.export(positionals[1] as string, recipients, values.output as string, { overwrite: values.force === true });
-    ctx.stderr.write(`exported ${positionals[1] as string} to ${values.output as string} (${formatBytes(r.bytes)}; payload copied, not re-encrypted)\n`);
+    ctx.stderr.write(`exported ${termSafe(positionals[1] as string)} to ${termSafe(values.output as string)} (${formatBytes(r.bytes)}; payload copied, not re-encrypted)\n`);
   }, { verb: 'read', output: values.output as string });
 }
 
@@ -446,7 +440,7 @@ async function cmdRequestAccess(args: string[], ctx: CliContext): Promise<void> 
     throw explainFsError(e, { verb: 'leave a request in', vaultDir: dir });
   });
   if (values.json) json(ctx, r);
-  else out(ctx, `access request ${r.id} left in ${dir} for "${r.name}" (fingerprint ${r.fingerprint}); a member approves it with: coffer vault grant ${dir} ${r.id}`);
+  else out(ctx, `access request ${r.id} left in ${termSafe(dir)} for "${termSafe(r.name)}" (fingerprint ${r.fingerprint}); a member approves it with: coffer vault grant ${termSafe(dir)} ${r.id}`);
 }
 
 const ops: Record<string, Subcommand> = {

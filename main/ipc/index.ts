@@ -5,6 +5,7 @@
  */
 import { CofferError } from '../core/errors';
 import type { AppServices } from '../services';
+import { checkNewVaultFolder } from '../services/folder-check';
 import type { PickerService } from '../services/picker';
 import type { Handler, Handlers } from './router';
 import type { Channel } from '../../preload/contract';
@@ -121,8 +122,16 @@ export function setupDialogs(s: AppServices): Group<'dialog:pickFolder' | 'dialo
   };
 }
 
+/** Issue 11 additions (polish): checks and admin tasks the app's screens ask for. */
+export function setupPolish(s: AppServices): Group<'vaults:checkFolder'> {
+  return {
+    'vaults:checkFolder': async (req) => ({ state: await checkNewVaultFolder(req.dir, s.dialogs) }),
+  };
+}
+
 export function createHandlers(s: AppServices): Handlers {
   return {
+    ...setupPolish(s),
     ...setupApp(s),
     ...setupVaults(s),
     ...setupFiles(s),

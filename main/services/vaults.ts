@@ -19,6 +19,7 @@ import type { SaveBack } from './saveback';
 import type { PrivateTemp } from './tempfiles';
 import type { TransitService } from './transit';
 import { formUI } from './ui';
+import { explainIfUnavailable, unavailableError, vaultFolderPresent } from './availability';
 import type { OpenVault, TransferProgress, VaultCore, VaultPeek } from './vault-port';
 
 interface KnownVault {
@@ -93,6 +94,10 @@ export class VaultService {
 
   private async summary(k: KnownVault): Promise<VaultSummary> {
     const u = this.unlockedVaults.get(k.id);
+    if (u && !(await vaultFolderPresent(k.path))) {
+      // Unlocked, but the folder is gone (deleted, moved, unplugged): unavailable until it is back.
+      return { id: k.id, name: u.vault.name, path: k.path, state: 'missing', autoLockAt: u.lockAt, slots: [], conflicts: 0, pendingRequests: 0 };
+    }
     if (u) {
       const slots = await u.vault.slots();
       const conflicts = await u.vault.conflicts().catch(() => []);
@@ -368,6 +373,8 @@ export class VaultService {
 
   async listFiles(vaultId: string, dir: string): Promise<{ entries: EntryInfo[]; conflicts: ConflictInfo[] }> {
     const u = this.unlocked(vaultId);
+    const where = this.find(vaultId).path;
+    if (!(await vaultFolderPresent(where))) throw unavailableError();
     const entries = await u.vault.list(dir);
     const conflicts = await u.vault.conflicts();
     return { entries, conflicts };
@@ -455,7 +462,10 @@ export class VaultService {
 
   private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, run: Parameters<JobManager['start']>[1]): string {
     const name = this.unlockedVaults.get(vaultId)?.vault.name ?? null;
-    const id = this.d.jobs.start({ kind, title, vaultId }, (ctl) => reportDiskFull(kind, ctl, run));
+    const where = this.known.find((k) => k.id === vaultId)?.path;
+    const id = this.d.jobs.start({ kind, title, vaultId }, (ctl) => reportDiskFull(kind, ctl, run).catch(async (e: unknown) => {
+      throw where === undefined ? e : await explainIfUnavailable(e, where);
+    }));
     void this.d.jobs.wait(id).then(() => {
       const j = this.d.jobs.get(id);
       if (!j) return;
@@ -490,8 +500,9 @@ export class VaultService {
       this.log(vaultId, u.vault.name, action, detail, true);
       return r;
     } catch (e) {
-      this.log(vaultId, u.vault.name, action, `${detail}: ${toErrorInfo(e).message}`, false);
-      throw e;
+      const shown = await explainIfUnavailable(e, this.find(vaultId).path);
+      this.log(vaultId, u.vault.name, action, `${detail}: ${toErrorInfo(shown).message}`, false);
+      throw shown;
     }
   }
 

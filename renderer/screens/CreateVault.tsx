@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { HardwareKey, MemberIdentity, TransitSettings } from '../../preload/contract';
 import type { View } from '../App';
 import { coffer, errorOf } from '../util';
+import { STRONG_ENOUGH, StrengthMeter, strengthOf } from '../strength';
 
 const STEPS = ['Folder and name', 'Key slots', 'Recovery key', 'Create'] as const;
 
@@ -12,6 +13,7 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
   const [usePass, setUsePass] = useState(true);
   const [pass, setPass] = useState('');
   const [pass2, setPass2] = useState('');
+  const [insist, setInsist] = useState(false);
   const [identities, setIdentities] = useState<MemberIdentity[]>([]);
   const [hwkeys, setHwkeys] = useState<HardwareKey[]>([]);
   const [transit, setTransit] = useState<TransitSettings | null>(null);
@@ -40,23 +42,38 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
   const transitReady = !!transit && transit.address !== '' && transit.keyName !== '';
   const slotCount = (usePass ? 1 : 0) + idSel.length + hwSel.length + others.length + (useTransit ? 1 : 0);
 
-  const check = (): string | null => {
+  const weak = usePass && pass !== '' && strengthOf(pass, [name]).score < STRONG_ENOUGH;
+
+  const check = async (): Promise<string | null> => {
     if (step === 0) {
       if (!dir.trim()) return 'Choose the folder the vault will live in.';
       if (!name.trim()) return 'Give the vault a name people will recognise.';
+      // The folder is checked here, not at the last step.
+      const { state } = await coffer().vaults.checkFolder({ dir: dir.trim() });
+      if (state === 'not-empty') return 'That folder already has files in it. Choose an empty folder, or add a new folder name at the end of the path.';
+      if (state === 'vault') return 'That folder is already a vault. Use Open on the Vaults screen to add it, or choose another folder.';
+      if (state === 'not-a-folder') return 'That path is a file, not a folder. Choose a folder.';
     }
     if (step === 1) {
       if (usePass && pass.length < 8) return 'Use a passphrase of at least 8 characters (several words are best).';
       if (usePass && pass !== pass2) return 'The two passphrases do not match.';
+      if (weak && !insist) return 'This passphrase is easy to guess. Choose a stronger one (four or more random words), or tick “Use it anyway”.';
       if (slotCount === 0) return 'Choose at least one way to unlock the vault.';
     }
     return null;
   };
 
-  const next = () => {
-    const problem = check();
-    setError(problem);
-    if (!problem) setStep((s) => Math.min(STEPS.length - 1, s + 1));
+  const next = async () => {
+    setBusy(true);
+    try {
+      const problem = await check();
+      setError(problem);
+      if (!problem) setStep((s) => Math.min(STEPS.length - 1, s + 1));
+    } catch (e) {
+      setError(errorOf(e).message);
+    } finally {
+      setBusy(false);
+    }
   };
 
   const pickDir = async () => {
@@ -100,7 +117,7 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
       <ol className="wizard-steps" aria-label="Steps">
         {STEPS.map((s, i) => <li key={s} aria-current={i === step ? 'step' : undefined}>{i + 1}. {s}</li>)}
       </ol>
-      <form ref={formRef} onSubmit={(e) => { e.preventDefault(); if (step < STEPS.length - 1) next(); else void create(); }}>
+      <form ref={formRef} onSubmit={(e) => { e.preventDefault(); if (step < STEPS.length - 1) void next(); else void create(); }}>
         {step === 0 && (
           <>
             <label className="field">
@@ -125,8 +142,12 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
               <label className="check"><input type="checkbox" checked={usePass} onChange={(e) => setUsePass(e.target.checked)} /><span>Unlock with a passphrase</span></label>
               {usePass && (
                 <>
-                  <label className="field"><span>Passphrase</span><input type="password" value={pass} onChange={(e) => setPass(e.target.value)} autoComplete="new-password" /></label>
+                  <label className="field"><span>Passphrase</span><input type="password" value={pass} onChange={(e) => { setPass(e.target.value); setInsist(false); }} autoComplete="new-password" /></label>
+                  <StrengthMeter passphrase={pass} userInputs={[name]} />
                   <label className="field"><span>Passphrase again</span><input type="password" value={pass2} onChange={(e) => setPass2(e.target.value)} autoComplete="new-password" /></label>
+                  {weak && (
+                    <label className="check"><input type="checkbox" checked={insist} onChange={(e) => setInsist(e.target.checked)} /><span>Use it anyway: I understand someone who gets the vault folder could guess it</span></label>
+                  )}
                   <span className="hint">It is stretched with Argon2id. Four or more random words are strong and easy to type.</span>
                 </>
               )}
@@ -197,7 +218,7 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
         <div className="toolbar">
           <button type="button" className="btn" onClick={step === 0 ? props.onCancel : () => setStep(step - 1)}>{step === 0 ? 'Cancel' : 'Back'}</button>
           <span className="spacer" />
-          {step < STEPS.length - 1 ? <button type="submit" className="btn primary">Next</button> : <button type="submit" className="btn primary" disabled={busy}>{busy ? 'Creating…' : 'Create vault'}</button>}
+          {step < STEPS.length - 1 ? <button type="submit" className="btn primary" disabled={busy}>Next</button> : <button type="submit" className="btn primary" disabled={busy}>{busy ? 'Creating…' : 'Create vault'}</button>}
         </div>
       </form>
     </section>

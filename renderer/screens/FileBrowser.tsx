@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../preload/contract';
 import { coffer, errorOf, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
@@ -6,20 +6,43 @@ import { FileIcon, FolderIcon, UpIcon } from '../icons';
 type Edit =
   | { kind: 'mkdir' }
   | { kind: 'rename'; entry: EntryInfo }
-  | { kind: 'move'; entry: EntryInfo }
-  | { kind: 'delete'; entry: EntryInfo };
+  | { kind: 'move'; entries: EntryInfo[] }
+  | { kind: 'delete'; entries: EntryInfo[] };
 
-function Breadcrumbs({ path, onGo }: { path: string; onGo: (p: string) => void }) {
+type SortKey = 'name' | 'size' | 'mtime';
+
+/**
+ * Files opened, exported or added in this session, per vault: kept in memory only (names are
+ * vault contents; nothing is written to the browser profile) and forgotten when the vault locks.
+ */
+const recentByVault = new Map<string, { path: string; name: string; at: number }[]>();
+const RECENT_MAX = 6;
+function remember(vaultId: string, path: string): void {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const list = (recentByVault.get(vaultId) ?? []).filter((r) => r.path !== path);
+  recentByVault.set(vaultId, [{ path, name, at: Date.now() }, ...list].slice(0, RECENT_MAX));
+}
+let forgetting = false;
+function forgetOnLock(): void {
+  if (forgetting || typeof window === 'undefined' || !window.coffer) return;
+  forgetting = true;
+  window.coffer.on.vaultLocked(({ vaultId }) => recentByVault.delete(vaultId));
+}
+
+function Breadcrumbs({ path, onGo, onDropInto }: { path: string; onGo: (p: string) => void; onDropInto: (p: string, e: DragEvent) => void }) {
   const parts = path.split('/').filter(Boolean);
+  const crumb = (target: string, label: string, current: boolean): ReactNode => (
+    <button type="button" onClick={() => onGo(target)} aria-current={current ? 'location' : undefined} onDragOver={(e) => e.preventDefault()} onDrop={(e) => onDropInto(target, e)}>{label}</button>
+  );
   return (
     <nav className="breadcrumbs" aria-label="Folder">
-      <button type="button" onClick={() => onGo('/')} aria-current={parts.length === 0 ? 'location' : undefined}>Vault</button>
+      {crumb('/', 'Vault', parts.length === 0)}
       {parts.map((p, i) => {
         const target = `/${parts.slice(0, i + 1).join('/')}`;
         return (
-          <span key={target}>
+          <span key={target} className="crumb">
             <span className="muted" aria-hidden="true">›</span>
-            <button type="button" onClick={() => onGo(target)} aria-current={i === parts.length - 1 ? 'location' : undefined}>{p}</button>
+            {crumb(target, p, i === parts.length - 1)}
           </span>
         );
       })}
@@ -33,6 +56,7 @@ function Conflicts({ vaultId, conflicts, onResolved }: { vaultId: string; confli
   const resolve = async (path: string, keep: 'both' | 'mine' | 'theirs') => {
     try {
       await coffer().files.resolveConflict({ vaultId, path, keep });
+      setError(null);
       onResolved();
     } catch (e) {
       setError(errorOf(e).message);
@@ -50,7 +74,7 @@ function Conflicts({ vaultId, conflicts, onResolved }: { vaultId: string; confli
             {c.versions.map((v) => (
               <div key={v.id}>
                 <strong>{v.origin}</strong>
-                <div>{v.name}</div>
+                <div className="truncate" title={v.name}>{v.name}</div>
                 <div className="muted">{formatBytes(v.size)} · {formatDate(v.mtime)}</div>
               </div>
             ))}
@@ -66,18 +90,62 @@ function Conflicts({ vaultId, conflicts, onResolved }: { vaultId: string; confli
   );
 }
 
+/** Every folder of the vault, for the Move picker (walks the tree through files.list, bounded). */
+async function allFolders(vaultId: string): Promise<string[]> {
+  const out = ['/'];
+  const queue = ['/'];
+  while (queue.length > 0 && out.length < 2000) {
+    const dir = queue.shift() as string;
+    const r = await coffer().files.list({ vaultId, path: dir });
+    for (const e of r.entries) {
+      if (e.type === 'dir' && !e.conflict) {
+        out.push(e.path);
+        queue.push(e.path);
+      }
+    }
+  }
+  return out.sort((a, b) => a.localeCompare(b));
+}
+
+/** Why a typed name cannot be used, or null. A "/" would silently move the entry: refused. */
+function nameProblem(name: string): string | null {
+  const n = name.trim();
+  if (n === '') return 'Type a name.';
+  if (n.includes('/') || n.includes('\\')) return 'A name cannot contain “/” or “\\”. To put it in another folder, use Move.';
+  if (n === '.' || n === '..') return 'That name is reserved.';
+  return null;
+}
+
+/** Dates in the list: short form (the full one is on hover), in the person's locale. */
+function formatShortDate(iso: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
+const SORT_LABEL: Record<SortKey, string> = { name: 'Name', size: 'Size', mtime: 'Modified' };
+
 export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInfo[] }) {
   const [path, setPath] = useState('/');
   const [entries, setEntries] = useState<EntryInfo[] | null>(null);
   const [conflicts, setConflicts] = useState<ConflictInfo[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<{ path: string; message: string } | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [uploads, setUploads] = useState(false);
   useEffect(() => void coffer().app.info().then((i) => setUploads(i.shell === 'browser'), () => undefined), []);
   const [edit, setEdit] = useState<Edit | null>(null);
   const [text, setText] = useState('');
+  const [folders, setFolders] = useState<string[] | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
+  const [query, setQuery] = useState('');
+  const [, setRecentTick] = useState(0);
   const dragDepth = useRef(0);
+  const internalDrag = useRef<EntryInfo[] | null>(null);
+  forgetOnLock();
 
   const load = useCallback(async () => {
     try {
@@ -93,6 +161,10 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   }, [vault.id, path]);
 
   useEffect(() => void load(), [load]);
+  useEffect(() => {
+    setSelected(new Set());
+    setQuery('');
+  }, [path]);
 
   // Reload when one of this vault's jobs finishes.
   const finished = jobs.filter((j) => j.vaultId === vault.id && j.finishedAt !== null).length;
@@ -100,104 +172,251 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     if (finished > 0) void load();
   }, [finished, load]);
 
+  // During a long add, entries are committed in batches: show them as they arrive (at most once a second).
+  const addingDone = jobs.filter((j) => j.vaultId === vault.id && j.kind === 'add' && j.state === 'running').reduce((a, j) => a + j.filesDone, 0);
+  const lastLive = useRef(0);
+  useEffect(() => {
+    if (addingDone === 0) return;
+    const wait = Math.max(0, 1000 - (Date.now() - lastLive.current));
+    const t = window.setTimeout(() => {
+      lastLive.current = Date.now();
+      void load();
+    }, wait);
+    return () => window.clearTimeout(t);
+  }, [addingDone, load]);
+
   useEffect(() => coffer().on.conflicts((c) => {
     if (c.vaultId === vault.id) void load();
   }), [vault.id, load]);
 
-  const run = async (what: () => Promise<unknown>, done?: string) => {
-    setError(null);
+  /** Runs an action; its error goes to `where` (the place the action was taken), cleared on success. */
+  const run = async (what: () => Promise<unknown>, where: 'top' | 'form' | { row: string }, done?: string): Promise<boolean> => {
     setStatus(null);
     try {
       await what();
+      if (where === 'top') setError(null);
+      if (where === 'form') setFormError(null);
+      setRowError(null);
       if (done) setStatus(done);
-      setEdit(null);
       await load();
+      return true;
     } catch (e) {
-      setError(errorOf(e).message);
+      const message = errorOf(e).message;
+      if (where === 'top') setError(message);
+      else if (where === 'form') setFormError(message);
+      else setRowError({ path: where.row, message });
+      return false;
     }
   };
 
   const addPaths = (sources: string[]) => {
     if (sources.length === 0) return;
-    void run(() => coffer().files.add({ vaultId: vault.id, sources, to: path }));
+    void run(() => coffer().files.add({ vaultId: vault.id, sources, to: path }), 'top');
   };
 
-  const onDrop = (e: DragEvent) => {
+  const moveInto = (targets: EntryInfo[], dir: string) => {
+    const movable = targets.filter((t) => parentOf(t.path) !== dir && t.path !== dir && !dir.startsWith(`${t.path}/`));
+    if (movable.length === 0) return;
+    void run(async () => {
+      for (const t of movable) await coffer().files.move({ vaultId: vault.id, from: t.path, to: joinPath(dir, t.name) });
+      setSelected(new Set());
+    }, 'top', `Moved ${movable.length === 1 ? (movable[0] as EntryInfo).name : `${movable.length} items`} to ${dir === '/' ? 'the top folder' : dir}.`);
+  };
+
+  /** A drop on the list or on a folder: our own entries move; files from the computer are added. */
+  const onDropInto = (dir: string, e: DragEvent) => {
     e.preventDefault();
+    e.stopPropagation();
     dragDepth.current = 0;
     setDragging(false);
+    const own = internalDrag.current;
+    internalDrag.current = null;
+    if (own) {
+      moveInto(own, dir);
+      return;
+    }
     if (uploads) {
       // Browser window: the files have no path main may read, so they are uploaded (read now, while the drop lasts).
-      const started = coffer().files.upload({ vaultId: vault.id, to: path, data: e.dataTransfer });
-      void run(() => started);
+      const started = coffer().files.upload({ vaultId: vault.id, to: dir, data: e.dataTransfer });
+      void run(() => started, 'top');
       return;
     }
     const paths = Array.from(e.dataTransfer.files).map((f) => coffer().files.pathForFile(f)).filter((p) => p !== '');
     if (paths.length === 0) setError('Those items have no path on this computer (drag files from a folder, not from a web page).');
-    else addPaths(paths);
+    else if (dir === path) addPaths(paths);
+    else void run(() => coffer().files.add({ vaultId: vault.id, sources: paths, to: dir }), 'top');
   };
 
-  const pick = async (folders: boolean) => {
-    const r = await coffer().dialog.pickFiles({ title: folders ? 'Add folders to the vault' : 'Add files to the vault', folders });
-    addPaths(r.paths);
+  const pick = async (asFolders: boolean) => {
+    try {
+      const r = await coffer().dialog.pickFiles({ title: asFolders ? 'Add folders to the vault' : 'Add files to the vault', folders: asFolders });
+      addPaths(r.paths);
+    } catch (e) {
+      setError(errorOf(e).message);
+    }
   };
 
   const exportEntry = async (entry: EntryInfo) => {
-    const r = await coffer().dialog.saveFile({ title: `Export ${entry.name}`, defaultName: entry.name });
-    if (!r.path) return;
-    const dest = r.path;
-    await run(() => coffer().files.export({ vaultId: vault.id, path: entry.path, dest }), `Exporting ${entry.name} to ${dest}…`);
+    try {
+      const r = await coffer().dialog.saveFile({ title: `Export ${entry.name}`, defaultName: entry.name });
+      if (!r.path) return;
+      const dest = r.path;
+      await run(() => coffer().files.export({ vaultId: vault.id, path: entry.path, dest }), { row: entry.path }, `Exporting ${entry.name} to ${dest}…`);
+      remember(vault.id, entry.path);
+    } catch (e) {
+      setRowError({ path: entry.path, message: errorOf(e).message });
+    }
+  };
+
+  const openEntry = async (entry: EntryInfo) => {
+    if (await run(() => coffer().files.open({ vaultId: vault.id, path: entry.path }), { row: entry.path })) {
+      remember(vault.id, entry.path);
+      setRecentTick((n) => n + 1);
+    }
   };
 
   const startEdit = (e: Edit) => {
     setEdit(e);
-    setText(e.kind === 'rename' ? e.entry.name : e.kind === 'move' ? parentOf(e.entry.path) : '');
+    setFormError(null);
+    setStatus(null);
+    setText(e.kind === 'rename' ? e.entry.name : e.kind === 'move' ? path : '');
+    if (e.kind === 'move') {
+      setFolders(null);
+      allFolders(vault.id).then(setFolders, (err: unknown) => setFormError(errorOf(err).message));
+    }
   };
 
-  const submitEdit = () => {
+  const submitEdit = async () => {
     if (!edit) return;
-    if (edit.kind === 'mkdir') void run(() => coffer().files.mkdir({ vaultId: vault.id, path: joinPath(path, text.trim()) }));
-    if (edit.kind === 'rename') void run(() => coffer().files.move({ vaultId: vault.id, from: edit.entry.path, to: joinPath(parentOf(edit.entry.path), text.trim()) }));
-    if (edit.kind === 'move') void run(() => coffer().files.move({ vaultId: vault.id, from: edit.entry.path, to: joinPath(text.trim() || '/', edit.entry.name) }));
-    if (edit.kind === 'delete') void run(() => coffer().files.remove({ vaultId: vault.id, path: edit.entry.path, recursive: edit.entry.type === 'dir' }), `Deleted ${edit.entry.name}.`);
+    let ok = false;
+    if (edit.kind === 'mkdir') {
+      const problem = nameProblem(text);
+      if (problem) return setFormError(problem);
+      ok = await run(() => coffer().files.mkdir({ vaultId: vault.id, path: joinPath(path, text.trim()) }), 'form');
+    }
+    if (edit.kind === 'rename') {
+      const problem = nameProblem(text);
+      if (problem) return setFormError(problem);
+      ok = await run(() => coffer().files.move({ vaultId: vault.id, from: edit.entry.path, to: joinPath(parentOf(edit.entry.path), text.trim()) }), 'form');
+    }
+    if (edit.kind === 'move') {
+      const dir = text || '/';
+      ok = await run(async () => {
+        for (const t of edit.entries) await coffer().files.move({ vaultId: vault.id, from: t.path, to: joinPath(dir, t.name) });
+      }, 'form', `Moved ${edit.entries.length === 1 ? (edit.entries[0] as EntryInfo).name : `${edit.entries.length} items`} to ${dir === '/' ? 'the top folder' : dir}.`);
+    }
+    if (edit.kind === 'delete') {
+      const n = edit.entries.length;
+      ok = await run(async () => {
+        for (const t of edit.entries) await coffer().files.remove({ vaultId: vault.id, path: t.path, recursive: t.type === 'dir' });
+      }, 'form', `Deleted ${n === 1 ? (edit.entries[0] as EntryInfo).name : `${n} items`}.`);
+    }
+    if (ok) {
+      setEdit(null);
+      setSelected(new Set());
+    }
   };
+
+  const shown = useMemo(() => {
+    const q = query.trim().toLocaleLowerCase();
+    const list = (entries ?? []).filter((e) => q === '' || e.name.toLocaleLowerCase().includes(q));
+    const cmp = (a: EntryInfo, b: EntryInfo): number => {
+      if (a.type !== b.type) return a.type === 'dir' ? -1 : 1; // folders first, whichever the order
+      const v = sort.key === 'name' ? a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: 'base' })
+        : sort.key === 'size' ? (a.size ?? 0) - (b.size ?? 0)
+          : new Date(a.mtime ?? 0).getTime() - new Date(b.mtime ?? 0).getTime();
+      return v * sort.dir || a.name.localeCompare(b.name);
+    };
+    return list.sort(cmp);
+  }, [entries, query, sort]);
+
+  const selectedEntries = shown.filter((e) => selected.has(e.path));
+  const toggleSel = (p: string) => setSelected((s) => {
+    const n = new Set(s);
+    if (n.has(p)) n.delete(p);
+    else n.add(p);
+    return n;
+  });
+  const recent = (recentByVault.get(vault.id) ?? []).slice(0, RECENT_MAX);
+
+  const sortHeader = (key: SortKey, className: string) => (
+    <th className={className} aria-sort={sort.key === key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
+      <button type="button" className="sort" onClick={() => setSort((s) => ({ key, dir: s.key === key ? (s.dir === 1 ? -1 : 1) : 1 }))}>
+        {SORT_LABEL[key]}{sort.key === key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
+      </button>
+    </th>
+  );
+
+  const editLabel = edit?.kind === 'move' ? (edit.entries.length === 1 ? (edit.entries[0] as EntryInfo).name : `${edit.entries.length} items`) : '';
 
   return (
-    <div>
+    <div className="files">
       <div className="toolbar">
-        <Breadcrumbs path={path} onGo={setPath} />
+        <Breadcrumbs path={path} onGo={setPath} onDropInto={onDropInto} />
         <span className="spacer" />
         <button type="button" className="btn primary" onClick={() => void pick(false)}>Add files…</button>
         <button type="button" className="btn" onClick={() => void pick(true)}>Add folder…</button>
         <button type="button" className="btn" onClick={() => startEdit({ kind: 'mkdir' })}>New folder</button>
       </div>
+      <div className="toolbar">
+        <input type="search" className="search" aria-label="Search names in this folder" placeholder="Search names in this folder" value={query} onChange={(e) => setQuery(e.target.value)} />
+        {selectedEntries.length > 0 && (
+          <span className="row selection" role="group" aria-label="Selection">
+            <span>{selectedEntries.length} selected</span>
+            <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: selectedEntries })}>Move…</button>
+            <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: selectedEntries })}>Delete…</button>
+            <button type="button" className="btn small" onClick={() => setSelected(new Set())}>Clear selection</button>
+          </span>
+        )}
+      </div>
       {status && <div className="alert info" role="status">{status}</div>}
       {error && <div className="alert error" role="alert">{error}</div>}
       {edit && (
-        <form className="card" onSubmit={(e) => { e.preventDefault(); submitEdit(); }} aria-label="Edit">
-          {edit.kind === 'delete' ? (
-            <p>Delete <strong>{edit.entry.name}</strong>{edit.entry.type === 'dir' ? ' and everything in it' : ''} from the vault? Its encrypted content is removed from the folder.</p>
-          ) : (
+        <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label="Edit">
+          {edit.kind === 'delete' && (
+            <p>
+              Delete {edit.entries.length === 1 ? <strong className="truncate" title={(edit.entries[0] as EntryInfo).name}>{(edit.entries[0] as EntryInfo).name}</strong> : <strong>{edit.entries.length} items</strong>}
+              {edit.entries.some((t) => t.type === 'dir') ? ' and everything in the folders' : ''} from the vault? This cannot be undone: the encrypted content is removed from the vault folder.
+            </p>
+          )}
+          {edit.kind === 'move' && (
             <label className="field">
-              <span>{edit.kind === 'mkdir' ? 'New folder name' : edit.kind === 'rename' ? `New name for ${edit.entry.name}` : `Move ${edit.entry.name} to folder`}</span>
-              <input value={text} onChange={(e) => setText(e.target.value)} autoFocus placeholder={edit.kind === 'move' ? '/Reports/2026' : ''} />
+              <span>Move {editLabel} to folder</span>
+              <select aria-label="Destination folder" value={text} onChange={(e) => setText(e.target.value)} disabled={!folders}>
+                {(folders ?? [text]).map((f) => <option key={f} value={f}>{f === '/' ? '/ (top folder)' : f}</option>)}
+              </select>
             </label>
           )}
+          {(edit.kind === 'mkdir' || edit.kind === 'rename') && (
+            <label className="field">
+              <span className="truncate">{edit.kind === 'mkdir' ? 'New folder name' : `New name for ${edit.entry.name}`}</span>
+              <input value={text} onChange={(e) => { setText(e.target.value); setFormError(null); }} autoFocus aria-label={edit.kind === 'mkdir' ? 'New folder name' : 'New name'} />
+            </label>
+          )}
+          {formError && <div className="alert error" role="alert">{formError}</div>}
           <div className="toolbar">
-            <button type="submit" className={`btn ${edit.kind === 'delete' ? 'danger' : 'primary'}`} disabled={edit.kind !== 'delete' && edit.kind !== 'move' && !text.trim()}>
-              {edit.kind === 'mkdir' ? 'Create folder' : edit.kind === 'rename' ? 'Rename' : edit.kind === 'move' ? 'Move' : 'Delete'}
+            <button type="submit" className={`btn ${edit.kind === 'delete' ? 'danger' : 'primary'}`} disabled={(edit.kind === 'mkdir' || edit.kind === 'rename') && !text.trim()}>
+              {edit.kind === 'mkdir' ? 'Create folder' : edit.kind === 'rename' ? 'Rename' : edit.kind === 'move' ? 'Move' : edit.entries.length === 1 ? 'Delete' : `Delete ${edit.entries.length} items`}
             </button>
             <button type="button" className="btn" onClick={() => setEdit(null)}>Cancel</button>
           </div>
         </form>
       )}
       <Conflicts vaultId={vault.id} conflicts={conflicts} onResolved={() => void load()} />
+      {recent.length > 0 && path === '/' && query === '' && (
+        <nav className="recent" aria-label="Recent files">
+          <span className="muted">Recent:</span>
+          {recent.map((r) => (
+            <button type="button" key={r.path} className="btn small truncate" title={r.path} onClick={() => setPath(parentOf(r.path))}>{r.name}</button>
+          ))}
+        </nav>
+      )}
       <div
         className={`dropzone ${dragging ? 'active' : ''}`}
-        onDragEnter={(e) => { e.preventDefault(); dragDepth.current++; setDragging(true); }}
-        onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; }}
+        onDragEnter={(e) => { e.preventDefault(); dragDepth.current++; if (!internalDrag.current) setDragging(true); }}
+        onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = internalDrag.current ? 'move' : 'copy'; }}
         onDragLeave={() => { dragDepth.current = Math.max(0, dragDepth.current - 1); if (dragDepth.current === 0) setDragging(false); }}
-        onDrop={onDrop}
+        onDrop={(e) => onDropInto(path, e)}
         data-testid="dropzone"
         aria-label="Files in this folder; drop files or folders here to add them"
       >
@@ -207,48 +426,124 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
             <p>Drag files or folders here, or use <strong>Add files…</strong>. They are encrypted on this computer before anything is written to the vault folder.</p>
           </div>
         )}
-        {entries && entries.length > 0 && (
-          <table aria-label="Files">
-            <thead><tr><th>Name</th><th>Size</th><th>Modified</th><th className="actions">Actions</th></tr></thead>
+        {entries && entries.length > 0 && shown.length === 0 && <p className="muted">No name in this folder contains “{query}”.</p>}
+        {entries && shown.length > 0 && (
+          <table aria-label="Files" className="file-table">
+            <colgroup><col className="c-sel" /><col /><col className="c-size" /><col className="c-date" /><col className="c-actions" /></colgroup>
+            <thead>
+              <tr>
+                <th className="c-sel"><input type="checkbox" aria-label="Select all" checked={selectedEntries.length === shown.length} onChange={(e) => setSelected(e.target.checked ? new Set(shown.map((x) => x.path)) : new Set())} /></th>
+                {sortHeader('name', '')}
+                {sortHeader('size', 'c-size')}
+                {sortHeader('mtime', 'c-date')}
+                <th className="actions c-actions">Actions</th>
+              </tr>
+            </thead>
             <tbody>
               {path !== '/' && (
-                <tr><td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))}><UpIcon /> ..</button></td></tr>
-              )}
-              {entries.map((e) => (
-                <tr
-                  key={e.path}
-                  aria-label={e.name}
-                  draggable={e.type === 'file'}
-                  onDragStart={(ev) => {
-                    if (e.type !== 'file') return;
-                    // The OS drag is started by main once the file is decrypted into the private temp folder.
-                    ev.preventDefault();
-                    coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setError(errorOf(err).message));
-                  }}
-                >
-                  <td>
-                    {e.type === 'dir' ? (
-                      <button type="button" className="entry-name dir" onClick={() => setPath(e.path)}><FolderIcon /> {e.name}</button>
-                    ) : (
-                      <button type="button" className="entry-name" onDoubleClick={() => void run(() => coffer().files.open({ vaultId: vault.id, path: e.path }))} title="Double-click to open"><FileIcon /> {e.name}</button>
-                    )}
-                    {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>conflict</span>}
-                  </td>
-                  <td>{e.type === 'dir' ? '—' : formatBytes(e.size)}</td>
-                  <td>{formatDate(e.mtime)}</td>
-                  <td className="actions">
-                    {e.type === 'file' && <button type="button" className="btn small" onClick={() => void run(() => coffer().files.open({ vaultId: vault.id, path: e.path }))} aria-label={`Open ${e.name}`}>Open</button>}{' '}
-                    {e.type === 'file' && <button type="button" className="btn small" onClick={() => void exportEntry(e)} aria-label={`Export ${e.name}`}>Export…</button>}{' '}
-                    <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={`Rename ${e.name}`}>Rename</button>{' '}
-                    <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entry: e })} aria-label={`Move ${e.name}`}>Move</button>{' '}
-                    <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entry: e })} aria-label={`Delete ${e.name}`}>Delete</button>
-                  </td>
+                <tr onDragOver={(e) => e.preventDefault()} onDrop={(e) => onDropInto(parentOf(path), e)}>
+                  <td />
+                  <td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))} aria-label="Up one folder"><UpIcon /> ..</button></td>
                 </tr>
+              )}
+              {shown.map((e) => (
+                <RowWithError key={e.path} error={rowError?.path === e.path ? rowError.message : null} onDismiss={() => setRowError(null)}>
+                  <tr
+                    aria-label={e.name}
+                    aria-selected={selected.has(e.path)}
+                    draggable
+                    onDragStart={(ev) => {
+                      const dragged = selected.has(e.path) ? selectedEntries : [e];
+                      internalDrag.current = dragged;
+                      if (e.type !== 'file') {
+                        ev.dataTransfer.effectAllowed = 'move';
+                        ev.dataTransfer.setData('text/plain', e.name);
+                        return;
+                      }
+                      // Files: the OS drag is started by main once the file is decrypted into the private
+                      // temp folder; dropped back on a folder of this list it moves instead (internalDrag).
+                      ev.preventDefault();
+                      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorOf(err).message }));
+                    }}
+                    onDragEnd={() => { internalDrag.current = null; }}
+                    onDragOver={e.type === 'dir' ? (ev) => { ev.preventDefault(); ev.stopPropagation(); } : undefined}
+                    onDrop={e.type === 'dir' && !e.conflict ? (ev) => onDropInto(e.path, ev) : undefined}
+                    className={selected.has(e.path) ? 'selected' : undefined}
+                  >
+                    <td className="c-sel"><input type="checkbox" aria-label={`Select ${e.name}`} checked={selected.has(e.path)} onChange={() => toggleSel(e.path)} /></td>
+                    <td className="name-cell">
+                      {e.type === 'dir' ? (
+                        <button type="button" className="entry-name dir" onClick={() => setPath(e.path)} title={e.name}><FolderIcon /> <span className="truncate">{e.name}</span></button>
+                      ) : (
+                        <button type="button" className="entry-name" onDoubleClick={() => void openEntry(e)} title={e.name}><FileIcon /> <span className="truncate">{e.name}</span></button>
+                      )}
+                      {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>conflict</span>}
+                    </td>
+                    <td className="c-size">{e.type === 'dir' ? '—' : formatBytes(e.size)}</td>
+                    <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
+                    <td className="actions c-actions">
+                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={`Open ${e.name}`} title="Open">Open</button>}
+                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={`Export ${e.name}`} title="Export a copy">Export…</button>}
+                      <MoreMenu name={e.name}>
+                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={`Rename ${e.name}`}>Rename</button>
+                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={`Move ${e.name}`}>Move…</button>
+                        <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: [e] })} aria-label={`Delete ${e.name}`}>Delete…</button>
+                      </MoreMenu>
+                    </td>
+                  </tr>
+                </RowWithError>
               ))}
             </tbody>
           </table>
         )}
       </div>
     </div>
+  );
+}
+
+/** A row, and under it the error of an action taken on that row (cleared when one succeeds). */
+function RowWithError({ children, error, onDismiss }: { children: ReactNode; error: string | null; onDismiss: () => void }) {
+  return (
+    <>
+      {children}
+      {error && (
+        <tr className="row-error">
+          <td />
+          <td colSpan={4}>
+            <div className="alert error" role="alert">
+              {error} <button type="button" className="btn link" onClick={onDismiss}>Dismiss</button>
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+/** Rename, move and delete behind one "⋯" button, so the actions column stays narrow. */
+function MoreMenu({ name, children }: { name: string; children: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLSpanElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: Event) => {
+      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !ref.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('pointerdown', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, [open]);
+  return (
+    <span className="more" ref={ref}>
+      <button type="button" className="btn small icon" aria-haspopup="true" aria-expanded={open} aria-label={`More actions for ${name}`} title="Rename, move, delete" onClick={() => setOpen(!open)}>⋯</button>
+      {open && (
+        <span className="more-menu" role="group" aria-label={`Actions for ${name}`} onClick={() => setOpen(false)}>
+          {children}
+        </span>
+      )}
+    </span>
   );
 }

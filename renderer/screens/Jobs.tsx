@@ -6,7 +6,7 @@ function percent(done: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
 }
 
-function JobRow({ job }: { job: JobInfo }) {
+function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const pct = job.state === 'done' ? 100 : percent(job.bytesDone, job.bytesTotal);
   const filePct = percent(job.currentFileBytesDone, job.currentFileBytesTotal);
@@ -33,6 +33,9 @@ function JobRow({ job }: { job: JobInfo }) {
             Cancel
           </button>
         )}
+        {onDismiss && (
+          <button type="button" className="btn small" onClick={onDismiss} aria-label={`Dismiss ${job.title}`} title="Dismiss">✕</button>
+        )}
       </div>
       <div className="bar" role="progressbar" aria-label={`${job.title} total`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
         <div className={job.state === 'failed' || job.state === 'cancelled' ? 'failed' : job.state === 'done' ? 'done' : ''} style={{ width: `${pct}%` }} />
@@ -54,18 +57,45 @@ function JobRow({ job }: { job: JobInfo }) {
   );
 }
 
-export function JobsPanel(props: { jobs: JobInfo[]; onClear: () => Promise<void> }) {
-  if (props.jobs.length === 0) return null;
-  const running = props.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
+/** Finished jobs shown at once; older ones are only counted (Clear finished removes them). */
+const RECENT = 3;
+
+/**
+ * The jobs that matter now: every running or queued job, and the latest few finished ones of the
+ * vault on screen (all vaults when none is). Failures can be dismissed one by one, so they never
+ * pile up, and the whole panel folds down to one line.
+ */
+export function JobsPanel(props: { jobs: JobInfo[]; vaultId: string | null; onClear: () => Promise<void> }) {
+  const [open, setOpen] = useState(true);
+  const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set());
+  const active = props.jobs.filter((j) => j.state === 'running' || j.state === 'queued');
+  const finished = props.jobs
+    .filter((j) => j.finishedAt !== null && !dismissed.has(j.id) && (props.vaultId === null || j.vaultId === props.vaultId))
+    .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+  const shown = [...active.slice().reverse(), ...finished.slice(0, RECENT)];
+  const older = finished.length - Math.min(finished.length, RECENT);
+  if (shown.length === 0) return null;
+  const failed = finished.filter((j) => j.state === 'failed').length;
+  const summary = [active.length > 0 ? `${active.length} running` : 'all finished', failed > 0 ? `${failed} failed` : null].filter(Boolean).join(' · ');
   return (
-    <section className="jobs" aria-label="Jobs">
+    <section className={`jobs ${open ? '' : 'collapsed'}`} aria-label="Jobs">
       <header>
-        <span>Jobs</span>
-        <span className="muted">{running > 0 ? `${running} running` : 'all finished'}</span>
+        <button type="button" className="btn link jobs-toggle" aria-expanded={open} aria-controls="jobs-list" onClick={() => setOpen(!open)}>
+          <span aria-hidden="true">{open ? '▾' : '▸'}</span> Jobs
+        </button>
+        <span className="muted">{summary}</span>
+        {!open && active[0] && <span className="muted jobs-peek">{active[0].title}: {percent(active[0].bytesDone, active[0].bytesTotal)}%</span>}
         <span className="spacer" />
-        <button type="button" className="btn small" onClick={() => void props.onClear()}>Clear finished</button>
+        {older > 0 && <span className="muted">{older} earlier</span>}
+        {finished.length > 0 && <button type="button" className="btn small" onClick={() => { setDismissed(new Set()); void props.onClear(); }}>Clear finished</button>}
       </header>
-      {props.jobs.slice().reverse().map((j) => <JobRow key={j.id} job={j} />)}
+      {open && (
+        <div id="jobs-list">
+          {shown.map((j) => (
+            <JobRow key={j.id} job={j} onDismiss={j.finishedAt !== null ? () => setDismissed(new Set([...dismissed, j.id])) : undefined} />
+          ))}
+        </div>
+      )}
     </section>
   );
 }

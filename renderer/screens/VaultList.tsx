@@ -47,7 +47,7 @@ export function VaultList(props: { vaults: VaultSummary[]; onOpen: (id: string) 
               <span className="row">
                 <span className="name">{v.name}</span>
                 <span className="spacer" />
-                <span className={`state ${v.state}`}>{v.state}</span>
+                <span className={`state ${v.state}`}>{v.state === 'missing' ? 'unavailable' : v.state}</span>
               </span>
               <span className="mono muted">{v.path}</span>
               <span className="muted">

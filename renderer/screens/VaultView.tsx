@@ -156,17 +156,19 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
     <section aria-labelledby="vault-title">
       <div className="row">
         <h1 id="vault-title">{vault.name}</h1>
-        <span className={`state ${vault.state}`}>{vault.state}</span>
+        <span className={`state ${vault.state}`}>{vault.state === 'missing' ? 'unavailable' : vault.state}</span>
         <span className="spacer" />
-        {vault.state === 'unlocked' ? (
-          <button type="button" className="btn" onClick={() => void lock()}>Lock</button>
-        ) : (
-          <button type="button" className="btn small" onClick={() => void forget()}>Remove from list</button>
-        )}
+        {vault.state !== 'locked' && <button type="button" className="btn" onClick={() => void lock()}>Lock</button>}
+        {vault.state !== 'unlocked' && <button type="button" className="btn small" onClick={() => void forget()}>Remove from list</button>}
       </div>
-      <p className="mono muted">{vault.path}</p>
+      <p className="mono muted truncate" title={vault.path} style={{ display: 'block' }}>{vault.path}</p>
       {error && <div className="alert error" role="alert">{error}</div>}
-      {vault.state === 'missing' && <div className="alert error" role="alert">The vault folder is not there any more. Was it moved, or is the drive disconnected?</div>}
+      {vault.state === 'missing' && (
+        <div className="alert error" role="alert">
+          <strong>This vault is unavailable:</strong> its folder is not there any more. Was it moved or deleted, or is its drive disconnected?
+          {' '}Nothing can be read or written until it is back; Coffer notices by itself when it returns.
+        </div>
+      )}
       {vault.state === 'locked' && <Unlock vault={vault} onUnlocked={props.onChanged} />}
       {vault.state === 'unlocked' && (
         <>

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CofferError } from '../errors';
-import { ioReason, pidAlive, thisHost } from './storage';
+import { pidAlive, thisHost } from './storage';
 import { nameProblem } from './validate';
 
 function outside(root: string, name: string): CofferError {
@@ -111,11 +111,4 @@ export async function sweepPartials(dir: string): Promise<string[]> {
     }
   }
   return removed;
-}
-
-/** An I/O failure writing output as one typed error naming the user's path: "disk full writing OUT", … */
-export function outputError(e: unknown, out: string): unknown {
-  const why = ioReason(e);
-  if (why === null || e instanceof CofferError) return e;
-  return new CofferError('IO', why === 'disk full' ? `disk full writing ${out}` : `cannot write to ${out}: ${why}`, { cause: e });
 }

@@ -10,9 +10,9 @@ export {
   registerSlotKind, recipientSlotKind, slotKind, type SlotBody, type SlotKind, type SlotType, type UnlockCredentials, type SlotIdentities,
 } from './slots';
 export {
-  FsStorage, OBJECT_LIMITS, objectLimit, ioReason, type VaultStorage, type ObjectInfo, type FsStorageOptions, type Fetched, type StagedObject,
+  FsStorage, OBJECT_LIMITS, objectLimit, type VaultStorage, type ObjectInfo, type FsStorageOptions, type Fetched, type StagedObject,
 } from './storage';
-export { confinedPath, partialPath, sweepPartials, outputError } from './confine';
+export { confinedPath, partialPath, sweepPartials } from './confine';
 export { nameProblem, recordProblem, validateRecordBody, MAX_NAME_BYTES } from './validate';
 export { parseObjectName, type ConflictSource, type ObjectName } from './names';
 export { decodeRecoveryKey, encodeRecoveryKey, generateRecoveryKey } from './recovery';

@@ -203,18 +203,6 @@ export function errnoOf(e: unknown): string | undefined {
   return cause !== undefined && cause !== e ? errnoOf(cause) : undefined;
 }
 
-/** What a file-system error means to a person, e.g. "disk full" or "permission denied"; null if not an I/O error. */
-export function ioReason(e: unknown): string | null {
-  switch (errnoOf(e)) {
-    case 'ENOSPC': case 'EDQUOT': return 'disk full';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EROFS': return 'read-only file system';
-    case 'EIO': return 'input/output error';
-    case 'EFBIG': return 'file too large for this file system';
-    default: return null;
-  }
-}
-
 function fsyncDir(dir: string): void {
   if (process.platform === 'win32') return;
   try {
@@ -365,7 +353,7 @@ export class FsStorage implements VaultStorage {
         try {
           mkdirSync(cur, 0o755);
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.fail(e, 'create a folder in');
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }
         st = lstatSync(cur);
       }
@@ -384,14 +372,6 @@ export class FsStorage implements VaultStorage {
     return d === null ? null : path.join(d, i < 0 ? key : key.slice(i + 1));
   }
 
-  /** An I/O failure writing the vault as one typed error saying where and why ("disk full", …). */
-  private fail(e: unknown, verb = 'write to'): unknown {
-    if (isCofferError(e)) return e;
-    const why = ioReason(e);
-    if (!why) return e;
-    return new CofferError('IO', `cannot ${verb} the vault at ${this.root}: ${why}`, { cause: e });
-  }
-
   private tempPath(): string {
     return path.join(this.dir(TMP_FOLDER, true) as string, tempName());
   }
@@ -399,11 +379,7 @@ export class FsStorage implements VaultStorage {
   async get(key: string): Promise<Buffer | null> {
     const file = this.file(key);
     if (file === null) return null;
-    try {
-      return readObjectSync(file, key, objectLimit(key));
-    } catch (e) {
-      throw this.fail(e, 'read');
-    }
+    return readObjectSync(file, key, objectLimit(key));
   }
 
   async getMany(keys: readonly string[]): Promise<Fetched[]> {
@@ -425,8 +401,7 @@ export class FsStorage implements VaultStorage {
         try {
           out.push(readObjectSync(path.join(d, k.slice(slash + 1)), k, objectLimit(k)));
         } catch (e) {
-          const f = this.fail(e, 'read');
-          out.push(isCofferError(f) ? f : new CofferError('IO', `${k}: ${(e as Error).message}`, { cause: e }));
+          out.push(isCofferError(e) ? e : new CofferError('IO', `${k}: ${(e as Error).message}`, { cause: e }));
         }
       }
       if (i + 256 < keys.length) await new Promise((r) => setImmediate(r));
@@ -454,7 +429,7 @@ export class FsStorage implements VaultStorage {
       return { dir, names: ents.filter((d) => !d.isDirectory()).map((d) => ({ name: d.name, regular: d.isFile() })) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { dir, names: [] };
-      throw this.fail(e, 'read');
+      throw e;
     }
   }
 
@@ -470,17 +445,12 @@ export class FsStorage implements VaultStorage {
 
   /** Runs `fill` on a fresh temporary path; the temporary file is removed if `fill` fails. */
   private async withTemp<T>(fill: (tmp: string) => Promise<T>): Promise<T> {
-    let tmp: string;
-    try {
-      tmp = this.tempPath();
-    } catch (e) {
-      throw this.fail(e);
-    }
+    const tmp = this.tempPath();
     try {
       return await fill(tmp);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw this.fail(e);
+      throw e;
     }
   }
 
@@ -570,7 +540,7 @@ export class FsStorage implements VaultStorage {
       await this.renameAll(staged);
     } catch (e) {
       await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
-      throw this.fail(e);
+      throw e;
     }
   }
 
@@ -609,12 +579,8 @@ export class FsStorage implements VaultStorage {
   }
 
   async commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void> {
-    try {
-      await this.flushFiles(items.map((it) => it.staged.token));
-      await this.renameAll(items.map((i) => ({ tmp: i.staged.token, key: i.key })));
-    } catch (e) {
-      throw this.fail(e);
-    }
+    await this.flushFiles(items.map((it) => it.staged.token));
+    await this.renameAll(items.map((i) => ({ tmp: i.staged.token, key: i.key })));
   }
 
   async discard(staged: StagedObject): Promise<void> {
@@ -697,7 +663,7 @@ export class FsStorage implements VaultStorage {
       await unlink(file); // removes a link itself, never what it points to
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw this.fail(e, 'remove objects from');
+      throw e;
     }
   }
 
@@ -741,12 +707,7 @@ export class FsStorage implements VaultStorage {
   }
 
   async lock(timeoutMs = 60_000): Promise<() => Promise<void>> {
-    let file: string;
-    try {
-      file = path.join(this.dir(TMP_FOLDER, true) as string, 'lock');
-    } catch (e) {
-      throw this.fail(e);
-    }
+    const file = path.join(this.dir(TMP_FOLDER, true) as string, 'lock');
     const me: LockOwner = { host: HOST, pid: process.pid, since: new Date().toISOString() };
     const token = JSON.stringify(me);
     const deadline = Date.now() + timeoutMs;
@@ -767,7 +728,7 @@ export class FsStorage implements VaultStorage {
           if (this.readLock(file) === token) await unlink(file).catch(() => undefined);
         };
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.fail(e);
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       // Held: steal it only if its owner is a dead process on this host (a crash or SIGKILL).
       const text = this.readLock(file);

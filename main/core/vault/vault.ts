@@ -50,7 +50,7 @@ import {
   FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
 } from './storage';
 import { nameProblem, validateRecordBody } from './validate';
-import { confinedPath, outputError, partialPath, sweepPartials } from './confine';
+import { confinedPath, partialPath, sweepPartials } from './confine';
 import { payloadSize } from '../format/sizes';
 import {
   validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
@@ -1720,46 +1720,42 @@ export class Vault {
       if (x && x.reason) renamed.push({ path: r.info.path || '/', written: x.written, reason: x.reason });
       return x ? x.written : r.info.name;
     };
-    try {
-      if (r.node.body.type === 'file') {
-        progress.setTotals(1, r.node.body.size);
-        const st = await stat(dest).catch(() => null);
-        await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
-      } else {
-        const all = this.list(r.info.path, { recursive: true });
-        progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
-        const st = await stat(dest).catch(() => null);
-        let root = dest;
-        if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
-        else await mkdir(dest, { recursive: true });
-        // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
-        const relOf = new Map<string, string[]>([[r.info.path, []]]);
-        const byParent = new Map<string, EntryInfo[]>();
-        for (const e of all) {
-          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-          byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
-        }
-        const written = new Map<string, string>();
-        for (const list of byParent.values()) {
-          exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
-            const e = list[i] as EntryInfo;
-            written.set(e.path, x.written);
-            if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
-          });
-        }
-        const fileJobs: { node: Node; out: string }[] = [];
-        for (const e of all) {
-          const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-          const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
-          relOf.set(e.path, rel);
-          // Confined under the destination: no name may climb out of it or write through a link in it.
-          if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
-          else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
-        }
-        await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
+    if (r.node.body.type === 'file') {
+      progress.setTotals(1, r.node.body.size);
+      const st = await stat(dest).catch(() => null);
+      await getFile(r.node, st?.isDirectory() ? await confinedPath(dest, [topName()]) : dest);
+    } else {
+      const all = this.list(r.info.path, { recursive: true });
+      progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
+      const st = await stat(dest).catch(() => null);
+      let root = dest;
+      if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
+      else await mkdir(dest, { recursive: true });
+      // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
+      const relOf = new Map<string, string[]>([[r.info.path, []]]);
+      const byParent = new Map<string, EntryInfo[]>();
+      for (const e of all) {
+        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+        byParent.set(parent, [...(byParent.get(parent) ?? []), e]);
       }
-    } catch (e) {
-      throw outputError(e, dest);
+      const written = new Map<string, string>();
+      for (const list of byParent.values()) {
+        exportNames(list.map((e) => e.name), platform).forEach((x, i) => {
+          const e = list[i] as EntryInfo;
+          written.set(e.path, x.written);
+          if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
+        });
+      }
+      const fileJobs: { node: Node; out: string }[] = [];
+      for (const e of all) {
+        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+        const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
+        relOf.set(e.path, rel);
+        // Confined under the destination: no name may climb out of it or write through a link in it.
+        if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
+        else fileJobs.push({ node: (this.getTree().byPath.get(e.path) as { node: Node }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
+      }
+      await this.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
     }
     progress.finish();
     return { files, bytes, renamed };
@@ -2404,7 +2400,7 @@ export class Vault {
       return { bytes };
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw outputError(e, out);
+      throw e;
     }
   }
 
