@@ -892,7 +892,11 @@ export class Vault {
         this.manifests.set(r, null); // format 1 revocation: it re-sealed every record and listed none
         continue;
       }
-      const raw = await this.storage.get(manifestKey(r));
+      // A manifest the storage refuses (too large, not a regular file) is as good as missing.
+      const raw = await this.storage.get(manifestKey(r)).catch((e: unknown) => {
+        if (isCofferError(e)) return null;
+        throw e;
+      });
       const set = raw && sha256hex(raw) === want ? parseManifest(raw.toString('latin1'), r) : null;
       if (!set) this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object: manifestKey(r), message: `the record list of revocation ${r} is missing or altered: records from before it cannot be checked and are ignored` });
       this.manifests.set(r, set);
@@ -1274,7 +1278,7 @@ export class Vault {
   /** Merges concurrent epochs into one and wraps the current epoch for members that lack it. */
   private async heal(): Promise<void> {
     if (this.joinable.length > 0) {
-      await this.newEpoch({ revoke: [], rewriteRecords: false });
+      await this.newEpoch({ revoke: [] });
       return;
     }
     const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
@@ -2047,7 +2051,7 @@ export class Vault {
    * asked) every record re-encrypted under it. Order: wraps, then the epoch (the commit point), then
    * slots and records; a crash before the commit leaves only leftovers, after it a readable vault.
    */
-  private async newEpoch(opts: { revoke: string[]; rewriteRecords: boolean } & OpProgress): Promise<RotateResult> {
+  private async newEpoch(opts: { revoke: string[] }): Promise<RotateResult> {
     const t0 = Date.now();
     const na = sodium();
     // Parents: the current epoch and the heads to join; never a fork (history.ts).
@@ -2114,23 +2118,9 @@ export class Vault {
     }
     await this.loadSlots();
     this.verifySlots();
-    let records = 0;
-    if (opts.rewriteRecords) {
-      const all = [...this.records.values()].filter((r) => this.recordEpochOf(r) !== eid);
-      const progress = new ProgressTracker(opts.onProgress);
-      progress.setTotals(all.length, 0);
-      for (let i = 0; i < all.length; i += 1024) {
-        throwIfAborted(opts.signal);
-        const part = all.slice(i, i + 1024);
-        await this.storage.putMany(part.map((r) => ({ key: `${RECORDS}/${r.file}`, data: sealRecord(keys, r.body.id, Buffer.from(JSON.stringify(r.body), 'utf8')) })));
-        for (const r of part) {
-          this.recordEpochs.set(r.file, eid);
-          records++;
-          progress.fileDone();
-        }
-      }
-      progress.finish();
-    }
+    // Records are not re-sealed: the new epoch's chain reaches the keys they are under, and after a
+    // revocation its manifest vouches for them (docs/FORMAT.md §6.8). Cost: the wraps, not the entries.
+    const records = this.records.size;
     await this.storage.delete(intent);
     return { epoch: eid, previous: parents, records, slots: members.length, blobsReencrypted: 0, ms: Date.now() - t0 };
   }
@@ -2148,7 +2138,7 @@ export class Vault {
       this.desc = desc;
       this.descBytes = bytes;
     }
-    await this.newEpoch({ revoke: [], rewriteRecords: false });
+    await this.newEpoch({ revoke: [] });
     this.needsMigration = false;
   }
 
@@ -2160,9 +2150,14 @@ export class Vault {
     return was !== VAULT_VERSION;
   }
 
-  /** A new epoch; every record rewrapped under it; content untouched. */
+  /**
+   * A new epoch: a new vault key wrapped for every member, the older keys chained; records and content
+   * untouched (records under older epochs are reached through the chain), so the cost does not grow
+   * with the number of entries. `records` in the result counts the records the new epoch carries over.
+   */
   async rotate(opts: OpProgress = {}): Promise<RotateResult> {
-    return this.mutate(() => this.newEpoch({ revoke: [], rewriteRecords: true, ...opts }));
+    throwIfAborted(opts.signal);
+    return this.mutate(() => this.newEpoch({ revoke: [] }));
   }
 
   /** Members (key slots) and pending access requests. */
@@ -2220,7 +2215,7 @@ export class Vault {
   }
 
   /**
-   * Removes a slot, then rotates (new epoch without it; all records rewrapped). With `reencrypt`,
+   * Removes a slot, then rotates (new epoch without it, listing the records it keeps). With `reencrypt`,
    * every file's content is also re-encrypted under a new file key, because the removed member may
    * have kept file keys of files they opened before; without it those old versions stay readable to them.
    */
@@ -2228,7 +2223,7 @@ export class Vault {
     return this.mutate(async () => {
       const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
       if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
-      const r = await this.newEpoch({ revoke: [slotId], rewriteRecords: !opts.reencrypt, ...opts });
+      const r = await this.newEpoch({ revoke: [slotId] });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
       return { ...r, records: n.records, blobsReencrypted: n.blobs, ms: r.ms + n.ms };
@@ -2391,14 +2386,12 @@ export class Vault {
       const repaired: string[] = [...swept];
       const tree = this.getTree();
       const pathOf = (n: Node): string | null => tree.infoByFile.get(n.file)?.path ?? null;
-      // Records: conflicts, stale epochs, orphans.
+      // Records: conflicts, orphans. (Records under older epochs of the history are normal: rotation does
+      // not re-seal them.)
       for (const n of this.records.values()) {
         const info = tree.infoByFile.get(n.file);
         if (info?.conflict) {
           problems.push({ severity: 'warning', code: 'CONFLICT', object: `${RECORDS}/${n.file}`, path: info.path, message: info.conflict.source === 'orphan' ? `its folder is gone (removed on another copy?); shown at the top level` : `a second version (${info.conflict.source}) is kept beside the original; keep it with mv or remove it with rm`, repairable: false });
-        }
-        if (this.recordEpochOf(n) !== this.head) {
-          problems.push({ severity: 'info', code: 'STALE_EPOCH', object: `${RECORDS}/${n.file}`, path: pathOf(n), message: `still under epoch ${this.recordEpochOf(n)}; run rotate to rewrap it`, repairable: false });
         }
       }
       for (const n of this.records.values()) {

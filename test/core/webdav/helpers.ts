@@ -18,10 +18,10 @@ export interface Drive {
   stop(): Promise<void>;
 }
 
-export async function startDrive(opts: { readOnly?: boolean } = {}): Promise<Drive> {
+export async function startDrive(opts: { readOnly?: boolean; onRequest?: (line: string) => void } = {}): Promise<Drive> {
   const sb = sandbox();
   const { vault } = await newVault(sb, { passphrase: PASSPHRASE });
-  const server = new DavServer({ vault, user: USER, password: PASSWORD, readOnly: opts.readOnly });
+  const server = new DavServer({ vault, user: USER, password: PASSWORD, readOnly: opts.readOnly, onRequest: opts.onRequest });
   const { url, port } = await server.listen();
   return {
     sb, vault, server, port, url,
