@@ -72,10 +72,10 @@ function sh(cmd, what = cmd) {
 }
 const run = (cmd) => measure(cmd, env);
 function log(what, m, note = '') {
-  console.log(`  ${what.padEnd(46)} ${m.wall.toFixed(2).padStart(7)} s  ${m.rss.toFixed(0).padStart(5)} MiB  ${note}`);
+  console.log(`  ${what.padEnd(46)} ${m.wall.toFixed(2).padStart(7)} s  ${m.rss.toFixed(0).padStart(5)} MiB  cpu ${(m.cpu ?? 0).toFixed(2).padStart(6)} s  ${note}`);
 }
 /** Median wall and median peak RSS of several measurements. */
-const med = (ms) => ({ wall: median(ms.map((m) => m.wall)), rss: median(ms.map((m) => m.rss)), runs: ms.length });
+const med = (ms) => ({ wall: median(ms.map((m) => m.wall)), rss: median(ms.map((m) => m.rss)), cpu: median(ms.map((m) => m.cpu)), runs: ms.length });
 const countFiles = (dir) => Number(sh(`find ${q(dir)} -type f | wc -l`).trim());
 
 function conditions() {
@@ -345,7 +345,7 @@ function goalsTable(R) {
       const c = f[dir].coffer.wall;
       const age = f[dir].age.wall;
       const raw = f[dir].raw.wall;
-      lines.push(`| ${dir === 'enc' ? 'encrypt' : 'decrypt'} ${fmtSize(f.size)} (file to file) | ≤ 1.1× age and ≤ 1.25× raw secretstream | ${s2(c)} | age ${s2(age)} (with fsync ${s2(f[dir]['age+fsync'].wall)}), raw secretstream ${s2(raw)} (its crypto loop alone ${s2(f[dir].rawLoop)}), cp ${s2(f[dir].cp.wall)} | ${verdict(c <= 1.1 * age && c <= 1.25 * raw)}: ${ratio(c, age)} age, ${ratio(c, raw)} raw (${ratio(c, f[dir].rawLoop)} its loop alone) |`);
+      lines.push(`| ${dir === 'enc' ? 'encrypt' : 'decrypt'} ${fmtSize(f.size)} (file to file) | ≤ 1.1× age and ≤ 1.25× raw secretstream | ${s2(c)} | age ${s2(age)} (with fsync ${s2(f[dir]['age+fsync'].wall)}), raw secretstream ${s2(raw)} (its crypto loop alone ${s2(f[dir].rawLoop)}), cp ${s2(f[dir].cp.wall)} | ${verdict(c <= 1.1 * age && c <= 1.25 * raw)}: ${ratio(c, age)} age, ${ratio(c, raw)} raw (${ratio(c, f[dir].rawLoop)} its loop alone); CPU ${ratio(f[dir].coffer.cpu, f[dir].age.cpu)} age's, ${ratio(f[dir].coffer.cpu, f[dir].raw.cpu)} raw's |`);
     }
   }
   const b = R.big;
@@ -361,13 +361,13 @@ function goalsTable(R) {
 function fileDetail(f, b) {
   const row = (tool, dir) => {
     const m = f[dir][tool];
-    return `| ${tool === 'raw' ? 'raw secretstream (in memory)' : tool} | ${dir === 'enc' ? 'encrypt' : 'decrypt'} | ${s2(m.wall)} | ${(f.size / 2 ** 20 / m.wall).toFixed(0)} MiB/s | ${m.rss.toFixed(1)} MiB |`;
+    return `| ${tool === 'raw' ? 'raw secretstream (in memory)' : tool} | ${dir === 'enc' ? 'encrypt' : 'decrypt'} | ${s2(m.wall)} | ${(f.size / 2 ** 20 / m.wall).toFixed(0)} MiB/s | ${s2(m.cpu)} | ${m.rss.toFixed(1)} MiB |`;
   };
   return [
     `Measured ${f.date} on ${f.cpus}, Node ${f.node}, load ${f.load}; ${f.runs} alternating runs, medians; ${fmtSize(f.size)} random file, page cache warm. coffer fsyncs its output before renaming it into place; age and cp do not (\`age+fsync\` is age followed by \`sync FILE\`).`,
     '',
-    '| tool | direction | wall (median) | throughput | peak RSS (median) |',
-    '|---|---|---|---|---|',
+    '| tool | direction | wall (median) | throughput | CPU, user + system (median) | peak RSS (median) |',
+    '|---|---|---|---|---|---|',
     ...['coffer', 'age', 'age+fsync', 'cp', 'raw'].map((t) => row(t, 'enc')),
     ...['coffer', 'age', 'age+fsync', 'cp', 'raw'].map((t) => row(t, 'dec')),
     ...(b ? ['', `Constant memory (${b.date}, load ${b.load}): the same coffer commands on a ${fmtSize(b.size)} file peaked at ${b.enc.rss.toFixed(1)} MiB (encrypt, ${b.enc.wall.toFixed(1)} s) and ${b.dec.rss.toFixed(1)} MiB (decrypt, ${b.dec.wall.toFixed(1)} s), against ${f.enc.coffer.rss.toFixed(1)} / ${f.dec.coffer.rss.toFixed(1)} MiB for ${fmtSize(f.size)} (target ≤ 96 MiB, independent of size).`] : []),
