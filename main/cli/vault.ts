@@ -45,7 +45,7 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
   grant DIR --transit-key NAME [--transit-mount M]           add a Vault Transit key slot (docs/VAULT-TRANSIT.md)
   rewrap DIR [--json]                                        after the Transit key rotated: upgrade its stanzas
   revoke DIR SLOT_ID [--reencrypt]                           remove a slot, then rotate
-  rotate DIR [--json]                                        new epoch; records rewrapped, content untouched
+  rotate DIR [--json]                                        new epoch (new vault key); records and content untouched
   passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
   export DIR VPATH (-r RECIPIENT)... -o OUT                  one file out as a standalone coffer file
   request-access DIR RECIPIENT --name NAME                   ask a member to grant you access
@@ -161,7 +161,7 @@ function entryLine(e: EntryInfo, long: boolean): string {
 }
 
 function rotateText(r: RotateResult): string {
-  return `epoch ${r.epoch}: ${r.records} records rewrapped for ${r.slots} slots${r.blobsReencrypted ? `, ${r.blobsReencrypted} files re-encrypted` : ', content untouched'} (${r.ms} ms)`;
+  return `epoch ${r.epoch}: new vault key for ${r.slots} slots; ${r.records} records carried over${r.blobsReencrypted ? `, ${r.blobsReencrypted} files re-encrypted` : ', records and content untouched'} (${r.ms} ms)`;
 }
 
 /* ---------------------------------------------------------------- commands */

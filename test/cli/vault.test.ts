@@ -130,7 +130,7 @@ describe('coffer vault', () => {
     const rot = JSON.parse(ok(await run(['rotate', V, '--json', ...PASS]))) as { epoch: string; records: number; slots: number };
     expect(rot.records).toBe(3);
     expect(rot.slots).toBe(2);
-    expect(ok(await run(['rotate', V, ...PASS]))).toMatch(/records rewrapped for 2 slots, content untouched/);
+    expect(ok(await run(['rotate', V, ...PASS]))).toMatch(/new vault key for 2 slots; 3 records carried over, records and content untouched/);
   });
 
   it('passwd, export (decryptable with coffer decrypt), verify and verify --repair', async () => {

@@ -74,8 +74,8 @@ describe('finding 2: a removed member forks from the last epoch they knew', () =
     // Bob, with his fresh key, reaches only his own fork and what he already had.
     const bv = await openVault(sb.dir, { credentials: { identities: [laptop.id] }, stateDir: path.join(sb.base, 'bob-state') });
     expect(bv.epoch).toBe(fork.epoch);
-    // (The revocation re-sealed every record under its own epoch, so not even before.txt is readable here.)
-    expect(paths(bv)).toEqual([]);
+    // (before.txt is still sealed under e1, whose key he had: nothing new to him.)
+    expect(paths(bv)).toEqual(['before.txt']);
     await expect(bv.readFile('after.txt', process.stdout)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     bv.lock();
     // And the owner on a computer that never saw the revocation before (no state): still not joined.

@@ -121,7 +121,7 @@ describe('vault operations', () => {
     expect(info.slots).toHaveLength(3);
   });
 
-  it('rotate: new epoch, records rewrapped, blobs untouched, every slot still opens it', async () => {
+  it('rotate: new epoch, records carried over (not re-sealed), blobs untouched, every slot still opens it', async () => {
     sb = sandbox();
     const m = await member();
     const { vault, recoveryKey } = await newVault(sb, { passphrase: 'pw', members: [m.recipient] });
@@ -136,7 +136,8 @@ describe('vault operations', () => {
     expect(vault.epoch).toBe(r.epoch);
     const blobsAfter = readdirSync(path.join(sb.dir, 'blobs')).map((n) => readFileSync(path.join(sb.dir, 'blobs', n)).toString('hex')).sort();
     expect(blobsAfter).toEqual(blobsBefore);
-    for (const n of readdirSync(path.join(sb.dir, 'records'))) expect(readFileSync(path.join(sb.dir, 'records', n), 'latin1')).toContain(r.epoch);
+    // Records are carried over, not re-sealed (issue 12 part 3): the new epoch's chain reaches their keys.
+    for (const n of readdirSync(path.join(sb.dir, 'records'))) expect(readFileSync(path.join(sb.dir, 'records', n), 'latin1')).toContain(before);
     vault.lock();
     for (const creds of [{ passphrase: 'pw' }, { recoveryKey }, { identities: [m.id] }]) {
       const v = await open(sb, creds);
