@@ -1028,6 +1028,11 @@ export class Vault {
         ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')}; a member who was removed no longer has a key file for it)`
         : `vault ${this.name} is locked: give a passphrase (-p), an identity (-i) or the recovery key`);
     }
+    // A reload answers as a fresh open with the same keys would: if every key file of the slots that
+    // opened this session is gone (the slot was revoked, or its files deleted), the keys no longer open it.
+    if (!this.firstLoad && this.openedBy.size > 0 && ![...this.openedBy].some((sid) => [...this.keyring.keys()].some((e) => this.wrapNames.has(`${sid}.${e}.key`)))) {
+      throw new CofferError('NO_IDENTITY', `vault ${this.name}: the keys this session was opened with are no longer among its members (their key files were removed: revoked, or deleted)`);
+    }
     const opened = new Map([...this.keyring.keys()].map((id) => [id, { n: this.bodyOf(id).n, revokes: this.bodyOf(id).revoked.length > 0 }]));
     this.ancestry = new Ancestry(this.links);
     const choice = chooseHistory({
