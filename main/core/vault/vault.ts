@@ -1005,6 +1005,8 @@ export class Vault {
   }
 
   private firstLoad = true;
+  /** Slots this session revoked. */
+  private readonly revokedHere = new Set<string>();
 
   /** (Re)reads the vault from storage: epochs, slots, records; unlocks new epochs. Idempotent. */
   async load(): Promise<void> {
@@ -1030,7 +1032,9 @@ export class Vault {
     }
     // A reload answers as a fresh open with the same keys would: if every key file of the slots that
     // opened this session is gone (the slot was revoked, or its files deleted), the keys no longer open it.
-    if (!this.firstLoad && this.openedBy.size > 0 && ![...this.openedBy].some((sid) => [...this.keyring.keys()].some((e) => this.wrapNames.has(`${sid}.${e}.key`)))) {
+    // (Slots this session revoked itself do not count: removing one's own way in is deliberate.)
+    const mine = [...this.openedBy].filter((sid) => !this.revokedHere.has(sid));
+    if (!this.firstLoad && mine.length > 0 && !mine.some((sid) => [...this.keyring.keys()].some((e) => this.wrapNames.has(`${sid}.${e}.key`)))) {
       throw new CofferError('NO_IDENTITY', `vault ${this.name}: the keys this session was opened with are no longer among its members (their key files were removed: revoked, or deleted)`);
     }
     const opened = new Map([...this.keyring.keys()].map((id) => [id, { n: this.bodyOf(id).n, revokes: this.bodyOf(id).revoked.length > 0 }]));
@@ -2228,6 +2232,7 @@ export class Vault {
     return this.mutate(async () => {
       const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
       if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
+      this.revokedHere.add(slotId);
       const r = await this.newEpoch({ revoke: [slotId] });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
