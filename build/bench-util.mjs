@@ -22,14 +22,17 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs a shell command under GNU time; returns wall seconds, peak RSS in MiB, and stdout. */
+/**
+ * Runs a shell command under GNU time; returns wall seconds, peak RSS in MiB, CPU seconds (user + system,
+ * of the command and its children: on a busy machine the CPU time says more than the wall time), and stdout.
+ */
 export function measure(cmd, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', cmd], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', cmd], { encoding: 'utf8', env, maxBuffer: 256 << 20 });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`command failed: ${cmd}\n${r.stderr.slice(-2000)}`);
-  const kib = Number(r.stderr.trim().split('\n').pop());
-  return { wall, rss: kib / 1024, out: r.stdout };
+  const [kib, user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { wall, rss: kib / 1024, cpu: user + sys, user, sys, out: r.stdout };
 }
 
 /** Writes `n` random bytes to `file`. */

@@ -109,6 +109,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       },
     },
     edits: { list: call('edits:list'), save: call('edits:save'), discard: call('edits:discard') },
+    admin: { passwd: call('admin:passwd'), grantTransit: call('admin:grantTransit'), verify: call('admin:verify') },
     jobs: { list: call('jobs:list'), cancel: call('jobs:cancel'), clearFinished: call('jobs:clearFinished') },
     members: {
       list: call('members:list'),

@@ -286,6 +286,17 @@ export const channels = {
   /** Tells main the person is active in this vault (resets the auto-lock timer). */
   'vaults:touch': { request: VaultRef, response: Ok },
 
+  /** Issue 11 admin tasks in the app: change the passphrase, add a Transit slot, health check (verify; repair after a preview). */
+  'admin:passwd': { request: z.object({ vaultId: Id, passphrase: Secret }), response: SlotInfo },
+  'admin:grantTransit': { request: VaultRef, response: SlotInfo },
+  'admin:verify': {
+    request: z.object({ vaultId: Id, repair: z.boolean() }),
+    response: z.object({
+      ok: z.boolean(), records: z.number(), blobs: z.number(), bytes: z.number(),
+      problems: z.array(z.object({ severity: z.enum(['error', 'warning', 'info']), path: z.string().nullable(), message: z.string(), repairable: z.boolean() })),
+      repaired: z.array(z.string()),
+    }),
+  },
   /** Issue 11: the create wizard checks the folder at its first step (picked folder, or a new sub-folder of one). */
   'vaults:checkFolder': { request: z.object({ dir: FsPath }), response: z.object({ state: z.enum(['new', 'empty', 'not-empty', 'vault', 'not-a-folder']) }) },
 

@@ -123,9 +123,12 @@ export function setupDialogs(s: AppServices): Group<'dialog:pickFolder' | 'dialo
 }
 
 /** Issue 11 additions (polish): checks and admin tasks the app's screens ask for. */
-export function setupPolish(s: AppServices): Group<'vaults:checkFolder'> {
+export function setupPolish(s: AppServices): Group<'vaults:checkFolder' | 'admin:passwd' | 'admin:grantTransit' | 'admin:verify'> {
   return {
     'vaults:checkFolder': async (req) => ({ state: await checkNewVaultFolder(req.dir, s.dialogs) }),
+    'admin:passwd': (req) => s.vaults.changePassphrase(req.vaultId, req.passphrase),
+    'admin:grantTransit': (req) => s.vaults.grantTransit(req.vaultId),
+    'admin:verify': (req) => s.vaults.healthCheck(req.vaultId, req.repair),
   };
 }
 

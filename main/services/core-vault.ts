@@ -11,7 +11,7 @@ import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
 import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
-import type { OpenVault, TransferProgress, VaultCore } from './vault-port';
+import type { HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
 
 const toCore = (p: string): string => p.replace(/^\/+/, '');
 const toApp = (p: string): string => `/${p}`;
@@ -163,6 +163,19 @@ class CoreOpenVault implements OpenVault {
   async revoke(slotId: string, reencrypt: boolean, p: TransferProgress | null): Promise<{ rotatedTo: number | null; reencryptedFiles: number }> {
     const r = await this.v.revoke(slotId, { reencrypt, ...(p ? { signal: p.signal, onProgress: progressTo(p) } : {}) });
     return { rotatedTo: Number.parseInt(r.epoch.slice(0, 8), 10), reencryptedFiles: r.blobsReencrypted };
+  }
+
+  async passwd(passphrase: string): Promise<SlotInfo> {
+    const s = await this.serial(() => this.v.passwd(passphrase));
+    return { id: s.id, type: slotType(s.type), label: s.label, fingerprint: s.fingerprint || null, created: s.created };
+  }
+
+  async verify(repair: boolean): Promise<HealthReport> {
+    const r = await this.serial(() => this.v.verify({ repair }));
+    return {
+      ok: r.ok, records: r.records, blobs: r.blobs, bytes: r.bytes, repaired: [...r.repaired],
+      problems: r.problems.map((p) => ({ severity: p.severity, path: p.path === null ? null : toApp(p.path), message: p.message, repairable: p.repairable })),
+    };
   }
 
   async rotate(): Promise<{ epoch: number; records: number }> {

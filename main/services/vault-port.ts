@@ -62,6 +62,19 @@ export interface OpenVault {
   saveEdit(path: string, source: Readable, opts: { expect: { id: string; version: number } | null; mtime: number; check: () => Promise<boolean> }): Promise<{ id: string; version: number; path: string } | null>;
   /** Wipes the vault key and closes handles. */
   close(): void;
+  /** Issue 11 admin tasks: set (or add) the passphrase; nothing is re-encrypted. */
+  passwd?(passphrase: string): Promise<SlotInfo>;
+  /** Issue 11 admin tasks: authenticate everything; with `repair`, remove only proven leftovers. */
+  verify?(repair: boolean): Promise<HealthReport>;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  records: number;
+  blobs: number;
+  bytes: number;
+  problems: { severity: 'error' | 'warning' | 'info'; path: string | null; message: string; repairable: boolean }[];
+  repaired: string[];
 }
 
 export interface VaultCore {

@@ -20,7 +20,7 @@ import type { PrivateTemp } from './tempfiles';
 import type { TransitService } from './transit';
 import { formUI } from './ui';
 import { explainIfUnavailable, unavailableError, vaultFolderPresent } from './availability';
-import type { OpenVault, TransferProgress, VaultCore, VaultPeek } from './vault-port';
+import type { HealthReport, OpenVault, TransferProgress, VaultCore, VaultPeek } from './vault-port';
 
 interface KnownVault {
   id: string;
@@ -554,6 +554,27 @@ export class VaultService {
     await this.d.core.requestAccess(abs, ident.recipient, name);
     useApproval();
     this.log(null, null, 'request access', `${dir} as ${name} (${ident.fingerprint})`, true);
+  }
+
+  /* ------------------------------------------------ issue 11: admin tasks in the app */
+
+  async changePassphrase(vaultId: string, passphrase: string): Promise<SlotInfo> {
+    return this.op(vaultId, 'change passphrase', 'passphrase slot rewrapped; no content re-encrypted', (v) => {
+      if (!v.passwd) throw new CofferError('USAGE', 'changing the passphrase is not available here');
+      return v.passwd(passphrase);
+    });
+  }
+
+  async grantTransit(vaultId: string): Promise<SlotInfo> {
+    const recipient = await this.d.transit.recipient();
+    return this.grant(vaultId, recipient, 'Vault Transit');
+  }
+
+  async healthCheck(vaultId: string, repair: boolean): Promise<HealthReport> {
+    return this.op(vaultId, repair ? 'repair' : 'health check', repair ? 'removed proven leftovers' : 'verify', (v) => {
+      if (!v.verify) throw new CofferError('USAGE', 'the health check is not available here');
+      return v.verify(repair);
+    });
   }
 
   /* ------------------------------------------------ helpers */

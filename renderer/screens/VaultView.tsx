@@ -4,6 +4,7 @@ import type { View } from '../App';
 import { coffer, errorOf } from '../util';
 import { FileBrowser } from './FileBrowser';
 import { Members } from './Members';
+import { VaultAdmin } from './VaultAdmin';
 
 type Choice = 'passphrase' | 'recovery' | 'transit' | `identity:${string}` | `hwkey:${string}`;
 
@@ -75,7 +76,7 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
     <div className="card" style={{ maxWidth: 640 }}>
       <h2 style={{ marginTop: 0 }}>Unlock “{vault.name}”</h2>
       {options.length === 0 ? (
-        <p>None of this vault’s key slots can be used from this computer yet. Create a member key and send its recipient to a member so they can grant you access.</p>
+        <p>None of this vault’s key slots can be used from this computer yet. Ask a member for access below.</p>
       ) : (
         <form onSubmit={(e) => { e.preventDefault(); void unlock(); }}>
           <fieldset>
@@ -102,13 +103,64 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
           <button type="submit" className="btn primary" disabled={busy || (needsSecret && !secret)}>{busy ? 'Unlocking…' : 'Unlock'}</button>
         </form>
       )}
+      <RequestAccess vault={vault} identities={identities} />
     </div>
+  );
+}
+
+/** "Request access" on the unlock screen: leaves a request in the vault folder for a member to approve. */
+function RequestAccess({ vault, identities }: { vault: VaultSummary; identities: MemberIdentity[] }) {
+  const [open, setOpen] = useState(false);
+  const [idSel, setIdSel] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const fps = new Set(vault.slots.map((s) => s.fingerprint));
+  const mine = identities.filter((i) => !fps.has(i.fingerprint));
+  if (!open) {
+    return (
+      <p className="hint" style={{ marginTop: 12 }}>
+        Not a member of this vault? <button type="button" className="btn link" onClick={() => setOpen(true)}>Request access</button>
+      </p>
+    );
+  }
+  const chosen = idSel || mine[0]?.id || '';
+  return (
+    <form className="card" style={{ marginTop: 12 }} aria-label="Request access" onSubmit={(e) => {
+      e.preventDefault();
+      setBusy(true);
+      setError(null);
+      setStatus(null);
+      coffer().members.requestAccess({ dir: vault.path, identityId: chosen, name: name.trim() }).then(
+        () => setStatus('Request left in the vault folder. A member sees it under Members & sharing and can grant it; then unlock with your member key.'),
+        (err: unknown) => setError(errorOf(err).message),
+      ).finally(() => setBusy(false));
+    }}>
+      <h3 style={{ marginTop: 0 }}>Request access</h3>
+      {mine.length === 0 ? (
+        <p className="hint">You need a member key first: create one under Member keys, then come back here.</p>
+      ) : (
+        <>
+          <label className="field"><span>With my member key</span>
+            <select value={chosen} onChange={(e) => setIdSel(e.target.value)}>{mine.map((i) => <option key={i.id} value={i.id}>{i.label} ({i.fingerprint})</option>)}</select>
+          </label>
+          <label className="field"><span>Your name, as members will see it</span><input value={name} onChange={(e) => setName(e.target.value)} /></label>
+        </>
+      )}
+      {error && <div className="alert error" role="alert">{error}</div>}
+      {status && <div className="alert ok" role="status">{status}</div>}
+      <div className="toolbar">
+        <button type="submit" className="btn primary" disabled={busy || mine.length === 0 || !name.trim() || !chosen}>Send request</button>
+        <button type="button" className="btn" onClick={() => setOpen(false)}>Close</button>
+      </div>
+    </form>
   );
 }
 
 export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChanged: () => Promise<void>; goTo: (v: View) => void }) {
   const { vault } = props;
-  const [tab, setTab] = useState<'files' | 'members'>('files');
+  const [tab, setTab] = useState<'files' | 'members' | 'admin'>('files');
   const [error, setError] = useState<string | null>(null);
 
   // Unlocking again starts on the files.
@@ -177,9 +229,10 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
             <button type="button" role="tab" className="tab" aria-selected={tab === 'members'} onClick={() => setTab('members')}>
               Members & sharing{vault.pendingRequests > 0 ? ` (${vault.pendingRequests})` : ''}
             </button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'admin'} onClick={() => setTab('admin')}>Keys & health</button>
           </div>
           <div role="tabpanel">
-            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : <Members vault={vault} onChanged={props.onChanged} />}
+            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
           </div>
         </>
       )}

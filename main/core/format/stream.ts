@@ -248,3 +248,23 @@ export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     },
   });
 }
+
+/**
+ * Opens a whole payload held in memory (a small vault blob), in one call: the plaintext is returned only
+ * if every chunk authenticated and the last one carries FINAL; otherwise a typed error is thrown
+ * (PAYLOAD_TAMPERED, TRUNCATED, TRAILING_DATA) and the partial output is wiped.
+ */
+export function openPayloadBuffer(fileKey: Uint8Array, payload: Uint8Array): Buffer {
+  const opener = new PayloadOpener(fileKey);
+  const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const out = Buffer.allocUnsafe(PayloadOpener.maxOutput(data.length));
+  try {
+    let n = opener.update(data, out);
+    if (opener.error) throw opener.error;
+    n += opener.final(out.subarray(n));
+    return out.subarray(0, n);
+  } catch (e) {
+    sodium().memzero(out);
+    throw e;
+  }
+}

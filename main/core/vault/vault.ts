@@ -13,7 +13,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,7 +22,7 @@ import { initSodium, sodium } from '../crypto/sodium';
 import { decodeB64, encodeB64 } from '../format/base64';
 import { encodeHeader, parseHeader, verifyHeaderMac } from '../format/header';
 import { sealFileHandle, unwrapKey, wrapKey } from '../format/file';
-import { decryptPayload, encryptPayload, PayloadSealer } from '../format/stream';
+import { decryptPayload, encryptPayload, openPayloadBuffer, PayloadSealer } from '../format/stream';
 import { parseRecipient } from '../keys/recipients';
 import { X25519Identity } from '../keys/x25519';
 import type { Argon2Params } from '../keys/passphrase';
@@ -177,6 +177,8 @@ export interface OpProgress {
   readonly onProgress?: ProgressListener;
 }
 
+/** `get` opens files up to this size in memory (payload well under the storage's 1 MiB cap for small objects). */
+const SMALL_GET = 256 * 1024;
 const RECORDS = 'records';
 const BLOBS = 'blobs';
 const SLOTS = 'slots';
@@ -1707,7 +1709,15 @@ export class Vault {
       }
       const tmp = partialPath(out);
       try {
-        await this.decryptBlobTo(n.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), (d) => progress.addBytes(d), opts.signal);
+        // Small files: one read of the blob, one open in memory, one write, without the stream machinery
+        // (about a third of the CPU time per file). Anything unexpected takes the stream path and its errors.
+        const pt = n.body.size <= SMALL_GET ? await this.readSmallBlob(n.body) : null;
+        if (pt) {
+          await writeFile(tmp, pt, { flag: 'wx', mode: 0o600 });
+          progress.addBytes(pt.length);
+        } else {
+          await this.decryptBlobTo(n.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), (d) => progress.addBytes(d), opts.signal);
+        }
         await rename(tmp, out);
       } catch (e) {
         await unlink(tmp).catch(() => undefined);
@@ -1762,6 +1772,28 @@ export class Vault {
     }
     progress.finish();
     return { files, bytes, renamed };
+  }
+
+  /**
+   * A small file's plaintext, read and opened in memory; null when the blob is not exactly the size its
+   * record implies (missing, planted, truncated…), so that the caller takes the stream path and reports
+   * exactly what it reports. Errors while opening are the stream path's too (PAYLOAD_TAMPERED…).
+   */
+  private async readSmallBlob(body: RecordBody): Promise<Buffer | null> {
+    const key = blobKey(body.blob as string);
+    const expected = payloadSize(body.size);
+    if ((await this.storage.size(key)) !== expected) return null;
+    const blob = await this.storage.get(key);
+    if (!blob || blob.length !== expected) return null; // replaced meanwhile
+    const k = await this.fileKey(body);
+    let pt: Buffer;
+    try {
+      pt = openPayloadBuffer(k, blob);
+    } finally {
+      sodium().memzero(k);
+    }
+    if (pt.length !== body.size) throw new CofferError('VAULT_TAMPERED', `the content of ${body.name} has ${pt.length} bytes but its record says ${body.size}`);
+    return pt;
   }
 
   private async decryptBlobTo(body: RecordBody, out: Writable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<number> {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initSodium } from '../../../main/core/crypto/sodium';
 import { CofferError } from '../../../main/core/errors';
 import { CHUNK_PLAINTEXT } from '../../../main/core/format/constants';
-import { CHUNK_CIPHERTEXT, PAYLOAD_PREFIX_BYTES, decryptPayload, encryptPayload } from '../../../main/core/format/stream';
+import { CHUNK_CIPHERTEXT, PAYLOAD_PREFIX_BYTES, decryptPayload, encryptPayload, openPayloadBuffer } from '../../../main/core/format/stream';
 import { payloadSize, plaintextSize } from '../../../main/core/format/sizes';
 import { pieces, sink } from '../../helpers/streams';
 
@@ -109,5 +109,54 @@ describe('payload stream', () => {
     await expect(pipeline(Readable.from([bad]), decryptPayload(key), out.stream)).rejects.toThrow(/chunk 3/);
     expect(out.bytes().equals(pt.subarray(0, out.bytes().length))).toBe(true);
     expect(out.bytes().length).toBe(2 * C);
+  });
+
+  describe('openPayloadBuffer (a whole payload in memory)', () => {
+    const openErr = (k: Uint8Array, ct: Buffer): CofferError => {
+      try {
+        openPayloadBuffer(k, ct);
+      } catch (e) {
+        expect(e).toBeInstanceOf(CofferError);
+        return e as CofferError;
+      }
+      throw new Error('openPayloadBuffer accepted a bad payload');
+    };
+
+    it('opens what the stream path sealed, at the boundary sizes and random ones (property)', async () => {
+      for (const size of [0, 1, C - 1, C, C + 1, 2 * C + 500, 4 * C]) {
+        const pt = randomBytes(size);
+        expect(openPayloadBuffer(key, await seal(key, pt, [C])).equals(pt), `size ${size}`).toBe(true);
+      }
+      await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 3 * C + 10 }), async (size) => {
+        const pt = randomBytes(size);
+        expect(openPayloadBuffer(key, await seal(key, pt, [4096])).equals(pt)).toBe(true);
+      }), { numRuns: 30 });
+    });
+
+    it('returns nothing for a bad payload: the same typed error as the stream path, input by input', async () => {
+      const short = await seal(key, randomBytes(2 * C + 9), [C]); // last chunk short
+      const full = await seal(key, randomBytes(2 * C), [C]); // last chunk full
+      const flip = (ct: Buffer, at: number): Buffer => {
+        const b = Buffer.from(ct);
+        b[at] = (b[at] ?? 0) ^ 1;
+        return b;
+      };
+      const bad: [string, Uint8Array, Buffer][] = [
+        ['wrong key', randomBytes(32), short],
+        ['last chunk flipped', key, flip(short, short.length - 3)],
+        ['first chunk flipped', key, flip(short, PAYLOAD_PREFIX_BYTES + 3)],
+        ['byte after a short FINAL', key, Buffer.concat([short, Buffer.from('x')])],
+        ['byte after a full FINAL', key, Buffer.concat([full, Buffer.from('x')])],
+        ['FINAL chunk removed', key, full.subarray(0, PAYLOAD_PREFIX_BYTES + CHUNK_CIPHERTEXT)],
+        ...Array.from({ length: 8 }, (_, i): [string, Uint8Array, Buffer] => [`cut at ${i * 1499}`, key, short.subarray(0, i * 1499)]),
+      ];
+      const codes = new Set<string>();
+      for (const [what, k, ct] of bad) {
+        const e = openErr(k, ct);
+        expect(e.code, what).toBe((await openError(k, ct)).code);
+        codes.add(e.code);
+      }
+      expect([...codes].sort()).toEqual(['PAYLOAD_TAMPERED', 'TRAILING_DATA', 'TRUNCATED']);
+    });
   });
 });
