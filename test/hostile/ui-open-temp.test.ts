@@ -109,6 +109,7 @@ describe('hostile UI/L: stale "Open" folders and a full disk (finding 14, app si
     const out = path.join(dir, 'out.iso');
     const parent = path.join(dir, 'v');
     mkdirSync(parent);
+    writeFileSync(path.join(parent, 'coffer-vault.json'), '{}'); // the folder is there (only the disk is full)
     const s = await services(dir, core, [out], [parent]);
     open.push(s);
     const src = path.join(dir, 'a.txt');

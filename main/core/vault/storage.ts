@@ -107,8 +107,8 @@ export interface VaultStorage {
    */
   getStream(key: string, expectedSize?: number): Readable;
   /**
-   * Objects directly inside `folder` (not recursive; subfolders are not listed; links and special files
-   * are, with `regular: false`); [] if the folder does not exist.
+   * Objects directly inside `folder` (not recursive; links, special files and subfolders are listed with
+   * `regular: false`, so that they are reported, never read); [] if the folder does not exist.
    */
   list(folder: string): Promise<ObjectInfo[]>;
   /** Removes an object; absent objects are fine. */
@@ -420,13 +420,14 @@ export class FsStorage implements VaultStorage {
     }
   }
 
-  /** Entries of a folder that are not subfolders (regular files, and links or special files to report). */
+  /** Entries of a folder: regular files, and anything else (links, special files, subfolders) to report. */
   private async entries(folder: string): Promise<{ dir: string; names: { name: string; regular: boolean }[] }> {
     const dir = folder === '' ? this.root : this.dir(folder, false);
     if (dir === null) return { dir: '', names: [] };
     try {
       const ents = await readdir(dir, { withFileTypes: true });
-      return { dir, names: ents.filter((d) => !d.isDirectory()).map((d) => ({ name: d.name, regular: d.isFile() })) };
+      // Subfolders are listed too (as not regular): a folder where an object should be is reported, not skipped silently.
+      return { dir, names: ents.map((d) => ({ name: d.name, regular: d.isFile() })) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { dir, names: [] };
       throw e;
@@ -645,7 +646,6 @@ export class FsStorage implements VaultStorage {
       const part = await Promise.all(names.slice(i, i + CONC).map(async ({ name }) => {
         try {
           const st = await lstat(path.join(dir, name), { bigint: false });
-          if (st.isDirectory()) return null;
           return { name, size: st.size, mtimeMs: st.mtimeMs, tag: `${st.ino}:${st.size}:${st.mtimeMs}`, regular: st.isFile() };
         } catch {
           return null; // removed meanwhile

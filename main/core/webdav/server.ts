@@ -194,6 +194,8 @@ export class DavServer {
 
   /** Listens on 127.0.0.1; resolves once listening. */
   async listen(): Promise<{ url: string; port: number }> {
+    // Read the vault and build its tree now, so the first listing a client asks for is not the one that pays.
+    await this.serial(() => this.vault.list(''));
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.opts.port ?? 0, '127.0.0.1', () => {
