@@ -11,6 +11,7 @@ import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
 import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
+import { parseEditConflict } from './saveback';
 import type { HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
 
 const toCore = (p: string): string => p.replace(/^\/+/, '');
@@ -42,10 +43,29 @@ function progressTo(p: TransferProgress): (x: Progress) => void {
   return (x) => p.report({ ...x, current: x.current === null ? null : toApp(x.current) });
 }
 
+/** Version ids of save-back conflict copies (saveback.ts) carry their vault path after this tag. */
+const EDIT_TAG = '@edit:';
+
 function conflictsOf(all: CoreEntry[]): ConflictInfo[] {
   const byPath = new Map(all.map((e) => [e.path, e]));
   const groups = new Map<string, ConflictInfo>();
   for (const e of all) {
+    // An edit saved back while the entry changed in the vault ("NAME (edited on HOST, conflict)"):
+    // shown beside the entry like a sync conflict, as long as that entry is there.
+    const edit = !e.conflict && e.type === 'file' ? parseEditConflict(e.name) : null;
+    if (edit) {
+      const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+      const origPath = (parent ? `${parent}/` : '') + edit.original;
+      const orig = byPath.get(origPath);
+      if (!orig || orig.conflict || orig.type !== 'file') continue;
+      let g = groups.get(origPath);
+      if (!g) {
+        g = { path: toApp(origPath), versions: [{ id: orig.id, origin: 'This copy', name: orig.name, size: orig.size, mtime: orig.mtime }] };
+        groups.set(origPath, g);
+      }
+      g.versions.push({ id: `${e.id}:${EDIT_TAG}${e.path}`, origin: `Edited on ${edit.host} while it changed in the vault`, name: e.name, size: e.size, mtime: e.mtime });
+      continue;
+    }
     if (!e.conflict) continue;
     const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
     const origPath = e.conflict.source === 'orphan' ? e.path : (parent ? `${parent}/` : '') + originalName(e.name);
@@ -124,12 +144,28 @@ class CoreOpenVault implements OpenVault {
     if (!group) throw new CofferError('NOT_FOUND', `${vpath} has no conflict any more (another member may have resolved it)`);
     const others = group.versions.filter((x) => x.id.includes(':'));
     const files = others.map((x) => x.id.slice(x.id.indexOf(':') + 1));
-    const pathOfFile = (file: string): string | null => v.list('', { recursive: true }).find((e) => e.conflict?.file === file)?.path ?? null;
+    const pathOfFile = (file: string): string | null =>
+      file.startsWith(EDIT_TAG) ? (v.stat(file.slice(EDIT_TAG.length)) ? file.slice(EDIT_TAG.length) : null) : (v.list('', { recursive: true }).find((e) => e.conflict?.file === file)?.path ?? null);
     if (keep === 'both') {
-      // Each other version becomes an entry of its own under its shown name.
+      // Each other version becomes an entry of its own under its shown name; a save-back conflict
+      // copy loses its ", conflict" mark ("notes (edited on desk).txt") so it is no longer shown as one.
       for (const f of files) {
         const p = pathOfFile(f);
-        if (p) await v.mv(p, p);
+        if (!p) continue;
+        const edit = f.startsWith(EDIT_TAG) ? parseEditConflict(p.slice(p.lastIndexOf('/') + 1)) : null;
+        if (!edit) {
+          await v.mv(p, p);
+          continue;
+        }
+        const dir = p.includes('/') ? p.slice(0, p.lastIndexOf('/') + 1) : '';
+        const dot = edit.original.lastIndexOf('.');
+        const [stem, ext] = dot > 0 ? [edit.original.slice(0, dot), edit.original.slice(dot)] : [edit.original, ''];
+        for (let n = edit.n; n < edit.n + 1000; n++) {
+          const to = `${dir}${stem} (edited on ${edit.host}${n > 1 ? ` ${n}` : ''})${ext}`;
+          if (v.stat(to)) continue;
+          await v.mv(p, to);
+          break;
+        }
       }
     } else if (keep === 'mine') {
       for (const f of files) {

@@ -313,11 +313,9 @@ export class SaveBack {
   }
 
   private async conflictName(v: OpenVault, parent: string, name: string, attempt: number): Promise<string> {
-    const clean = name.replace(/ \(edited on [^()]*, conflict(?: \d+)?\)(?=(\.[^.]*)?$)/, '');
-    const dot = clean.lastIndexOf('.');
-    const [stem, ext] = dot > 0 ? [clean.slice(0, dot), clean.slice(dot)] : [clean, ''];
+    const clean = parseEditConflict(name)?.original ?? name;
     for (let n = attempt + 1; n < attempt + 1000; n++) {
-      const candidate = path.posix.join(parent, `${stem} (edited on ${this.host}, conflict${n > 1 ? ` ${n}` : ''})${ext}`);
+      const candidate = path.posix.join(parent, editConflictName(clean, this.host, n));
       const listed = await v.list(parent).catch(() => []);
       if (!listed.some((e) => e.name === path.posix.basename(candidate))) return candidate;
     }
@@ -496,6 +494,22 @@ export class SaveBack {
 }
 
 /* ------------------------------------------------ helpers (also used by the startup sweep) */
+
+const EDIT_CONFLICT_RE = / \(edited on ([^()]*), conflict(?: (\d+))?\)(?=(\.[^.]*)?$)/;
+
+/** "notes.txt", "desk", 2 → "notes (edited on desk, conflict 2).txt": where an edit goes when the entry changed meanwhile. */
+export function editConflictName(original: string, host: string, n = 1): string {
+  const dot = original.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [original.slice(0, dot), original.slice(dot)] : [original, ''];
+  return `${stem} (edited on ${host}, conflict${n > 1 ? ` ${n}` : ''})${ext}`;
+}
+
+/** The reverse: the original name and the host, or null for any other name. */
+export function parseEditConflict(name: string): { original: string; host: string; n: number } | null {
+  const m = EDIT_CONFLICT_RE.exec(name);
+  if (!m || m[1] === undefined) return null;
+  return { original: name.replace(EDIT_CONFLICT_RE, ''), host: m[1], n: m[2] ? Number(m[2]) : 1 };
+}
 
 /** Why a save failed, in words a person can act on (no temp paths, no errno soup). */
 function whyNotSaved(e: unknown): string {

@@ -2,7 +2,8 @@
  * Save-back in the window (issue 10 part 1), real Chromium on the real services: a file opened
  * from the vault is edited the way editors do (in place, and write-temp-then-rename) and each save
  * becomes a new version; a lock that cannot save keeps the copy and says so, with Save/Discard; a
- * crash is recovered on the next start; two devices editing at once keep both versions.
+ * crash is recovered on the next start; two devices editing at once keep both versions, shown in
+ * the conflict panel like a sync conflict.
  *
  * Against the old code ("Open" made a 0400 copy, lock wiped it): the first in-place write throws
  * EACCES, the version never moves past 1, and after the failed lock the copy is gone.
@@ -42,7 +43,7 @@ async function createVaultWithFile(app: AppUnderTest, work: string, name: string
 /** Clicks Open on notes.txt and returns the path of the copy the default app got. */
 async function openInEditor(app: AppUnderTest, file = 'notes.txt'): Promise<string> {
   const before = app.opened.length;
-  await app.page.getByRole('button', { name: `Open ${file}` }).click();
+  await app.page.getByRole('button', { name: `Open ${file}`, exact: true }).click();
   await expect.poll(() => app.opened.length, { timeout: 15_000 }).toBe(before + 1);
   return app.opened[before] as string;
 }
@@ -229,7 +230,19 @@ describe('save-back of opened files in the window', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Notes' }).click();
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: sibling }).waitFor({ timeout: 15_000 });
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'notes.txt' }).waitFor();
+    // Shown as a conflict beside the entry, the same way as a sync client's conflicted copy.
+    const box = page.getByRole('region', { name: /1 sync conflict/ });
+    await box.waitFor({ timeout: 15_000 });
+    const conflict = box.getByLabel('Conflict /notes.txt');
+    await expect(conflict.textContent()).resolves.toContain('This copy');
+    await expect(conflict.textContent()).resolves.toContain('Edited on desk while it changed in the vault');
     await app.screenshot('saveback-conflict');
+    // Keep both: the edit becomes an ordinary entry, no longer marked as a conflict.
+    await conflict.getByRole('button', { name: 'Keep both' }).click();
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'notes (edited on desk).txt' }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => box.count()).toBe(0);
+    expect(await inVault(dir, 'notes (edited on desk).txt', work)).toMatchObject({ text: 'the desk edit' });
+    expect(await inVault(dir, 'notes.txt', work)).toEqual({ text: 'the laptop edit', version: 2 });
     expect(app.pageErrors).toEqual([]);
   });
 });

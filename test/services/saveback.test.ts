@@ -12,10 +12,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openVault, type Vault } from '../../main/core/vault';
 import { createServices, type AppServices } from '../../main/services';
-import { hasUnsavedEdits } from '../../main/services/saveback';
+import { editConflictName, hasUnsavedEdits, parseEditConflict } from '../../main/services/saveback';
 import { PrivateTemp } from '../../main/services/tempfiles';
 import type { EventChannel } from '../../preload/contract';
 import { fakeSafeStorage } from '../e2e/harness';
@@ -97,6 +98,25 @@ async function deadPid(): Promise<number> {
   return pid;
 }
 
+describe('conflict copy names', () => {
+  it('round-trips: the original name and host come back from any conflict copy name', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((n) => !n.includes('/') && parseEditConflict(n) === null),
+        fc.string({ minLength: 1, maxLength: 20 }).filter((h) => !/[()]/.test(h)),
+        fc.integer({ min: 1, max: 999 }),
+        (name, host, n) => {
+          const made = editConflictName(name, host, n);
+          expect(parseEditConflict(made)).toEqual({ original: name, host, n });
+          expect(made.endsWith(name.lastIndexOf('.') > 0 ? name.slice(name.lastIndexOf('.')) : '')).toBe(true);
+        },
+      ),
+    );
+    expect(editConflictName('report.final.pdf', 'laptop')).toBe('report.final (edited on laptop, conflict).pdf');
+    expect(parseEditConflict('notes.txt')).toBeNull();
+  });
+});
+
 describe('save-back of opened files', () => {
   const running: AppServices[] = [];
   afterEach(async () => {
@@ -148,7 +168,10 @@ describe('save-back of opened files', () => {
     expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
     writeFileSync(copy, 'fully written now'); // the watcher looks again: changed, so the wait starts over
     expect((await inVault(dir, 'notes.txt', base))?.version).toBe(1);
-    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000); // stable for the debounce period: saved
+    // Stable for the debounce period: saved. (Twice: if the watcher's look at the second write comes
+    // only after the first advance, the period starts then, and the second advance completes it.)
+    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000);
+    await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000);
     await vi.waitFor(async () => expect(await inVault(dir, 'notes.txt', base)).toEqual({ text: 'fully written now', version: 2 }), { timeout: 10_000, interval: 100 });
     expect(t.s.saveback.hasUnsaved(vaultId)).toBe(false);
 
