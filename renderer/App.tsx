@@ -13,6 +13,7 @@ import { ActivityScreen } from './screens/Activity';
 import { UnsavedEdits } from './screens/UnsavedEdits';
 import { SettingsScreen } from './screens/Settings';
 import { LockIcon } from './icons';
+import { useTranslation } from 'react-i18next';
 
 export type View =
   | { name: 'vaults' }
@@ -49,6 +50,7 @@ function useTheme(theme: Settings['theme'] | undefined) {
 }
 
 export function App() {
+  const { t } = useTranslation();
   const [view, setView] = useState<View>({ name: 'vaults' });
   const [vaults, setVaults] = useState<VaultSummary[]>([]);
   const [jobs, setJobs] = useState<JobInfo[]>([]);
@@ -133,7 +135,7 @@ export function App() {
       onClick={() => go(target)}
     >
       <span>{label}</span>
-      {badge ? <span className="badge" aria-label={`${badge} need attention`}>{badge}</span> : null}
+      {badge ? <span className="badge" aria-label={t('nav.attention', { count: badge })}>{badge}</span> : null}
     </button>
   );
 
@@ -178,23 +180,23 @@ export function App() {
 
   return (
     <div className="app">
-      <nav className="sidebar" aria-label="Main">
+      <nav className="sidebar" aria-label={t('nav.main')}>
         <div className="brand">
           <Logo />
           Coffer
         </div>
-        {navItem('Vaults', { name: 'vaults' })}
-        {vaults.length > 0 && <div className="nav-section">Your vaults</div>}
+        {navItem(t('nav.vaults'), { name: 'vaults' })}
+        {vaults.length > 0 && <div className="nav-section">{t('nav.yourVaults')}</div>}
         {vaults.map((v) => (
           <div key={v.id}>{navItem(<span className="row" style={{ gap: 6 }}><LockIcon open={v.state === 'unlocked'} />{v.name}</span>, { name: 'vault', vaultId: v.id }, v.conflicts + v.pendingRequests)}</div>
         ))}
-        <div className="nav-section">Keys</div>
-        {navItem('Member keys', { name: 'identities' })}
-        {navItem('Hardware keys', { name: 'hwkeys' })}
-        {navItem('Vault connection', { name: 'transit' })}
-        <div className="nav-section">App</div>
-        {navItem('Activity', { name: 'activity' })}
-        {navItem('Settings', { name: 'settings' })}
+        <div className="nav-section">{t('nav.keys')}</div>
+        {navItem(t('nav.memberKeys'), { name: 'identities' })}
+        {navItem(t('nav.hardwareKeys'), { name: 'hwkeys' })}
+        {navItem(t('nav.transit'), { name: 'transit' })}
+        <div className="nav-section">{t('nav.app')}</div>
+        {navItem(t('nav.activity'), { name: 'activity' })}
+        {navItem(t('nav.settings'), { name: 'settings' })}
       </nav>
       <main className="main" ref={mainRef} tabIndex={-1}>
         {loadError && <div className="alert error" role="alert">{loadError}</div>}

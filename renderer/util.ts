@@ -1,6 +1,7 @@
 /** Small helpers shared by the screens. No Node, no electron: only window.coffer. */
 import { useState } from 'react';
 import type { ErrorInfo } from '../preload/contract';
+import { formatSize } from './i18n';
 
 export const coffer = (): Window['coffer'] => window.coffer;
 
@@ -13,17 +14,9 @@ export function errorOf(e: unknown): ErrorInfo {
   return { code: 'INTERNAL', message: String(e) };
 }
 
+/** Sizes in the window's locale (i18n.ts). */
 export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '—';
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+  return formatSize(n);
 }
 
 export function formatRate(bytesPerSecond: number): string {

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { JobInfo } from '../../preload/contract';
 import { coffer, errorOf, formatBytes, formatEta, formatRate } from '../util';
 
@@ -7,6 +8,7 @@ function percent(done: number, total: number): number {
 }
 
 function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
+  const { t } = useTranslation();
   const [error, setError] = useState<string | null>(null);
   const pct = job.state === 'done' ? 100 : percent(job.bytesDone, job.bytesTotal);
   const filePct = percent(job.currentFileBytesDone, job.currentFileBytesTotal);
@@ -16,25 +18,25 @@ function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
       <div>
         <div className="title">{job.title}</div>
         <div className="stats" aria-live="off">
-          <span>{job.state}</span>
+          <span>{t(`jobs.state.${job.state}`)}</span>
           <span>{pct}%</span>
-          <span>{formatBytes(job.bytesDone)} of {formatBytes(job.bytesTotal)}</span>
-          <span>{job.filesDone} of {job.filesTotal} file{job.filesTotal === 1 ? '' : 's'}</span>
+          <span>{t('jobs.of', { done: formatBytes(job.bytesDone), total: formatBytes(job.bytesTotal) })}</span>
+          <span>{t('jobs.files', { done: job.filesDone, count: job.filesTotal })}</span>
           {job.state === 'running' && <span>{formatRate(job.bytesPerSecond)}</span>}
-          {job.state === 'running' && <span>ETA {formatEta(job.etaSeconds)}</span>}
+          {job.state === 'running' && <span>{t('jobs.eta', { eta: formatEta(job.etaSeconds) })}</span>}
         </div>
         {job.error && <div className="alert error" role="alert">{job.error.message}</div>}
-        {job.state === 'cancelled' && <div className="muted">Cancelled; nothing half-written was left behind.</div>}
+        {job.state === 'cancelled' && <div className="muted">{t('jobs.cancelled')}</div>}
         {error && <div className="alert error" role="alert">{error}</div>}
       </div>
       <div>
         {active && (
-          <button type="button" className="btn small danger" onClick={() => coffer().jobs.cancel({ jobId: job.id }).catch((e: unknown) => setError(errorOf(e).message))} aria-label={`Cancel ${job.title}`}>
-            Cancel
+          <button type="button" className="btn small danger" onClick={() => coffer().jobs.cancel({ jobId: job.id }).catch((e: unknown) => setError(errorOf(e).message))} aria-label={`${t('jobs.cancel')} ${job.title}`}>
+            {t('jobs.cancel')}
           </button>
         )}
         {onDismiss && (
-          <button type="button" className="btn small" onClick={onDismiss} aria-label={`Dismiss ${job.title}`} title="Dismiss">✕</button>
+          <button type="button" className="btn small" onClick={onDismiss} aria-label={`${t('jobs.dismiss')} ${job.title}`} title={t('jobs.dismiss')}>✕</button>
         )}
       </div>
       <div className="bar" role="progressbar" aria-label={`${job.title} total`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
@@ -66,6 +68,7 @@ const RECENT = 3;
  * pile up, and the whole panel folds down to one line.
  */
 export function JobsPanel(props: { jobs: JobInfo[]; vaultId: string | null; onClear: () => Promise<void> }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(true);
   const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set());
   const active = props.jobs.filter((j) => j.state === 'running' || j.state === 'queued');
@@ -76,18 +79,18 @@ export function JobsPanel(props: { jobs: JobInfo[]; vaultId: string | null; onCl
   const older = finished.length - Math.min(finished.length, RECENT);
   if (shown.length === 0) return null;
   const failed = finished.filter((j) => j.state === 'failed').length;
-  const summary = [active.length > 0 ? `${active.length} running` : 'all finished', failed > 0 ? `${failed} failed` : null].filter(Boolean).join(' · ');
+  const summary = [active.length > 0 ? t('jobs.running', { count: active.length }) : t('jobs.allFinished'), failed > 0 ? t('jobs.failed', { count: failed }) : null].filter(Boolean).join(' · ');
   return (
-    <section className={`jobs ${open ? '' : 'collapsed'}`} aria-label="Jobs">
+    <section className={`jobs ${open ? '' : 'collapsed'}`} aria-label={t('jobs.title')}>
       <header>
         <button type="button" className="btn link jobs-toggle" aria-expanded={open} aria-controls="jobs-list" onClick={() => setOpen(!open)}>
-          <span aria-hidden="true">{open ? '▾' : '▸'}</span> Jobs
+          <span aria-hidden="true">{open ? '▾' : '▸'}</span> {t('jobs.title')}
         </button>
         <span className="muted">{summary}</span>
         {!open && active[0] && <span className="muted jobs-peek">{active[0].title}: {percent(active[0].bytesDone, active[0].bytesTotal)}%</span>}
         <span className="spacer" />
-        {older > 0 && <span className="muted">{older} earlier</span>}
-        {finished.length > 0 && <button type="button" className="btn small" onClick={() => { setDismissed(new Set()); void props.onClear(); }}>Clear finished</button>}
+        {older > 0 && <span className="muted">{t('jobs.earlier', { count: older })}</span>}
+        {finished.length > 0 && <button type="button" className="btn small" onClick={() => { setDismissed(new Set()); void props.onClear(); }}>{t('jobs.clearFinished')}</button>}
       </header>
       {open && (
         <div id="jobs-list">

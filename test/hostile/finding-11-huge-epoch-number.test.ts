@@ -63,4 +63,20 @@ describe('finding 11: one planted epoch with a huge number', () => {
     // A computer with no state cannot tell the two histories apart, and says so instead of guessing.
     await expect(openVault(sb.dir, { credentials: { passphrase: 'pw' }, stateDir: path.join(sb.base, 'new') })).rejects.toMatchObject({ code: 'VAULT_TAMPERED', message: expect.stringMatching(/two unrelated epoch histories/) });
   });
+
+  it('a real revocation still ends the removed member\'s open session (on their own computer), as a fresh open would', async () => {
+    sb = sandbox();
+    const alice = await member();
+    const { vault } = await newVault(sb, { passphrase: 'pw', members: [alice.recipient] });
+    const slot = (await vault.members()).slots.find((s) => s.type === 'x25519')?.id as string;
+    const av = await openVault(sb.dir, { credentials: { identities: [alice.id] }, stateDir: path.join(sb.base, 'alice-state') });
+    // A planted epoch does not end it...
+    plantEpoch(sb.dir, 99_999_999, [vault.epoch]);
+    await av.load();
+    // ...the revocation (which removes her key files) does.
+    await vault.revoke(slot);
+    vault.lock();
+    await expect(av.load()).rejects.toMatchObject({ code: 'NO_IDENTITY', message: expect.stringMatching(/no longer among its members/) });
+    av.lock();
+  });
 });

@@ -1007,6 +1007,8 @@ export class Vault {
   }
 
   private firstLoad = true;
+  /** Slots this session revoked. */
+  private readonly revokedHere = new Set<string>();
 
   /** (Re)reads the vault from storage: epochs, slots, records; unlocks new epochs. Idempotent. */
   async load(): Promise<void> {
@@ -1029,6 +1031,13 @@ export class Vault {
       throw new CofferError('NO_IDENTITY', this.credentialsGiven()
         ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')}; a member who was removed no longer has a key file for it)`
         : `vault ${this.name} is locked: give a passphrase (-p), an identity (-i) or the recovery key`);
+    }
+    // A reload answers as a fresh open with the same keys would: if every key file of the slots that
+    // opened this session is gone (the slot was revoked, or its files deleted), the keys no longer open it.
+    // (Slots this session revoked itself do not count: removing one's own way in is deliberate.)
+    const mine = [...this.openedBy].filter((sid) => !this.revokedHere.has(sid));
+    if (!this.firstLoad && mine.length > 0 && !mine.some((sid) => [...this.keyring.keys()].some((e) => this.wrapNames.has(`${sid}.${e}.key`)))) {
+      throw new CofferError('NO_IDENTITY', `vault ${this.name}: the keys this session was opened with are no longer among its members (their key files were removed: revoked, or deleted)`);
     }
     const opened = new Map([...this.keyring.keys()].map((id) => [id, { n: this.bodyOf(id).n, revokes: this.bodyOf(id).revoked.length > 0 }]));
     this.ancestry = new Ancestry(this.links);
@@ -2255,6 +2264,7 @@ export class Vault {
     return this.mutate(async () => {
       const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
       if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
+      this.revokedHere.add(slotId);
       const r = await this.newEpoch({ revoke: [slotId] });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
