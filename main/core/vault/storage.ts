@@ -470,6 +470,7 @@ export class FsStorage implements VaultStorage {
     let bytes = 0;
     const fh = await open(tmp, CREATE_FLAGS, 0o644);
     const out = fh.createWriteStream({ highWaterMark: 1 << 20 });
+    out.on('error', () => undefined); // reported through the pipeline below; never an uncaught re-emit
     source.on('data', (c: Buffer) => { bytes += c.length; });
     try {
       await pipeline(source, out, signal ? { signal } : {});

@@ -1866,6 +1866,9 @@ export class Vault {
       size = n;
     });
     na.memzero(k);
+    // The staging pipeline reports enc's errors; this keeps a re-emitted one (a client that hung up) from
+    // ever becoming an uncaught exception in the process.
+    enc.on('error', () => undefined);
     const onError = (e: Error): void => {
       enc.destroy(e);
     };
@@ -1877,6 +1880,7 @@ export class Vault {
       return { staged, key, size };
     } finally {
       source.removeListener('error', onError);
+      source.on('error', () => undefined); // a late error from a source we are done with is not uncaught
       source.unpipe(enc);
     }
   }
