@@ -77,7 +77,8 @@ describe('issue 11: everyday use of the app', () => {
     const src = path.join(work, 'batch');
     mkdirSync(src);
     for (let i = 0; i < 30; i++) writeFileSync(path.join(src, `note-${String(i).padStart(2, '0')}.txt`), `note ${i}\n`);
-    for (let i = 0; i < 40; i++) sparse(path.join(src, `scan-${String(i).padStart(2, '0')}.tif`), 48 * 1024 * 1024);
+    // Large enough that the add is still running when its first batch commits (about 5 s), even on an idle machine.
+    for (let i = 0; i < 100; i++) sparse(path.join(src, `scan-${String(i).padStart(2, "0")}.tif`), 48 * 1024 * 1024);
     await app.drop([src]);
     const table = page.getByRole('table', { name: 'Files' });
     await table.getByRole('row', { name: 'batch' }).waitFor({ timeout: 60_000 });
