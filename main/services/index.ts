@@ -120,7 +120,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
     saveback,
   });
-  const uploads = new UploadService(vaults, temp);
+  const uploads = new UploadService(vaults);
   vaultsRef = vaults;
   return {
     info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning(), shell: deps.shell ?? 'electron' }),

@@ -91,6 +91,10 @@ describe('journey: large file progress and cancel', () => {
     await app.drop([huge]);
     await expect.poll(async () => page.evaluate(() => window.__bars.filter((b) => b.value >= 1 && b.value < 100).length), { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
     await app.screenshot('13-large-file-progress');
+    // Encrypted as it arrives: mid-upload, no plaintext copy exists in the app's private temp folder;
+    // the bytes so far sit in the vault's staging file (ciphertext, in the vault's own tmp/).
+    expect(walk(app.services.temp.root).filter((f) => path.basename(f) !== 'owner')).toEqual([]);
+    expect(readdirSync(path.join(vaultDir, 'tmp')).filter((n) => n.endsWith('.tmp')).length).toBeGreaterThan(0);
     await page.getByRole('button', { name: /Cancel Add archive\.tar/ }).click();
     await page.getByText('Cancelled; nothing half-written was left behind.').waitFor({ timeout: 60_000 });
     const job = app.services.jobs.list().find((j) => j.title.includes('archive.tar'));
@@ -105,7 +109,7 @@ describe('journey: large file progress and cancel', () => {
     expect(total).toBeLessThan(330 * MiB);
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'video.mov' }).waitFor();
     expect(await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'archive.tar' }).count()).toBe(0);
-    // The browser shell staged the uploads in the private temp folder: nothing of them is left there either.
+    // Nothing of the uploads is left in the private temp folder either.
     await expect.poll(() => walk(app.services.temp.root).filter((f) => path.basename(f) !== 'owner'), { timeout: 30_000 }).toEqual([]);
     expect(app.pageErrors).toEqual([]);
   });
