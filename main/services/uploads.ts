@@ -3,8 +3,11 @@
  * files:uploadStart announces the files (relative paths and sizes) and starts one add job; each
  * file's bytes then stream in (PUT /upload/ID/N, see main/web/server.ts) and are encrypted as they
  * arrive, with backpressure, into a staged blob of the vault (constant memory; no plaintext copy is
- * written anywhere). Once every file has arrived, the job commits them, in order, as new entries (or
- * new versions). Cancelling the job stops the uploads and drops every staged blob.
+ * written anywhere). Each file is committed to the vault (a new entry, or the next version of the
+ * file there) as soon as it has arrived completely, so the file list fills while a long upload runs
+ * (issue 11 item 2). Cancelling the job stops the uploads and drops every staged blob not yet
+ * committed; what was committed stays, as with an add from disk. A client that hangs up mid-file
+ * fails the job (its staged bytes are dropped; nothing is left half-written, the process goes on).
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +21,8 @@ interface UploadFile {
   readonly rel: string;
   readonly size: number;
   received: number;
-  state: 'waiting' | 'receiving' | 'done';
+  /** waiting -> receiving -> staged (encrypted, not yet in the vault) -> committed. */
+  state: 'waiting' | 'receiving' | 'staged' | 'committed';
   staged: StagedFile | null;
 }
 
@@ -33,15 +37,20 @@ interface Upload {
   vault: OpenVault | null;
   /** Resolvers woken when a file finished, bytes arrived, the job started, or it was cancelled. */
   readonly waiters: Set<() => void>;
+  /** Counts wake-ups, so a change during an await is never missed. */
+  changes: number;
+  /** Why the upload failed, when it was not cancelled by the person (a client that hung up, a file larger than announced). */
+  failure: unknown;
 }
 
 const wake = (u: Upload): void => {
+  u.changes++;
   const w = [...u.waiters];
   u.waiters.clear();
   for (const f of w) f();
 };
-const changed = (u: Upload): Promise<void> => new Promise<void>((resolve) => {
-  if (u.controller.signal.aborted) resolve();
+const changed = (u: Upload, since: number): Promise<void> => new Promise<void>((resolve) => {
+  if (u.controller.signal.aborted || u.changes !== since) resolve();
   else u.waiters.add(resolve);
 });
 const cancelled = (): CofferError => new CofferError('CANCELLED', 'the upload was cancelled');
@@ -78,7 +87,7 @@ export class UploadService {
     const id = randomBytes(16).toString('hex');
     const controller = new AbortController();
     const upload: Upload = {
-      id, jobId: '', to, controller, vault: null, waiters: new Set(),
+      id, jobId: '', to, controller, vault: null, waiters: new Set(), changes: 0, failure: null,
       files: files.map((f) => ({ rel: f.path, size: f.size, received: 0, state: 'waiting', staged: null })),
       folders: folderSegs.map((s) => s.join('/')),
     };
@@ -91,26 +100,34 @@ export class UploadService {
       upload.vault = vault;
       wake(upload);
       const n = upload.files.length;
-      // Bytes are encrypted as they arrive; report them, until every file is in.
-      for (;;) {
-        if (controller.signal.aborted) throw cancelled();
+      let done = 0;
+      const report = (): void => {
         const current = upload.files.find((f) => f.state === 'receiving');
-        ctl.report({ filesDone: upload.files.filter((f) => f.state === 'done').length, filesTotal: n, bytesDone: upload.files.reduce((a, f) => a + f.received, 0), bytesTotal: total, current: current ? vpath(current.rel) : null });
-        if (upload.files.every((f) => f.state === 'done')) break;
-        await changed(upload);
+        ctl.report({ filesDone: done, filesTotal: n, bytesDone: upload.files.reduce((a, f) => a + f.received, 0), bytesTotal: total, current: current ? vpath(current.rel) : null });
+      };
+      // Bytes are encrypted as they arrive; each file is committed as soon as it is complete.
+      for (;;) {
+        const since = upload.changes;
+        if (controller.signal.aborted) throw upload.failure ?? cancelled();
+        for (const f of upload.files) {
+          if (f.state !== 'staged' || !f.staged) continue;
+          if (controller.signal.aborted) throw upload.failure ?? cancelled();
+          const staged = f.staged;
+          f.staged = null; // commitUpload owns it now (commits it, or discards it on failure)
+          f.state = 'committed';
+          await vault.commitUpload(staged, vpath(f.rel));
+          done++;
+          report(); // the file list shows it now (issue 11 item 2)
+        }
+        report();
+        if (done === n) break;
+        await changed(upload, since);
       }
       for (const f of upload.folders) {
         await vault.mkdir(vpath(f)).catch((e: unknown) => {
           if (!isCofferError(e) || e.code !== 'EXISTS') throw e;
         });
       }
-      for (const f of upload.files) {
-        if (controller.signal.aborted) throw cancelled();
-        const staged = f.staged as StagedFile;
-        f.staged = null; // committed or discarded by commitUpload, either way
-        await vault.commitUpload(staged, vpath(f.rel));
-      }
-      ctl.report({ filesDone: n, filesTotal: n, bytesDone: total, bytesTotal: total, current: null });
     }, async () => {
       this.uploads.delete(id);
       controller.abort();
@@ -120,7 +137,10 @@ export class UploadService {
     return { jobId: upload.jobId, uploadId: id };
   }
 
-  /** Receives file `index` of an upload from `body` (an HTTP request); resolves once it is encrypted and staged. */
+  /**
+   * Receives file `index` of an upload from `body` (an HTTP request); resolves once it is encrypted and
+   * staged (the job then commits it). A body that fails or ends early fails the whole upload.
+   */
   async receive(uploadId: string, index: number, body: Readable): Promise<void> {
     const u = this.uploads.get(uploadId);
     const f = u?.files[index];
@@ -128,10 +148,11 @@ export class UploadService {
     if (u.controller.signal.aborted) throw cancelled();
     if (f.state !== 'waiting') throw new CofferError('EXISTS', `${f.rel} was already sent`);
     f.state = 'receiving';
+    const gone = (): boolean => u.controller.signal.aborted || !this.uploads.has(uploadId);
     try {
       while (!u.vault) {
-        if (u.controller.signal.aborted) throw cancelled();
-        await changed(u);
+        if (gone()) throw cancelled();
+        await changed(u, u.changes);
       }
       let last = 0;
       const count = new Transform({
@@ -148,17 +169,21 @@ export class UploadService {
       });
       const source = pipeline(body, count, () => undefined);
       const staged = await u.vault.stageUpload(source, u.controller.signal);
-      if (f.received !== f.size || u.controller.signal.aborted || !this.uploads.has(uploadId)) {
-        await u.vault.discardUpload(staged);
-        if (u.controller.signal.aborted || !this.uploads.has(uploadId)) throw cancelled();
+      if (f.received !== f.size || gone()) {
+        await u.vault.discardUpload(staged).catch(() => undefined);
+        if (gone()) throw cancelled();
         throw new CofferError('USAGE', `${f.rel} arrived incomplete (${f.received} of ${f.size} bytes)`);
       }
       f.staged = staged;
-      f.state = 'done';
+      f.state = 'staged';
     } catch (e) {
-      f.received = 0;
       f.state = 'waiting';
-      throw u.controller.signal.aborted ? cancelled() : e;
+      if (gone()) throw cancelled();
+      // A client that hung up (or sent more or less than it announced): the upload fails as a whole;
+      // what is committed stays, the rest is dropped.
+      u.failure = isCofferError(e) && e.code !== 'CANCELLED' ? e : new CofferError('IO', `the upload of ${f.rel} was interrupted (${f.received} of ${f.size} bytes arrived)`);
+      u.controller.abort(u.failure);
+      throw u.failure;
     } finally {
       wake(u);
     }

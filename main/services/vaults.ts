@@ -390,11 +390,6 @@ export class VaultService {
   }
 
   /**
-   * Browser shell: one add job for files that are still arriving (uploads.ts). `stage` resolves
-   * with the staged top-level paths once every file is there; then they are added under `to`.
-   * Progress: the first half is receiving, the second encrypting (one bar, never going back).
-   */
-  /**
    * Browser-shell uploads: `run` receives the unlocked vault and the job's progress, and adds the files
    * as they arrive (see uploads.ts); `cleanup` runs however the job ends.
    */
