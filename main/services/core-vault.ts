@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { CofferError } from '../core/errors';
-import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type Vault } from '../core/vault';
+import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type StagedFile, type Vault } from '../core/vault';
 import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
@@ -248,6 +248,29 @@ class CoreOpenVault implements OpenVault {
     });
     const { url, port } = await server.listen();
     return { url, port, openFiles: () => server.openFiles().map((f) => ({ path: toApp(f.path), kind: f.kind })), close: () => server.close() };
+  }
+
+  stageUpload(source: Readable, signal: AbortSignal): Promise<StagedFile> {
+    return this.v.stageStream(source, { signal });
+  }
+
+  async commitUpload(staged: StagedFile, vpath: string): Promise<void> {
+    const folder = path.posix.dirname(vpath);
+    await this.serial(async () => {
+      if (folder !== '/') {
+        const e = this.v.stat(toCore(folder));
+        if (!e) await this.v.mkdir(toCore(folder));
+        else if (e.type !== 'dir') {
+          await this.v.discardStaged(staged);
+          throw new CofferError('EXISTS', `${folder} exists in vault ${this.name} and is not a folder`);
+        }
+      }
+      await this.v.commitStaged(staged, toCore(vpath));
+    });
+  }
+
+  discardUpload(staged: StagedFile): Promise<void> {
+    return this.v.discardStaged(staged);
   }
 
   close(): void {

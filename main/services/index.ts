@@ -141,7 +141,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     saveback,
     drive,
   });
-  const uploads = new UploadService(vaults, temp);
+  const uploads = new UploadService(vaults);
   vaultsRef = vaults;
   return {
     info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning(), shell: deps.shell ?? 'electron' }),

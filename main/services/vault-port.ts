@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Identity, ProviderUI, Recipient } from '../core/keys/types';
+import type { StagedFile } from '../core/vault';
 import type { AccessRequest, ConflictInfo, EntryInfo, SlotInfo } from '../../preload/contract';
 
 import type { JobControl as TransferProgress } from './jobs';
@@ -60,6 +61,15 @@ export interface OpenVault {
    * VAULT_CONFLICT when the entry changed meanwhile. Returns null when `check()` said no.
    */
   saveEdit(path: string, source: Readable, opts: { expect: { id: string; version: number } | null; mtime: number; check: () => Promise<boolean> }): Promise<{ id: string; version: number; path: string } | null>;
+  /**
+   * Browser-shell uploads: encrypts `source` as it arrives into a staged blob (constant memory; not yet
+   * part of the vault, and nothing left behind if it fails or `signal` aborts).
+   */
+  stageUpload(source: Readable, signal: AbortSignal): Promise<StagedFile>;
+  /** Commits a staged upload as `path` (a new file, or the next version of the file there); creates its folders. */
+  commitUpload(staged: StagedFile, path: string): Promise<void>;
+  /** Drops a staged upload that will not be committed. */
+  discardUpload(staged: StagedFile): Promise<void>;
   /** Wipes the vault key and closes handles. */
   close(): void;
   /** "Mount as drive": serves this vault over WebDAV on 127.0.0.1 (main/core/webdav). */

@@ -394,23 +394,15 @@ export class VaultService {
   }
 
   /**
-   * Browser shell: one add job for files that are still arriving (uploads.ts). `stage` resolves
-   * with the staged top-level paths once every file is there; then they are added under `to`.
-   * Progress: the first half is receiving, the second encrypting (one bar, never going back).
+   * Browser-shell uploads: `run` receives the unlocked vault and the job's progress, and adds the files
+   * as they arrive (see uploads.ts); `cleanup` runs however the job ends.
    */
-  addUploaded(vaultId: string, to: string, title: string, totalBytes: number, stage: (signal: AbortSignal, onReceived: (bytes: number) => void) => Promise<string[]>, cleanup: () => Promise<void>): string {
+  addUploaded(vaultId: string, to: string, title: string, run: (vault: OpenVault, ctl: TransferProgress) => Promise<void>, cleanup: () => Promise<void>): string {
     const u = this.unlocked(vaultId);
     this.touch(vaultId);
     return this.job(vaultId, 'add', `Add ${title} to ${u.vault.name}${to === '/' ? '' : to}`, `${title} (uploaded) → ${to}`, async (ctl) => {
       try {
-        ctl.report({ filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: totalBytes, current: null });
-        const sources = await stage(ctl.signal, (b) => ctl.report({ filesDone: 0, filesTotal: 0, bytesDone: Math.floor(b / 2), bytesTotal: totalBytes, current: null }));
-        const half = Math.floor(totalBytes / 2);
-        const halfway: TransferProgress = {
-          ...ctl,
-          report: (p) => ctl.report({ ...p, bytesDone: half + Math.floor(p.bytesDone / 2), bytesTotal: totalBytes }),
-        };
-        await u.vault.add(sources, to, halfway);
+        await run(u.vault, ctl);
       } finally {
         await cleanup();
       }
