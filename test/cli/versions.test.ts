@@ -88,7 +88,7 @@ describe('coffer vault rm / trash / restore', () => {
     expect(t.retention).toEqual({ days: 30, versions: 10 });
     expect(t.entries.map((e) => [e.path, e.type, e.files, e.size])).toEqual([['b.txt', 'file', 1, 1], ['docs', 'dir', 1, 1]]);
     const text = await run(['trash', V, ...PASS]);
-    expect(text.stdout.toString()).toMatch(/^[0-9a-f]{32}  deleted .*docs\/ \(1 file\)/m);
+    expect(text.stdout.toString()).toMatch(/^[0-9a-f]{32} {2}deleted .*docs\/ \(1 file\)/m);
     expect(text.stderr).toMatch(/kept 30 days/);
     expect(ok(await run(['restore', V, 'docs', ...PASS]))).toBe('docs: restored from the trash\n');
     ok(await run(['get', V, 'docs/sub/a.txt', '-o', p('a.out'), ...PASS]));
