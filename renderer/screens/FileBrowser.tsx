@@ -475,7 +475,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                       // Files: the OS drag is started by main once the file is decrypted into the private
                       // temp folder; dropped back on a folder of this list it moves instead (internalDrag).
                       ev.preventDefault();
-                      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorOf(err).message }));
+                      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
                     }}
                     onDragEnd={() => { internalDrag.current = null; }}
                     onDragOver={e.type === 'dir' ? (ev) => { ev.preventDefault(); ev.stopPropagation(); } : undefined}

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
-import type { HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
-import type { View } from '../App';
 import { Trans, useTranslation } from 'react-i18next';
+import type { DriveOpenFile, HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
+import type { View } from '../App';
 import { coffer, errorHelp, errorOf, errorText } from '../util';
+import { DrivePanel, OpenThroughDrive } from './DrivePanel';
 import { FileBrowser } from './FileBrowser';
 import { Members } from './Members';
 import { VaultAdmin } from './VaultAdmin';
@@ -153,8 +154,10 @@ function RequestAccess({ vault, identities }: { vault: VaultSummary; identities:
 export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChanged: () => Promise<void>; goTo: (v: View) => void }) {
   const { t } = useTranslation();
   const { vault } = props;
-  const [tab, setTab] = useState<'files' | 'members' | 'admin'>('files');
+  const [tab, setTab] = useState<'files' | 'members' | 'admin' | 'drive'>('files');
   const [error, setError] = useState<string | null>(null);
+  /** Files open through the drive when Lock was pressed: shown for a confirmation first. */
+  const [openOnLock, setOpenOnLock] = useState<DriveOpenFile[] | null>(null);
 
   // Unlocking again starts on the files.
   useEffect(() => {
@@ -179,8 +182,16 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
     };
   }, [vault.id, vault.state]);
 
-  const lock = async () => {
+  const lock = async (confirmed = false) => {
     try {
+      if (!confirmed) {
+        const drive = await coffer().drive.status({ vaultId: vault.id }).catch(() => null);
+        if (drive?.running && drive.openFiles.length > 0) {
+          setOpenOnLock(drive.openFiles);
+          return;
+        }
+      }
+      setOpenOnLock(null);
       await coffer().vaults.lock({ vaultId: vault.id });
       await props.onChanged();
     } catch (e) {
@@ -208,6 +219,16 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
       </div>
       <p className="mono muted truncate" title={vault.path} style={{ display: 'block' }}>{vault.path}</p>
       {error && <div className="alert error" role="alert">{error}</div>}
+      {openOnLock && (
+        <div className="alert warn" role="alertdialog" aria-label={t('drive.openFiles')}>
+          <strong>{t('drive.lockConfirm')}</strong>
+          <OpenThroughDrive files={openOnLock} />
+          <div className="toolbar">
+            <button type="button" className="btn danger" onClick={() => void lock(true)}>{t('drive.lockAnyway')}</button>
+            <button type="button" className="btn" onClick={() => setOpenOnLock(null)}>{t('drive.cancel')}</button>
+          </div>
+        </div>
+      )}
       {vault.state === 'missing' && (
         <div className="alert error" role="alert">
           <Trans i18nKey="vault.missing" components={{ b: <strong /> }} />
@@ -222,9 +243,10 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
               {vault.pendingRequests > 0 ? t('vault.tabMembersN', { count: vault.pendingRequests }) : t('vault.tabMembers')}
             </button>
             <button type="button" role="tab" className="tab" aria-selected={tab === 'admin'} onClick={() => setTab('admin')}>{t('vault.tabAdmin')}</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'drive'} onClick={() => setTab('drive')}>{t('drive.tab')}</button>
           </div>
           <div role="tabpanel">
-            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
+            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : tab === 'drive' ? <DrivePanel vault={vault} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
           </div>
         </>
       )}
