@@ -12,8 +12,9 @@ import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
 import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
+import { DavServer } from '../core/webdav/server';
 import { parseEditConflict } from './saveback';
-import type { HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
+import type { DriveServeOptions, DriveServer, HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
 
 const toCore = (p: string): string => p.replace(/^\/+/, '');
 const toApp = (p: string): string => `/${p}`;
@@ -259,6 +260,16 @@ class CoreOpenVault implements OpenVault {
     }
     const e = await this.serial(() => this.v.commitStaged(staged, toCore(vpath), { mtime: opts.mtime, expect: opts.expect }));
     return { id: e.id, version: e.version, path: toApp(e.path) };
+  }
+
+  async serveDrive(opts: DriveServeOptions): Promise<DriveServer> {
+    const server = new DavServer({
+      vault: this.v, user: opts.user, password: opts.password, readOnly: opts.readOnly,
+      // The drive's vault calls take turns with the window's (one queue), so a re-read never interleaves.
+      exclusive: (fn) => this.serial(fn), onActivity: opts.onActivity, onError: opts.onError,
+    });
+    const { url, port } = await server.listen();
+    return { url, port, openFiles: () => server.openFiles().map((f) => ({ path: toApp(f.path), kind: f.kind })), close: () => server.close() };
   }
 
   stageUpload(source: Readable, signal: AbortSignal): Promise<StagedFile> {

@@ -78,10 +78,37 @@ export interface OpenVault {
   discardUpload(staged: StagedFile): Promise<void>;
   /** Wipes the vault key and closes handles. */
   close(): void;
+  /** "Mount as drive": serves this vault over WebDAV on 127.0.0.1 (main/core/webdav). */
+  serveDrive?(opts: DriveServeOptions): Promise<DriveServer>;
   /** Issue 11 admin tasks: set (or add) the passphrase; nothing is re-encrypted. */
   passwd?(passphrase: string): Promise<SlotInfo>;
   /** Issue 11 admin tasks: authenticate everything; with `repair`, remove only proven leftovers. */
   verify?(repair: boolean): Promise<HealthReport>;
+}
+
+export interface DriveServeOptions {
+  readonly user: string;
+  readonly password: string;
+  readonly readOnly: boolean;
+  /** Each request through the drive (the vault is in use: no idle lock). */
+  readonly onActivity: () => void;
+  /** Internal server errors (never secrets or contents). */
+  readonly onError: (message: string) => void;
+}
+
+/** A file clients have open through the drive (app path, "/a/b.txt"). */
+export interface DriveOpenFile {
+  readonly path: string;
+  readonly kind: 'upload' | 'download' | 'lock';
+}
+
+export interface DriveServer {
+  /** http://127.0.0.1:PORT/ */
+  readonly url: string;
+  readonly port: number;
+  openFiles(): DriveOpenFile[];
+  /** Stops: uploads still streaming in are abandoned (nothing half-written enters the vault). */
+  close(): Promise<void>;
 }
 
 export interface HealthReport {

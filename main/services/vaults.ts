@@ -76,6 +76,8 @@ export interface VaultServiceDeps {
   pollMs?: number;
   /** Save-back of opened files (saveback.ts): tracks "Open" copies, saves them before a lock. */
   saveback?: SaveBack;
+  /** "Mount as drive" (drive.ts): stopped (unmounted) before a lock; an idle lock waits for its uploads. */
+  drive?: { stop(vaultId: string, reason: LockReason): Promise<unknown>; busy(vaultId: string): boolean };
 }
 
 export class VaultService {
@@ -326,7 +328,7 @@ export class VaultService {
 
   private async idle(vaultId: string): Promise<void> {
     // Never lock under a running transfer: try again after another idle period.
-    const busy = this.d.jobs.list().some((j) => j.vaultId === vaultId && (j.state === 'running' || j.state === 'queued'));
+    const busy = this.d.jobs.list().some((j) => j.vaultId === vaultId && (j.state === 'running' || j.state === 'queued')) || this.d.drive?.busy(vaultId) === true;
     if (busy) {
       this.touch(vaultId);
       return;
@@ -358,7 +360,9 @@ export class VaultService {
     if (!u) return;
     if (u.timer) clearTimeout(u.timer);
     u.timer = null;
-    // Save-back first, while the keys are still here: opened copies that cannot be saved are kept.
+    // The drive first: unmounted and stopped (it says which files were still open through it).
+    await this.d.drive?.stop(vaultId, reason).catch(() => undefined);
+    // Then save-back, while the keys are still here: opened copies that cannot be saved are kept.
     const keep = (await this.d.saveback?.flush(vaultId, reason === 'exit' ? 'quit' : 'lock').catch(() => null)) ?? new Set<string>();
     this.unlockedVaults.delete(vaultId);
     if (u.poll) clearInterval(u.poll);
