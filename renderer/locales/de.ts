@@ -135,7 +135,7 @@ export const de: Catalog = {
     moved: '{{what}} nach {{dir}} verschoben.', deleted: '{{what}} gelöscht.',
     noPath: 'Diese Einträge haben keinen Pfad auf diesem Computer (ziehen Sie Dateien aus einem Ordner, nicht aus einer Webseite).',
     addFolders: 'Ordner zum Tresor hinzufügen', addFilesTitle: 'Dateien zum Tresor hinzufügen', exportTitle: '{{name}} exportieren',
-    exporting: '{{name}} wird nach {{dest}} exportiert…',
+    exporting: '{{name}} wird nach {{dest}} exportiert…', downloading: '{{name}} wird heruntergeladen…',
     addFiles: 'Dateien hinzufügen…', addFolder: 'Ordner hinzufügen…', newFolder: 'Neuer Ordner',
     search: 'Namen in diesem Ordner suchen', selection: 'Auswahl', selected: '{{count}} ausgewählt',
     move: 'Verschieben…', delete: 'Löschen…', clearSelection: 'Auswahl aufheben', editForm: 'Bearbeiten',

@@ -138,7 +138,7 @@ export const en = {
     moved: 'Moved {{what}} to {{dir}}.', deleted: 'Deleted {{what}}.',
     noPath: 'Those items have no path on this computer (drag files from a folder, not from a web page).',
     addFolders: 'Add folders to the vault', addFilesTitle: 'Add files to the vault', exportTitle: 'Export {{name}}',
-    exporting: 'Exporting {{name}} to {{dest}}…',
+    exporting: 'Exporting {{name}} to {{dest}}…', downloading: 'Downloading {{name}}…',
     addFiles: 'Add files…', addFolder: 'Add folder…', newFolder: 'New folder',
     search: 'Search names in this folder', selection: 'Selection', selected: '{{count}} selected',
     move: 'Move…', delete: 'Delete…', clearSelection: 'Clear selection', editForm: 'Edit',

@@ -54,6 +54,16 @@ export function scan(file: string, source: string): Finding[] {
       literals(e.right, kind);
     }
   };
+  /** String or template literals that read as words for people rather than identifiers. */
+  const sentences = (e: ts.Expression): void => {
+    const text = ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) ? e.text : ts.isTemplateExpression(e) ? [e.head.text, ...e.templateSpans.map((s) => s.literal.text)].join(' ') : null;
+    // A capitalised word (Downloading …), or two words with punctuation (no such file, try again.).
+    if (text !== null && (/(^|\s)\p{Lu}\p{Ll}+/u.test(text) || (/\p{L}{2,}[\s,;:]+\p{L}{2,}/u.test(text) && /[.,;:!?…]/.test(text)))) report(e, text, 'argument');
+    else if (ts.isConditionalExpression(e)) {
+      sentences(e.whenTrue);
+      sentences(e.whenFalse);
+    }
+  };
   const visit = (node: ts.Node): void => {
     if (ts.isJsxText(node)) report(node, node.text, 'JSX text');
     else if (ts.isJsxAttribute(node) && READ_ATTRIBUTES.has(node.name.getText(sf)) && node.initializer) {
@@ -64,6 +74,10 @@ export function scan(file: string, source: string): Finding[] {
     else if (ts.isCallExpression(node) && MESSAGE_SETTERS.test(node.expression.getText(sf).split('.').pop() ?? '')) {
       for (const a of node.arguments) literals(a, 'message');
     } else if (ts.isPropertyAssignment(node) && ['title', 'text', 'message', 'label', 'hint'].includes(node.name.getText(sf))) literals(node.initializer, `${node.name.getText(sf)}:`);
+    else if (ts.isCallExpression(node) && !/(^|\.)(t|exists|querySelector(All)?|getElementById|matchMedia|addEventListener|removeEventListener|setData|getData|createElement)$/.test(node.expression.getText(sf))) {
+      // Any other call given a sentence (two or more words) as an argument: a message on its way to the screen.
+      for (const a of node.arguments) sentences(a);
+    }
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -84,6 +98,7 @@ describe('renderer strings go through the catalogs', () => {
       export function Bad({ ok }: { ok: boolean }) {
         const [, setError] = useState('');
         setError('Something went wrong');
+        void run(() => work(), 'top', \`Downloading \${name}…\`);
         void coffer().dialog.pickFolder({ title: 'Choose a folder' });
         return (
           <div title="Hover text" aria-label={\`Delete \${name}\`}>
@@ -97,6 +112,7 @@ describe('renderer strings go through the catalogs', () => {
     const found = scan('Bad.tsx', bad).map((f) => `${f.kind} ${f.text}`);
     expect(found).toEqual([
       'message Something went wrong',
+      'argument Downloading  …',
       'title: Choose a folder',
       'title= Hover text',
       'aria-label= Delete',
