@@ -73,7 +73,7 @@ describe('finding 5 with a hardware anchor: a copy from before the revocation, o
     const again = await openWith('state', true);
     const r = await again.revoke(bobSlot);
     again.lock();
-    expect(prompts.length).toBe(1); // one PIN for the session: the anchor read at open and its update at revoke
+    expect(prompts.length).toBe(1); // one PIN, for the anchor's update at revoke (with state and the passphrase, the open does not ask the token)
     const onToken = await readHardwareAnchor(stubOf(), vaultId, ui);
     expect(onToken.anchor?.epoch).toBe(r.epoch);
 

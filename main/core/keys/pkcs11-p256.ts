@@ -266,6 +266,11 @@ export class PivP256Identity implements Identity {
     });
   }
 
+  /** Whether a PIN is held in memory now (the token was unlocked in this session with holdPin or cachePin). */
+  get hasPin(): boolean {
+    return this.pin !== null;
+  }
+
   /** The token's display name, for messages (without loading the module). */
   get tokenName(): string {
     const l = this.stub.tokenLabel || 'hardware key';

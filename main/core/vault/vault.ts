@@ -1147,6 +1147,9 @@ export class Vault {
   /** On open: hardware keys given may hold this vault's freshness anchor (read once, then required on every load). */
   private async readHardwareAnchors(): Promise<void> {
     for (const id of hardwareIdentities(this.credentials.identities)) {
+      // A token is never prompted only for this where this computer's state already guards against
+      // rollback and another key opened the vault; on a first open the anchor is worth one PIN.
+      if (this.hadState && !id.hasPin) continue;
       const r = await readHardwareAnchor(id, this.id, this.ui);
       if (r.error) {
         const msg = `could not read the freshness anchor of vault ${this.name} on ${r.token} (${r.error.message})`;
@@ -2321,7 +2324,7 @@ export class Vault {
       throw e;
     }
     // Committed. The anchors follow: Transit's min_decryption_version, then the hardware keys present.
-    await this.advanceAnchors(eid, n, epochText, anchorPlan);
+    await this.advanceAnchors(eid, n, epochText, anchorPlan, (opts.anchor ?? 'advance') === 'advance' ? 'update' : 'quiet');
     // Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
     for (const m of members) {
       const b: SlotBody = { ...m.slot.obj.body, epoch: eid };
@@ -2341,8 +2344,14 @@ export class Vault {
     return { epoch: eid, previous: parents, records, slots: members.length, blobsReencrypted: 0, ms: Date.now() - t0 };
   }
 
-  /** After a committed epoch: raises the Transit anchor and updates hardware anchors that exist (failures are warnings). */
-  private async advanceAnchors(eid: string, n: number, epochText: string, plan: { recipient: string; ref: { mount: string; key: string }; version: number; client: ReturnType<typeof anchorClient> | null } | null, hwCreate = false): Promise<void> {
+  /**
+   * After a committed epoch: raises the Transit anchor, and updates the hardware anchors that exist on
+   * the tokens given (`hw`: 'create' also creates one; 'update' may ask for a PIN, as a rotation or
+   * revocation is an explicit act with the token given; 'quiet' only where the PIN is held, so an
+   * automatic join never prompts). Failures are warnings: the epoch is already made.
+   */
+  private async advanceAnchors(eid: string, n: number, epochText: string, plan: { recipient: string; ref: { mount: string; key: string }; version: number; client: ReturnType<typeof anchorClient> | null } | null, hw: 'create' | 'update' | 'quiet'): Promise<void> {
+    const hwCreate = hw === 'create';
     if (plan?.client) {
       try {
         await plan.client.setMinDecryptionVersion(plan.ref, plan.version);
@@ -2352,6 +2361,7 @@ export class Vault {
       }
     }
     for (const id of hardwareIdentities(this.credentials.identities)) {
+      if (hw === 'quiet' && !id.hasPin) continue;
       try {
         const wrote = await writeHardwareAnchor(id, { v: 1, vault: this.id, epoch: eid, n, hash: epochFileHash(epochText) }, this.ui, !hwCreate);
         if (wrote && hwCreate) this.freshness.push(`hardware key ${id.tokenName}`);
@@ -2401,7 +2411,7 @@ export class Vault {
       const ids = hardwareIdentities(this.credentials.identities);
       if (ids.length === 0) throw new CofferError('USAGE', `give the hardware key to anchor vault ${this.name} to with -i STUB (its identity stub) and have the token present`);
       const e = this.epochs.get(this.head) as EpochObj;
-      await this.advanceAnchors(this.head, e.obj.body.n, `${e.obj.text}\nmac: ${encodeB64(e.obj.mac)}\n`, null, true);
+      await this.advanceAnchors(this.head, e.obj.body.n, `${e.obj.text}\nmac: ${encodeB64(e.obj.mac)}\n`, null, 'create');
       return ids.map((i) => i.tokenName);
     });
   }
