@@ -2,7 +2,7 @@
  * The Electron bootstrap (main process). Kept thin: a hardened window, IPC registration,
  * native dialogs and safeStorage. Everything of value lives in main/services and main/core.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, safeStorage, session, shell, webContents, type MenuItemConstructorOptions, type NativeImage, type WebContents } from 'electron';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeImage, safeStorage, session, shell, webContents, type MenuItemConstructorOptions, type NativeImage, type WebContents } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServices, type AppServices } from './services';
@@ -147,6 +147,8 @@ async function setupServices(): Promise<void> {
         return r.canceled ? null : (r.filePath ?? null);
       },
     },
+    // "Copy password" of the drive: written by main, never through the window.
+    drive: { clipboard: { write: async (t) => clipboard.writeText(t), read: async () => clipboard.readText() } },
   });
 }
 

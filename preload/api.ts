@@ -108,6 +108,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
         return p;
       },
     },
+    drive: { status: call('drive:status'), mount: call('drive:mount'), unmount: call('drive:unmount'), show: call('drive:show'), copyPassword: call('drive:copyPassword') },
     edits: { list: call('edits:list'), save: call('edits:save'), discard: call('edits:discard') },
     admin: { passwd: call('admin:passwd'), grantTransit: call('admin:grantTransit'), verify: call('admin:verify') },
     jobs: { list: call('jobs:list'), cancel: call('jobs:cancel'), clearFinished: call('jobs:clearFinished') },
@@ -134,6 +135,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       notice: on('event:notice'),
       picker: on('event:picker'),
       unsavedEdits: on('event:unsavedEdits'),
+      drive: on('event:drive'),
     },
   };
 }

@@ -219,6 +219,31 @@ export const UnsavedEdit = z.object({
 });
 export type UnsavedEdit = z.infer<typeof UnsavedEdit>;
 
+/** A file a client has open through the drive: an upload streaming in, a download, or an editor's lock. */
+export const DriveOpenFile = z.object({ path: z.string(), kind: z.enum(['upload', 'download', 'lock']) });
+export type DriveOpenFile = z.infer<typeof DriveOpenFile>;
+
+/**
+ * "Mount as drive": the vault's WebDAV server and how it was mounted. Never the password: main
+ * hands it to the system's client itself, or to the clipboard on "Copy password".
+ */
+export const DriveStatus = z.object({
+  vaultId: z.string(),
+  running: z.boolean(),
+  /** http://127.0.0.1:PORT/ while running. */
+  url: z.string().nullable(),
+  user: z.string().nullable(),
+  readOnly: z.boolean(),
+  /** gio (GVfs), file-manager (it asks for the password), macos (Finder), windows (net use), manual (none could start). */
+  how: z.enum(['gio', 'file-manager', 'macos', 'windows', 'manual']).nullable(),
+  /** Where the files appear: a dav:// URI, /Volumes/…, a drive letter. */
+  location: z.string().nullable(),
+  /** What the mount tries that failed said. */
+  notes: z.array(z.string()),
+  openFiles: z.array(DriveOpenFile),
+});
+export type DriveStatus = z.infer<typeof DriveStatus>;
+
 export const AppInfo = z.object({
   version: z.string(),
   platform: z.string(),
@@ -373,6 +398,13 @@ export const channels = {
     request: z.object({ vaultId: Id, to: VPath, files: z.array(z.object({ path: z.string().min(1).max(4096), size: z.number().int().nonnegative() })).min(1).max(10_000), folders: z.array(z.string().min(1).max(4096)).max(10_000) }),
     response: z.object({ jobId: z.string(), uploadId: z.string() }),
   },
+  /** "Mount as drive" (issue 10 part 2): the drive's state, start (server + system mount), stop, and its password to the clipboard. */
+  'drive:status': { request: VaultRef, response: DriveStatus },
+  'drive:mount': { request: z.object({ vaultId: Id, readOnly: z.boolean().optional() }), response: DriveStatus },
+  'drive:unmount': { request: VaultRef, response: DriveStatus },
+  'drive:show': { request: VaultRef, response: Ok },
+  /** Main writes the password to the clipboard (it is never sent to the window); cleared after a while when main can read the clipboard back. */
+  'drive:copyPassword': { request: VaultRef, response: z.object({ clearsAfterSeconds: z.number().nullable() }) },
   /** A PKCS#11 module file; main remembers the pick and loads modules only from picks or known install locations. */
   'dialog:pickModule': { request: z.object({ title: z.string().max(200) }), response: z.object({ path: z.string().nullable() }) },
 } as const;
@@ -401,6 +433,8 @@ export const events = {
   'event:picker': z.object({ pickerId: z.string(), mode: PickerMode, title: z.string(), defaultName: z.string(), start: z.string() }),
   /** The opened files whose edits are not saved and wait for Save or Discard (the whole list, each time it changes). */
   'event:unsavedEdits': z.object({ edits: z.array(UnsavedEdit) }),
+  /** The drive of a vault started, stopped or changed. */
+  'event:drive': DriveStatus,
   /** "Touch your key", "Contacting Vault…": shown while a provider waits. */
   'event:notice': z.object({ kind: z.enum(['touch', 'contacting', 'info']), message: z.string() }),
 } as const;

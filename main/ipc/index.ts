@@ -132,8 +132,23 @@ export function setupPolish(s: AppServices): Group<'vaults:checkFolder' | 'admin
   };
 }
 
+/** Issue 10 part 2: "Mount as drive". */
+export function setupDrive(s: AppServices): Group<'drive:status' | 'drive:mount' | 'drive:unmount' | 'drive:show' | 'drive:copyPassword'> {
+  const unlocked = (vaultId: string): void => {
+    if (!s.vaults.isUnlocked(vaultId)) throw new CofferError('VAULT_LOCKED', 'the vault is locked; unlock it first');
+  };
+  return {
+    'drive:status': (req) => s.drive.status(req.vaultId),
+    'drive:mount': (req) => (unlocked(req.vaultId), s.drive.mount(req.vaultId, req.readOnly === true)),
+    'drive:unmount': async (req) => (await s.drive.stop(req.vaultId, 'unmount'), s.drive.status(req.vaultId)),
+    'drive:show': async (req) => (await s.drive.show(req.vaultId), ok),
+    'drive:copyPassword': (req) => s.drive.copyPassword(req.vaultId),
+  };
+}
+
 export function createHandlers(s: AppServices): Handlers {
   return {
+    ...setupDrive(s),
     ...setupPolish(s),
     ...setupApp(s),
     ...setupVaults(s),

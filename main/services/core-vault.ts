@@ -6,13 +6,14 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { CofferError } from '../core/errors';
-import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type Vault } from '../core/vault';
+import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type StagedFile, type Vault } from '../core/vault';
 import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
 import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
+import { DavServer } from '../core/webdav/server';
 import { parseEditConflict } from './saveback';
-import type { HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
+import type { DriveServeOptions, DriveServer, HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
 
 const toCore = (p: string): string => p.replace(/^\/+/, '');
 const toApp = (p: string): string => `/${p}`;
@@ -237,6 +238,39 @@ class CoreOpenVault implements OpenVault {
     }
     const e = await this.serial(() => this.v.commitStaged(staged, toCore(vpath), { mtime: opts.mtime, expect: opts.expect }));
     return { id: e.id, version: e.version, path: toApp(e.path) };
+  }
+
+  async serveDrive(opts: DriveServeOptions): Promise<DriveServer> {
+    const server = new DavServer({
+      vault: this.v, user: opts.user, password: opts.password, readOnly: opts.readOnly,
+      // The drive's vault calls take turns with the window's (one queue), so a re-read never interleaves.
+      exclusive: (fn) => this.serial(fn), onActivity: opts.onActivity, onError: opts.onError,
+    });
+    const { url, port } = await server.listen();
+    return { url, port, openFiles: () => server.openFiles().map((f) => ({ path: toApp(f.path), kind: f.kind })), close: () => server.close() };
+  }
+
+  stageUpload(source: Readable, signal: AbortSignal): Promise<StagedFile> {
+    return this.v.stageStream(source, { signal });
+  }
+
+  async commitUpload(staged: StagedFile, vpath: string): Promise<void> {
+    const folder = path.posix.dirname(vpath);
+    await this.serial(async () => {
+      if (folder !== '/') {
+        const e = this.v.stat(toCore(folder));
+        if (!e) await this.v.mkdir(toCore(folder));
+        else if (e.type !== 'dir') {
+          await this.v.discardStaged(staged);
+          throw new CofferError('EXISTS', `${folder} exists in vault ${this.name} and is not a folder`);
+        }
+      }
+      await this.v.commitStaged(staged, toCore(vpath));
+    });
+  }
+
+  discardUpload(staged: StagedFile): Promise<void> {
+    return this.v.discardStaged(staged);
   }
 
   close(): void {

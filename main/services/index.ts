@@ -8,6 +8,8 @@ import { ActivityLog } from './activity';
 import { approvingDialogs, type ApprovingDialogs, type Dialogs } from './dialogs';
 import { coreTransit } from './core-transit';
 import { coreVault } from './core-vault';
+import { DriveService, toolClipboard, type Clipboard } from './drive';
+import { spawnRunner, type Runner } from './mount';
 import { HardwareKeyService } from './hwkeys';
 import { IdentityService } from './identities';
 import { JobManager } from './jobs';
@@ -46,6 +48,11 @@ export interface ServiceDeps {
   picker?: PickerService;
   /** Save-back timing and this computer's name in conflict copies (tests). */
   saveback?: { debounceMs?: number; pollMs?: number; hostName?: string };
+  /**
+   * "Mount as drive": how commands run (tests pass a fake) and the clipboard "Copy password" writes
+   * to (Electron's in the app; default: the platform's tools, wl-copy/xclip/xsel, pbcopy, clip).
+   */
+  drive?: { run?: Runner; clipboard?: Clipboard | null; clipboardClearMs?: number };
   /** Overrides for tests. */
   core?: VaultCore;
   transitPort?: TransitPort;
@@ -68,6 +75,8 @@ export interface AppServices {
   picker: PickerService | null;
   /** Browser shell: files uploaded from the window, added to a vault as they complete. */
   uploads: UploadService;
+  /** "Mount as drive": each unlocked vault's WebDAV server and its system mount. */
+  drive: DriveService;
   /** Locks every vault (keys wiped, jobs cancelled) and wipes the "Open" folder. */
   shutdown(): Promise<void>;
 }
@@ -101,6 +110,17 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
   await saveback.recover(stale.map((r) => r.dir)).catch(() => 0);
   const swept = await PrivateTemp.sweepStale(deps.tempBase, Date.now, hasUnsavedEdits);
   if (swept.folders > 0) activity.add({ vaultId: null, vaultName: null, action: 'startup clean-up', detail: `wiped ${swept.files} opened file${swept.files === 1 ? '' : 's'} an earlier run left in the temp folder`, ok: true });
+  const run = deps.drive?.run ?? spawnRunner();
+  const drive = new DriveService({
+    platform: deps.platform,
+    run,
+    clipboard: deps.drive?.clipboard === undefined ? toolClipboard(deps.platform, env, run) : deps.drive.clipboard,
+    vault: (id) => vaultsRef?.openVault(id) ?? null,
+    touch: (id) => vaultsRef?.touch(id),
+    activity,
+    emit: deps.emit,
+    ...(deps.drive?.clipboardClearMs !== undefined ? { clipboardClearMs: deps.drive.clipboardClearMs } : {}),
+  });
   const dialogs = approvingDialogs(deps.dialogs);
   dialogs.onModulePicked((file) => void hwkeys.rememberPicked(file).catch(() => undefined));
   const vaults = await VaultService.load({
@@ -119,8 +139,9 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     ...(deps.startDrag ? { startDrag: deps.startDrag } : {}),
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
     saveback,
+    drive,
   });
-  const uploads = new UploadService(vaults, temp);
+  const uploads = new UploadService(vaults);
   vaultsRef = vaults;
   return {
     info: () => ({ version: deps.version, platform: deps.platform, storageBackend: storage.backend(), storageWarning: storage.warning(), shell: deps.shell ?? 'electron' }),
@@ -137,6 +158,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     dialogs,
     picker: deps.picker ?? null,
     uploads,
+    drive,
     async shutdown() {
       uploads.cancelAll();
       // Locking saves pending edits first; copies that could not be saved are kept for the next start.

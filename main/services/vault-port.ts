@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Identity, ProviderUI, Recipient } from '../core/keys/types';
+import type { StagedFile } from '../core/vault';
 import type { AccessRequest, ConflictInfo, EntryInfo, SlotInfo } from '../../preload/contract';
 
 import type { JobControl as TransferProgress } from './jobs';
@@ -60,12 +61,48 @@ export interface OpenVault {
    * VAULT_CONFLICT when the entry changed meanwhile. Returns null when `check()` said no.
    */
   saveEdit(path: string, source: Readable, opts: { expect: { id: string; version: number } | null; mtime: number; check: () => Promise<boolean> }): Promise<{ id: string; version: number; path: string } | null>;
+  /**
+   * Browser-shell uploads: encrypts `source` as it arrives into a staged blob (constant memory; not yet
+   * part of the vault, and nothing left behind if it fails or `signal` aborts).
+   */
+  stageUpload(source: Readable, signal: AbortSignal): Promise<StagedFile>;
+  /** Commits a staged upload as `path` (a new file, or the next version of the file there); creates its folders. */
+  commitUpload(staged: StagedFile, path: string): Promise<void>;
+  /** Drops a staged upload that will not be committed. */
+  discardUpload(staged: StagedFile): Promise<void>;
   /** Wipes the vault key and closes handles. */
   close(): void;
+  /** "Mount as drive": serves this vault over WebDAV on 127.0.0.1 (main/core/webdav). */
+  serveDrive?(opts: DriveServeOptions): Promise<DriveServer>;
   /** Issue 11 admin tasks: set (or add) the passphrase; nothing is re-encrypted. */
   passwd?(passphrase: string): Promise<SlotInfo>;
   /** Issue 11 admin tasks: authenticate everything; with `repair`, remove only proven leftovers. */
   verify?(repair: boolean): Promise<HealthReport>;
+}
+
+export interface DriveServeOptions {
+  readonly user: string;
+  readonly password: string;
+  readonly readOnly: boolean;
+  /** Each request through the drive (the vault is in use: no idle lock). */
+  readonly onActivity: () => void;
+  /** Internal server errors (never secrets or contents). */
+  readonly onError: (message: string) => void;
+}
+
+/** A file clients have open through the drive (app path, "/a/b.txt"). */
+export interface DriveOpenFile {
+  readonly path: string;
+  readonly kind: 'upload' | 'download' | 'lock';
+}
+
+export interface DriveServer {
+  /** http://127.0.0.1:PORT/ */
+  readonly url: string;
+  readonly port: number;
+  openFiles(): DriveOpenFile[];
+  /** Stops: uploads still streaming in are abandoned (nothing half-written enters the vault). */
+  close(): Promise<void>;
 }
 
 export interface HealthReport {

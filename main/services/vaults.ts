@@ -62,6 +62,8 @@ export interface VaultServiceDeps {
   pollMs?: number;
   /** Save-back of opened files (saveback.ts): tracks "Open" copies, saves them before a lock. */
   saveback?: SaveBack;
+  /** "Mount as drive" (drive.ts): stopped (unmounted) before a lock; an idle lock waits for its uploads. */
+  drive?: { stop(vaultId: string, reason: LockReason): Promise<unknown>; busy(vaultId: string): boolean };
 }
 
 export class VaultService {
@@ -312,7 +314,7 @@ export class VaultService {
 
   private async idle(vaultId: string): Promise<void> {
     // Never lock under a running transfer: try again after another idle period.
-    const busy = this.d.jobs.list().some((j) => j.vaultId === vaultId && (j.state === 'running' || j.state === 'queued'));
+    const busy = this.d.jobs.list().some((j) => j.vaultId === vaultId && (j.state === 'running' || j.state === 'queued')) || this.d.drive?.busy(vaultId) === true;
     if (busy) {
       this.touch(vaultId);
       return;
@@ -344,7 +346,9 @@ export class VaultService {
     if (!u) return;
     if (u.timer) clearTimeout(u.timer);
     u.timer = null;
-    // Save-back first, while the keys are still here: opened copies that cannot be saved are kept.
+    // The drive first: unmounted and stopped (it says which files were still open through it).
+    await this.d.drive?.stop(vaultId, reason).catch(() => undefined);
+    // Then save-back, while the keys are still here: opened copies that cannot be saved are kept.
     const keep = (await this.d.saveback?.flush(vaultId, reason === 'exit' ? 'quit' : 'lock').catch(() => null)) ?? new Set<string>();
     this.unlockedVaults.delete(vaultId);
     if (u.poll) clearInterval(u.poll);
@@ -390,23 +394,15 @@ export class VaultService {
   }
 
   /**
-   * Browser shell: one add job for files that are still arriving (uploads.ts). `stage` resolves
-   * with the staged top-level paths once every file is there; then they are added under `to`.
-   * Progress: the first half is receiving, the second encrypting (one bar, never going back).
+   * Browser-shell uploads: `run` receives the unlocked vault and the job's progress, and adds the files
+   * as they arrive (see uploads.ts); `cleanup` runs however the job ends.
    */
-  addUploaded(vaultId: string, to: string, title: string, totalBytes: number, stage: (signal: AbortSignal, onReceived: (bytes: number) => void) => Promise<string[]>, cleanup: () => Promise<void>): string {
+  addUploaded(vaultId: string, to: string, title: string, run: (vault: OpenVault, ctl: TransferProgress) => Promise<void>, cleanup: () => Promise<void>): string {
     const u = this.unlocked(vaultId);
     this.touch(vaultId);
     return this.job(vaultId, 'add', `Add ${title} to ${u.vault.name}${to === '/' ? '' : to}`, `${title} (uploaded) → ${to}`, async (ctl) => {
       try {
-        ctl.report({ filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: totalBytes, current: null });
-        const sources = await stage(ctl.signal, (b) => ctl.report({ filesDone: 0, filesTotal: 0, bytesDone: Math.floor(b / 2), bytesTotal: totalBytes, current: null }));
-        const half = Math.floor(totalBytes / 2);
-        const halfway: TransferProgress = {
-          ...ctl,
-          report: (p) => ctl.report({ ...p, bytesDone: half + Math.floor(p.bytesDone / 2), bytesTotal: totalBytes }),
-        };
-        await u.vault.add(sources, to, halfway);
+        await run(u.vault, ctl);
       } finally {
         await cleanup();
       }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServices, type AppServices } from '../services';
+import { createServices, type AppServices, type ServiceDeps } from '../services';
 import { PickerService, type PickerOptions } from '../services/picker';
 import type { DispatchHooks } from '../ipc/router';
 import type { TransitPort } from '../services/transit';
@@ -58,6 +58,8 @@ export interface UiOptions {
   onDragOut?: (file: string) => void;
   /** Replaces the Transit connection (tests). */
   transitPort?: TransitPort;
+  /** "Mount as drive": the command runner and clipboard (tests; default: the platform's programs). */
+  drive?: ServiceDeps['drive'];
 }
 
 export interface RunningUi {
@@ -93,6 +95,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     ...(opts.tempBase ? { tempBase: opts.tempBase } : {}),
     ...(opts.jobConcurrency ? { jobConcurrency: opts.jobConcurrency } : {}),
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+    ...(opts.drive ? { drive: opts.drive } : {}),
     ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
   });
   let stopping: Promise<void> | null = null;

@@ -12,6 +12,28 @@ export const en = {
     eta: 'ETA {{eta}}', cancelled: 'Cancelled; nothing half-written was left behind.',
     state: { queued: 'queued', running: 'running', done: 'done', failed: 'failed', cancelled: 'cancelled' },
   },
+  drive: {
+    tab: 'Drive', title: 'Mount as drive',
+    intro: 'Work on this vault’s files in your file manager. Coffer serves the unlocked vault as a WebDAV drive on this computer only (127.0.0.1), with a new password for this session, and mounts it with the system’s own client. Locking the vault unmounts it.',
+    readOnly: 'Read-only', readOnlyHint: 'files can be opened and copied out, not changed',
+    mount: 'Mount as drive', mounting: 'Mounting…', unmount: 'Unmount', show: 'Open in file manager',
+    how: {
+      gio: 'Mounted with GVfs: the drive is in your file manager under “Other Locations” ({{location}}).',
+      'file-manager': 'Your file manager was opened on the drive. When it asks, sign in as the user below with the password (Copy password).',
+      macos: 'Mounted in Finder at {{location}}.',
+      windows: 'Mapped as drive {{location}}.',
+      manual: 'No system client could mount the drive here. Connect any WebDAV client (rclone, Cyberduck, WinSCP…) to the address below with the user and password.',
+    },
+    isReadOnly: 'It is read-only.',
+    connection: 'Connection', address: 'Address', user: 'User', password: 'Password', copyPassword: 'Copy password',
+    passwordHint: 'Coffer puts it on the clipboard; it is never shown in this window. It changes every time the drive starts.',
+    copied: 'The password is on the clipboard.', copiedClears: 'The password is on the clipboard; Coffer clears it in {{seconds}} s.',
+    openNow: 'Open through the drive now:', openFiles: 'Files open through the drive', details: 'What the system said',
+    kind: { upload: 'upload in progress', download: 'being read', lock: 'locked by an application' },
+    lockHint: 'Lock, idle lock and quitting Coffer unmount the drive and stop it.',
+    lockConfirm: 'These files are still open through the drive. Locking unmounts it now: uploads that have not finished will not reach the vault.',
+    lockAnyway: 'Lock anyway', cancel: 'Cancel',
+  },
 } as const;
 
 /** The shape every catalog has: the same keys, any strings. */

@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'react';
-import type { HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
+import { useTranslation } from 'react-i18next';
+import type { DriveOpenFile, HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
 import type { View } from '../App';
 import { coffer, errorOf } from '../util';
+import { DrivePanel, OpenThroughDrive } from './DrivePanel';
 import { FileBrowser } from './FileBrowser';
 import { Members } from './Members';
 import { VaultAdmin } from './VaultAdmin';
@@ -160,8 +162,11 @@ function RequestAccess({ vault, identities }: { vault: VaultSummary; identities:
 
 export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChanged: () => Promise<void>; goTo: (v: View) => void }) {
   const { vault } = props;
-  const [tab, setTab] = useState<'files' | 'members' | 'admin'>('files');
+  const { t } = useTranslation();
+  const [tab, setTab] = useState<'files' | 'members' | 'admin' | 'drive'>('files');
   const [error, setError] = useState<string | null>(null);
+  /** Files open through the drive when Lock was pressed: shown for a confirmation first. */
+  const [openOnLock, setOpenOnLock] = useState<DriveOpenFile[] | null>(null);
 
   // Unlocking again starts on the files.
   useEffect(() => {
@@ -186,8 +191,16 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
     };
   }, [vault.id, vault.state]);
 
-  const lock = async () => {
+  const lock = async (confirmed = false) => {
     try {
+      if (!confirmed) {
+        const drive = await coffer().drive.status({ vaultId: vault.id }).catch(() => null);
+        if (drive?.running && drive.openFiles.length > 0) {
+          setOpenOnLock(drive.openFiles);
+          return;
+        }
+      }
+      setOpenOnLock(null);
       await coffer().vaults.lock({ vaultId: vault.id });
       await props.onChanged();
     } catch (e) {
@@ -215,6 +228,16 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
       </div>
       <p className="mono muted truncate" title={vault.path} style={{ display: 'block' }}>{vault.path}</p>
       {error && <div className="alert error" role="alert">{error}</div>}
+      {openOnLock && (
+        <div className="alert warn" role="alertdialog" aria-label={t('drive.openFiles')}>
+          <strong>{t('drive.lockConfirm')}</strong>
+          <OpenThroughDrive files={openOnLock} />
+          <div className="toolbar">
+            <button type="button" className="btn danger" onClick={() => void lock(true)}>{t('drive.lockAnyway')}</button>
+            <button type="button" className="btn" onClick={() => setOpenOnLock(null)}>{t('drive.cancel')}</button>
+          </div>
+        </div>
+      )}
       {vault.state === 'missing' && (
         <div className="alert error" role="alert">
           <strong>This vault is unavailable:</strong> its folder is not there any more. Was it moved or deleted, or is its drive disconnected?
@@ -230,9 +253,10 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
               Members & sharing{vault.pendingRequests > 0 ? ` (${vault.pendingRequests})` : ''}
             </button>
             <button type="button" role="tab" className="tab" aria-selected={tab === 'admin'} onClick={() => setTab('admin')}>Keys & health</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'drive'} onClick={() => setTab('drive')}>{t('drive.tab')}</button>
           </div>
           <div role="tabpanel">
-            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
+            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : tab === 'drive' ? <DrivePanel vault={vault} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
           </div>
         </>
       )}

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startUi, type RunningUi } from '../../main/web';
 import type { TransitPort } from '../../main/services/transit';
+import type { ServiceDeps } from '../../main/services';
 import { ARTIFACTS, CHROMIUM, ROOT, ensureRendererBuilt, type AppUnderTest, type IpcMessage } from './harness';
 
 const RENDERER = path.join(ROOT, 'dist', 'renderer');
@@ -46,6 +47,8 @@ export interface BrowserStartOptions {
   env?: NodeJS.ProcessEnv;
   theme?: 'light' | 'dark';
   graceMs?: number;
+  /** "Mount as drive": the command runner and clipboard (see ServiceDeps.drive). */
+  drive?: ServiceDeps['drive'];
 }
 
 export async function startBrowserApp(opts: BrowserStartOptions): Promise<BrowserApp> {
@@ -73,6 +76,7 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
     openPath: async (p) => (opened.push(p), ''),
     onDragOut: (file) => void dragged.push(file),
     ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
+    ...(opts.drive ? { drive: opts.drive } : {}),
   });
   if (opts.theme) await ui.services.settings.set({ theme: opts.theme });
   const context = await chromium.launchPersistentContext(profile, {

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createServices, type AppServices } from '../../main/services';
+import { createServices, type AppServices, type ServiceDeps } from '../../main/services';
 import type { SafeStorageLike } from '../../main/services/secure-storage';
 import type { TransitPort } from '../../main/services/transit';
 import { createHandlers } from '../../main/ipc';
@@ -144,6 +144,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Save-back timing and host name (see ServiceDeps.saveback). */
   saveback?: { debounceMs?: number; pollMs?: number; hostName?: string };
+  /** "Mount as drive": the command runner and clipboard (see ServiceDeps.drive). */
+  drive?: ServiceDeps['drive'];
 }
 
 const WINDOW_ID = 1;
@@ -191,6 +193,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     pollMs: 1000,
     saveback: { debounceMs: 300, ...opts.saveback },
     ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
+    ...(opts.drive ? { drive: opts.drive } : {}),
   });
   if (opts.theme) await services.settings.set({ theme: opts.theme });
   const rendererPrefix = pathToFileURL(RENDERER + path.sep).toString();

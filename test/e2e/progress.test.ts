@@ -1,8 +1,10 @@
 /**
  * Journey 5: a file of at least 200 MiB shows a moving progress bar (percent, bytes, MB/s, ETA);
- * cancelling a large add leaves nothing half-written in the vault folder.
+ * cancelling a large add leaves nothing half-written in the vault folder. Runs on the browser shell:
+ * dropped files are uploaded, encrypted as they arrive (no plaintext copy in any temp folder) and
+ * committed one by one (a file that has arrived is listed while the next is still uploading).
  */
-import { closeSync, openSync, ftruncateSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, ftruncateSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireChromium, tempDir, type AppUnderTest } from './harness';
@@ -83,29 +85,40 @@ describe('journey: large file progress and cancel', () => {
     expect(running).toMatch(/ETA/);
     expect(running).toMatch(/of 315 MB/);
 
-    // Cancel a larger add part-way.
+    // Cancel a larger add part-way: a small file, then a huge one. The small one is committed as soon as
+    // it has arrived, so it is listed while the huge one is still uploading (issue 11 item 2).
     const blobsBefore = readdirSync(path.join(vaultDir, 'blobs')).length;
+    const notes = path.join(work, 'notes.txt');
+    writeFileSync(notes, 'read me first\n');
     const huge = path.join(work, 'archive.tar');
     sparseFile(huge, 4096 * MiB);
     await page.evaluate(() => (window.__bars = []));
-    await app.drop([huge]);
+    await app.drop([notes, huge]);
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'notes.txt' }).waitFor({ timeout: 60_000 });
+    expect(app.services.jobs.list().find((j) => j.title.startsWith('Add 2 items'))?.state).toBe('running');
     await expect.poll(async () => page.evaluate(() => window.__bars.filter((b) => b.value >= 1 && b.value < 100).length), { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
     await app.screenshot('13-large-file-progress');
-    await page.getByRole('button', { name: /Cancel Add archive\.tar/ }).click();
+    // Encrypted as it arrives: mid-upload, no plaintext copy exists in the app's private temp folder;
+    // the bytes so far sit in the vault's staging file (ciphertext, in the vault's own tmp/).
+    expect(walk(app.services.temp.root).filter((f) => path.basename(f) !== 'owner')).toEqual([]);
+    expect(readdirSync(path.join(vaultDir, 'tmp')).filter((n) => n.endsWith('.tmp')).length).toBeGreaterThan(0);
+    await page.getByRole('button', { name: /Cancel Add 2 items/ }).click();
     await page.getByText('Cancelled; nothing half-written was left behind.').waitFor({ timeout: 60_000 });
-    const job = app.services.jobs.list().find((j) => j.title.includes('archive.tar'));
+    const job = app.services.jobs.list().find((j) => j.title.startsWith('Add 2 items'));
     expect(job?.state).toBe('cancelled');
     expect((job?.bytesDone ?? 0) < 4096 * MiB).toBe(true);
 
-    // Nothing half-written: no new blob, no temp or partial files, and the listing is unchanged.
-    expect(readdirSync(path.join(vaultDir, 'blobs')).length).toBe(blobsBefore);
+    // Nothing half-written: one new blob (notes.txt, committed before the cancel), no temp or partial
+    // files, and the listing has notes.txt but not archive.tar.
+    expect(readdirSync(path.join(vaultDir, 'blobs')).length).toBe(blobsBefore + 1);
     const leftovers = walk(vaultDir).filter((f) => /\.tmp$|\.intent$|coffer-/.test(path.basename(f)) && !f.endsWith('coffer-vault.json'));
     expect(leftovers).toEqual([]);
     const total = walk(vaultDir).reduce((a, f) => a + statSync(f).size, 0);
     expect(total).toBeLessThan(330 * MiB);
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'video.mov' }).waitFor();
+    await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'notes.txt' }).waitFor();
     expect(await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'archive.tar' }).count()).toBe(0);
-    // The browser shell staged the uploads in the private temp folder: nothing of them is left there either.
+    // Nothing of the uploads is left in the private temp folder either.
     await expect.poll(() => walk(app.services.temp.root).filter((f) => path.basename(f) !== 'owner'), { timeout: 30_000 }).toEqual([]);
     expect(app.pageErrors).toEqual([]);
   });

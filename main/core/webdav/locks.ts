@@ -102,6 +102,12 @@ export class LockTable {
     return Math.max(0, Math.round((lock.expires - this.now()) / 1000));
   }
 
+  /** Every unexpired lock. */
+  all(): DavLock[] {
+    this.prune();
+    return [...this.locks.values()];
+  }
+
   get size(): number {
     this.prune();
     return this.locks.size;

@@ -36,6 +36,19 @@ export interface DavServerOptions {
   readonly onError?: (message: string) => void;
   /** Debugging only (it names paths): one line per answered request. */
   readonly onRequest?: (line: string) => void;
+  /**
+   * Runs a short vault operation alone. Default: the server's own queue. The app passes the queue
+   * its other vault calls use, so a drive request never interleaves with a re-read from the window.
+   */
+  readonly exclusive?: <T>(fn: () => Promise<T> | T) => Promise<T>;
+  /** Called as each authenticated request starts and ends (the app keeps the vault from idling). */
+  readonly onActivity?: () => void;
+}
+
+/** A file the drive is working on: an upload streaming in, a download going out, or a client's lock. */
+export interface OpenThroughDrive {
+  readonly path: string;
+  readonly kind: 'upload' | 'download' | 'lock';
 }
 
 /** Largest XML request body accepted (PROPFIND, PROPPATCH, LOCK). */
@@ -161,6 +174,8 @@ export class DavServer {
   private allowedHosts = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<AbortController>();
+  /** Uploads and downloads under way, by request (for openFiles). */
+  private readonly transfers = new Map<AbortController, OpenThroughDrive>();
   private readonly running = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
   private closing = false;
@@ -226,6 +241,25 @@ export class DavServer {
     return this.running.size;
   }
 
+  /**
+   * What clients have open through the drive right now: uploads still streaming in (they are lost
+   * if the server stops), downloads going out, and clients' unexpired locks (an editor holding a
+   * file). Vault paths, no leading slash; each path once per kind.
+   */
+  openFiles(): OpenThroughDrive[] {
+    const seen = new Set<string>();
+    const out: OpenThroughDrive[] = [];
+    const add = (o: OpenThroughDrive): void => {
+      const k = `${o.kind}:${o.path}`;
+      if (seen.has(k)) return;
+      seen.add(k);
+      out.push(o);
+    };
+    for (const t of this.transfers.values()) add(t);
+    for (const l of this.locks.all()) if (!isMacJunk(baseOf(l.path))) add({ path: l.path, kind: 'lock' });
+    return out;
+  }
+
   private track(req: IncomingMessage, res: ServerResponse, gated = false): void {
     if (this.opts.onRequest) {
       const log = this.opts.onRequest;
@@ -238,10 +272,12 @@ export class DavServer {
 
   /** Runs `fn` alone against the vault's in-memory state, after re-reading the vault if it changed. */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(async () => {
+    const body = async (): Promise<T> => {
       await this.vault.refresh();
       return fn();
-    });
+    };
+    if (this.opts.exclusive) return this.opts.exclusive(body);
+    const run = this.queue.then(body);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -292,11 +328,21 @@ export class DavServer {
         req.resume();
         return;
       }
+      this.opts.onActivity?.();
+      const method = (req.method ?? '').toUpperCase();
+      if (method === 'PUT' || method === 'GET') {
+        try {
+          this.transfers.set(ac, { path: vaultPathOf(req.url ?? '/'), kind: method === 'PUT' ? 'upload' : 'download' });
+        } catch {
+          /* a bad path is refused by dispatch */
+        }
+      }
       await this.dispatch(req, res, ac.signal);
     } catch (e) {
       this.fail(req, res, e);
     } finally {
       this.inFlight.delete(ac);
+      if (this.transfers.delete(ac)) this.opts.onActivity?.();
     }
   }
 
