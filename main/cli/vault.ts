@@ -26,7 +26,7 @@ import { TRANSIT_MEMBER_OPTIONS, TRANSIT_MEMBER_USAGE, transitMembers, vaultRewr
 const JSON_OPT = { json: { type: 'boolean' } } as const;
 const KDF_OPT = { 'kdf-params': { type: 'string' } } as const;
 
-function usage(op: string, rest: string): string {
+export function usage(op: string, rest: string): string {
   return `usage: coffer vault ${op} ${rest} ${unlockUsage()}`.replace(/\s+$/, '');
 }
 
@@ -37,7 +37,12 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
   add DIR SRC... [--to VPATH]                                add files and folders (recursively)
   ls DIR [VPATH] [-l] [-R] [--json]                          list
   get DIR VPATH -o DEST [--force]                            decrypt a file or folder out (VPATH / is the whole vault)
-  mkdir DIR VPATH | mv DIR FROM TO | rm DIR VPATH [-r]
+  mkdir DIR VPATH | mv DIR FROM TO | rm DIR VPATH [-r] [--permanent]   rm moves to the trash
+  versions DIR VPATH [--json]                                a file's previous versions
+  restore DIR VPATH [--version N] [--json]                   an earlier version, or (without --version) from the trash
+  trash DIR [--empty [--id ID]...] [--json]                  list or empty the trash
+  collect DIR [--json]                                       drop versions and trash past retention, free their space
+  retention DIR [--days D] [--versions N] [--json]           how long versions and trash are kept (default 30 days, 10)
   verify DIR [--repair] [--json]                             authenticate every record and blob
   members DIR [--json]                                       key slots and pending access requests
   grant DIR RECIPIENT|REQUEST_ID [--label L]                 add a member
@@ -60,7 +65,7 @@ Unlock options (every command): ${unlockUsage()}
   --kdf-params OPS:MEMKIB sets Argon2id cost for new passphrases (default ${DEFAULT_ARGON2.opsLimit}:${DEFAULT_ARGON2.memKiB}).
 `;
 
-function needDir(positionals: string[], use: string): string {
+export function needDir(positionals: string[], use: string): string {
   const dir = positionals[0];
   if (dir === undefined) throw new UsageError(`missing vault folder DIR\n${use}`);
   return dir;
@@ -75,15 +80,15 @@ function parseKdf(v: unknown): Argon2Params | undefined {
   return params;
 }
 
-function out(ctx: CliContext, text: string): void {
+export function out(ctx: CliContext, text: string): void {
   ctx.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function json(ctx: CliContext, value: unknown): void {
+export function json(ctx: CliContext, value: unknown): void {
   ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = n;
@@ -131,7 +136,7 @@ async function checkVaultDir(dir: string): Promise<void> {
  * so a file-system failure inside it reads "cannot add files to the vault V: permission denied", not
  * the name of an internal lock or temporary file; `output` marks -o paths the same way.
  */
-async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>, action: { verb: string; output?: string } = { verb: VERBS[currentOp] ?? 'use' }): Promise<T> {
+export async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>, action: { verb: string; output?: string } = { verb: VERBS[currentOp] ?? 'use' }): Promise<T> {
   await initSodium();
   await checkVaultDir(dir);
   const { credentials, ui } = await resolveUnlock(values, ctx);
@@ -302,12 +307,13 @@ async function cmdMv(args: string[], ctx: CliContext): Promise<void> {
 }
 
 async function cmdRm(args: string[], ctx: CliContext): Promise<void> {
-  const use = usage('rm', 'DIR VPATH [-r]');
-  const { values, positionals } = parse(args, { ...unlockOptions(), recursive: { type: 'boolean', short: 'r' } }, use);
+  const use = usage('rm', 'DIR VPATH [-r] [--permanent]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), recursive: { type: 'boolean', short: 'r' }, permanent: { type: 'boolean' } }, use);
   const dir = needDir(positionals, use);
   if (positionals.length !== 2) throw new UsageError(use);
   await withVault(dir, values, ctx, async (v) => {
-    await v.rm(positionals[1] as string, { recursive: values.recursive === true });
+    // To the trash (coffer vault restore brings it back), unless --permanent.
+    await v.rm(positionals[1] as string, { recursive: values.recursive === true, permanent: values.permanent === true });
   });
 }
 
@@ -503,6 +509,11 @@ const ops: Record<string, Subcommand> = {
   rewrap: vaultRewrapCommand,
   anchor: cmdAnchor,
   serve: async (args, ctx) => (await import('./serve')).serveCommand(args, ctx),
+  versions: async (args, ctx) => (await import('./versions')).cmdVersions(args, ctx),
+  restore: async (args, ctx) => (await import('./versions')).cmdRestore(args, ctx),
+  trash: async (args, ctx) => (await import('./versions')).cmdTrash(args, ctx),
+  collect: async (args, ctx) => (await import('./versions')).cmdCollect(args, ctx),
+  retention: async (args, ctx) => (await import('./versions')).cmdRetention(args, ctx),
 };
 
 /** `coffer vault <op> …` */

@@ -55,6 +55,10 @@ import {
   FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
 } from './storage';
 import { nameProblem, validateRecordBody } from './validate';
+import {
+  DEFAULT_RETENTION, VersionStore, checkRetention, isLive, liveBlobs, namedBlobs, parseRetention, withPrevious,
+  type CollectResult, type Retention, type TrashInfo, type VersionInfo, type VersionPort,
+} from './versions';
 import { confinedPath, partialPath, sweepPartials } from './confine';
 import { payloadSize } from '../format/sizes';
 import {
@@ -118,6 +122,8 @@ export interface EpochBody {
    * anchored at. Once an epoch is anchored, every epoch descending from it is (the anchor is permanent).
    */
   readonly anchor?: EpochAnchor;
+  /** How long previous versions and trash entries are kept (versions.ts); absent: the defaults. */
+  readonly retention?: Retention;
 }
 
 interface EpochObj {
@@ -157,6 +163,8 @@ export interface OpenOptions {
    * members that lack it (default true; a read-only folder is left as is).
    */
   readonly heal?: boolean;
+  /** The clock for version and trash times and their collection (ms since 1970; tests inject one). */
+  readonly clock?: () => number;
 }
 
 export interface InitOptions {
@@ -407,6 +415,7 @@ export async function openVault(dir: string, opts: OpenOptions): Promise<Vault> 
   const storage = opts.storage ?? new FsStorage(dir);
   const { desc, bytes } = await readDescriptor(storage);
   const v = new Vault(storage, desc, bytes, opts.stateDir, opts.ui ?? nonInteractiveUI, opts.credentials);
+  if (opts.clock) v.useClock(opts.clock);
   try {
     await v.load();
     if (opts.heal !== false) await v.healIfNeeded();
@@ -1233,8 +1242,10 @@ export class Vault {
     // A conflict copy identical in content to its original (e.g. both copies rewrapped the same
     // record during concurrent rotations) holds nothing new: it is not shown; verify --repair removes it.
     const primaryBody = new Map<string, string>();
-    for (const n of this.records.values()) if (!n.conflict) primaryBody.set(n.body.id, JSON.stringify(n.body));
-    const nodes = [...this.records.values()].filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
+    // Entries in the trash are not in the tree (versions.ts lists them).
+    const live = [...this.records.values()].filter((n) => isLive(n.body));
+    for (const n of live) if (!n.conflict) primaryBody.set(n.body.id, JSON.stringify(n.body));
+    const nodes = live.filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
     const dirIds = new Set(nodes.filter((n) => !n.conflict && n.body.type === 'dir').map((n) => n.body.id));
     const primaryIds = new Set(nodes.filter((n) => !n.conflict).map((n) => n.body.id));
     const byParent = new Map<string, Node[]>();
@@ -1394,11 +1405,6 @@ export class Vault {
     this.tree = null;
   }
 
-  private blobReferenced(blob: string, except?: string): boolean {
-    for (const n of this.records.values()) if (n.file !== except && n.body.blob === blob) return true;
-    return false;
-  }
-
   private async saveVersions(entries: Record<string, number>): Promise<void> {
     if (Object.keys(entries).length === 0) return;
     const saved = await updateMemory(this.stateDir, this.id, { entries });
@@ -1510,15 +1516,20 @@ export class Vault {
     this.ensureOpen();
     if (!this.keyGuard) return 0;
     return this.mutate(async () => {
-      const targets = [...this.records.values()].filter((r) => r.body.type === 'file' && !!r.body.key && isSealedFileKey(r.body.key));
+      // Previous versions' keys too (versions.ts), so that old versions stay readable after the rewrap.
+      const sealedOf = (b: RecordBody): string[] => [b.key as string, ...(b.history ?? []).map((h) => h.key)].filter((k) => isSealedFileKey(k));
+      const targets = [...this.records.values()].filter((r) => r.body.type === 'file' && !!r.body.key && sealedOf(r.body).length > 0);
       if (targets.length === 0) return 0;
-      const next = await transform(targets.map((r) => r.body.key as string));
+      const all = targets.flatMap((r) => sealedOf(r.body));
+      const out = await transform(all);
+      const map = new Map(all.map((k, i) => [k, out[i] || k]));
       const versions: Record<string, number> = {};
       let n = 0;
-      for (const [i, r] of targets.entries()) {
-        const key = next[i];
-        if (!key || key === r.body.key) continue;
-        const b: RecordBody = { ...r.body, key, version: r.body.version + 1 };
+      for (const r of targets) {
+        const key = map.get(r.body.key as string) ?? (r.body.key as string);
+        const history = r.body.history?.map((h) => ({ ...h, key: map.get(h.key) ?? h.key }));
+        if (key === r.body.key && (history ?? []).every((h, j) => h.key === r.body.history?.[j]?.key)) continue;
+        const b: RecordBody = { ...r.body, key, version: r.body.version + 1, ...(history ? { history } : {}) };
         await this.storage.put(`${RECORDS}/${r.file}`, sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')));
         this.records.set(r.file, { ...r, body: b });
         this.recordEpochs.set(r.file, this.head);
@@ -1560,7 +1571,7 @@ export class Vault {
   /** Original (non-conflict) entries by parent id and NFC name; the lowest id wins among same-name entries. */
   private childIndex(): Map<string, Node> {
     const idx = new Map<string, Node>();
-    const nodes = [...this.records.values()].filter((n) => !n.conflict).sort((a, b) => a.body.id.localeCompare(b.body.id));
+    const nodes = [...this.records.values()].filter((n) => !n.conflict && isLive(n.body)).sort((a, b) => a.body.id.localeCompare(b.body.id));
     for (const n of nodes) {
       const k = `${n.body.parent}\0${n.body.name.normalize('NFC')}`;
       if (!idx.has(k)) idx.set(k, n);
@@ -1692,11 +1703,10 @@ export class Vault {
           this.tree = null;
         }
         const versions: Record<string, number> = {};
-        const oldBlobs: string[] = [];
         const bodies: RecordBody[] = [];
         const current = new Map<string, RecordBody>();
         for (const n of this.records.values()) {
-          if (!n.conflict && n.body.type === 'file') current.set(`${n.body.parent}/${n.body.name.normalize('NFC')}`, n.body);
+          if (!n.conflict && n.body.type === 'file' && isLive(n.body)) current.set(`${n.body.parent}/${n.body.name.normalize('NFC')}`, n.body);
         }
         for (const { body } of batch) {
           // The new content does not depend on the old, so it becomes the next version of whatever entry
@@ -1706,8 +1716,8 @@ export class Vault {
           const cur = current.get(slot);
           let b = body;
           if (cur) {
-            b = { ...body, id: cur.id, version: cur.version + 1 };
-            if (cur.blob) oldBlobs.push(cur.blob);
+            // The old content stays as a previous version (versions.ts), collected by retention.
+            b = withPrevious(cur, { ...body, id: cur.id, version: cur.version + 1 }, this.now(), this.retention);
             replaced++;
           }
           current.set(slot, b);
@@ -1718,7 +1728,6 @@ export class Vault {
           versions[b.id] = b.version;
           recorded.add(b.blob as string);
         }
-        for (const blob of oldBlobs) if (!this.blobReferenced(blob)) await this.storage.delete(blobKey(blob));
         await this.saveVersions(versions);
       } finally {
         await release();
@@ -2048,18 +2057,19 @@ export class Vault {
           throw new CofferError('VAULT_CONFLICT', `${vpath} changed in the vault since it was opened (now ${cur ? `version ${cur.body.version}` : 'gone'})`);
         }
         await this.storage.commit([{ staged: f.staged, key: blobKey(blob) }]);
-        const body: RecordBody = {
+        const fresh: RecordBody = {
           v: 1, id: cur ? cur.body.id : newId(), type: 'file', parent, name: cur ? cur.body.name : name, size: f.size,
           mtime: Math.round(opts.mtime ?? Date.now()), version: cur ? cur.body.version + 1 : 1, key: f.key, blob,
           ...(cur?.body.props ? { props: cur.body.props } : {}),
         };
+        // The content replaced stays as a previous version (versions.ts): a bad save can be undone.
+        const body = cur ? withPrevious(cur.body, fresh, this.now(), this.retention) : fresh;
         try {
           await this.writeRecord(body);
         } catch (e) {
           await this.storage.delete(blobKey(blob)).catch(() => undefined);
           throw e;
         }
-        if (cur?.body.blob && !this.blobReferenced(cur.body.blob)) await this.storage.delete(blobKey(cur.body.blob));
         await this.saveVersions({ [body.id]: body.version });
         return this.getTree().infoByFile.get(`${body.id}.rec`) as EntryInfo;
       });
@@ -2198,32 +2208,127 @@ export class Vault {
     });
   }
 
-  /** Removes a file, or a folder with `recursive`; their blobs are deleted after their records. */
-  async rm(vpath: string, opts: { recursive?: boolean } = {}): Promise<{ files: number; folders: number }> {
-    return this.mutate(async () => {
-      const r = this.mustResolve(vpath);
-      const victims: Node[] = [];
-      if (r.node.body.type === 'dir' && !r.node.conflict) {
-        const sub = this.list(r.info.path, { recursive: true });
-        if (sub.length > 0 && !opts.recursive) throw new CofferError('USAGE', `${vpath} is a folder and not empty; use -r to remove it and everything in it`);
+  /**
+   * Moves a file, or a folder with `recursive`, to the trash (versions.ts): `restoreFromTrash` brings it
+   * back until retention collects it. `permanent` skips the trash: its content is released for collection.
+   */
+  async rm(vpath: string, opts: { recursive?: boolean; permanent?: boolean } = {}): Promise<{ files: number; folders: number; trashId: string }> {
+    const r = await this.mutate(async () => {
+      const target = this.mustResolve(vpath);
+      const sub: { node: Node; info: EntryInfo }[] = [];
+      if (target.node.body.type === 'dir' && !target.node.conflict) {
+        const list = this.list(target.info.path, { recursive: true });
+        if (list.length > 0 && !opts.recursive) throw new CofferError('USAGE', `${vpath} is a folder and not empty; use -r to remove it and everything in it`);
         const tree = this.getTree();
-        for (const e of sub.reverse()) victims.push((tree.byPath.get(e.path) as { node: Node }).node);
+        for (const e of list.reverse()) sub.push(tree.byPath.get(e.path) as { node: Node; info: EntryInfo });
       }
-      victims.push(r.node);
-      const versions: Record<string, number> = {};
-      let files = 0;
-      let folders = 0;
-      for (const n of victims) {
-        await this.deleteRecord(n);
-        if (!n.conflict) versions[n.body.id] = -(n.body.version);
-        if (n.body.type === 'file') {
-          files++;
-          if (n.body.blob && !this.blobReferenced(n.body.blob)) await this.storage.delete(blobKey(n.body.blob));
-        } else folders++;
-      }
-      await this.saveVersions(versions);
-      return { files, folders };
+      return this.versionStore.trashInMutation(target, sub);
     });
+    if (opts.permanent) await this.versionStore.emptyTrash([r.trashId]);
+    return r;
+  }
+
+  /* ------------------------------------------------------------------ versions and trash (versions.ts) */
+
+  private clock: () => number = Date.now;
+  private now(): number {
+    return this.clock();
+  }
+
+  /** @internal openVault's `clock` option. */
+  useClock(clock: () => number): void {
+    this.clock = clock;
+  }
+
+  /** How long previous versions and trash entries are kept: the current epoch's setting, or the defaults. */
+  get retention(): Retention {
+    this.ensureOpen();
+    return parseRetention(this.bodyOf(this.head).retention) ?? DEFAULT_RETENTION;
+  }
+
+  /** Changes the retention: a new epoch carries it (authenticated like every vault setting). */
+  async setRetention(r: Retention): Promise<Retention> {
+    const want = checkRetention(r);
+    await this.mutate(() => this.newEpoch({ revoke: [], retention: want }));
+    return this.retention;
+  }
+
+  private versionsCache: VersionStore<Node> | null = null;
+  private get versionStore(): VersionStore<Node> {
+    if (this.versionsCache) return this.versionsCache;
+    const port: VersionPort<Node> = {
+      name: this.name,
+      storage: this.storage,
+      now: () => this.now(),
+      retention: () => this.retention,
+      ensureOpen: () => this.ensureOpen(),
+      mutate: (fn) => this.mutate(fn),
+      nodes: () => [...this.records.values()],
+      resolve: (vpath) => this.resolve(vpath),
+      child: (parent, name) => this.childIndex().get(`${parent}\0${name.normalize('NFC')}`),
+      infoOf: (file) => this.getTree().infoByFile.get(file),
+      writeRecord: (body, file) => this.writeRecord(body, file),
+      deleteRecord: (n) => this.deleteRecord(n),
+      saveVersions: (v) => this.saveVersions(v),
+      ensureDirs: (parts, versions) => this.ensureDirs(parts, versions),
+      unreadableIds: () => {
+        const ids = new Set<string>();
+        for (const p of this.loadProblems) {
+          if (!p.object.startsWith(`${RECORDS}/`)) continue;
+          const n = parseObjectName(p.object.slice(RECORDS.length + 1), '.rec', HEX32);
+          if (n) ids.add(n.id);
+        }
+        return ids;
+      },
+      decryptTo: (body, out, signal) => this.withFileKeys([body], () => this.decryptBlobTo(body, out, undefined, signal)),
+    };
+    this.versionsCache = new VersionStore(port);
+    return this.versionsCache;
+  }
+
+  /** The versions of a file, current first (previous versions are kept by retention). */
+  versions(vpath: string): VersionInfo[] {
+    return this.versionStore.versions(vpath);
+  }
+
+  /** Makes an earlier version of a file current again (the one it replaces is kept as a previous version). */
+  restoreVersion(vpath: string, version: number): Promise<EntryInfo> {
+    return this.versionStore.restoreVersion(vpath, version);
+  }
+
+  /** Streams one version's plaintext to `out`. */
+  readVersion(vpath: string, version: number, out: Writable, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.versionStore.read(vpath, version, out, opts.signal);
+  }
+
+  /** Writes one version of a file to the new file `dest`. */
+  getVersion(vpath: string, version: number, dest: string, opts: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<{ bytes: number }> {
+    return this.versionStore.get(vpath, version, dest, opts);
+  }
+
+  /** What is in the trash, newest first. */
+  trash(): TrashInfo[] {
+    return this.versionStore.trash();
+  }
+
+  /** The trash id of the entry most recently deleted at `vpath`, or null. */
+  trashIdFor(vpath: string): string | null {
+    return this.versionStore.trashIdFor(vpath);
+  }
+
+  /** Puts a trash entry back where it was (as `NAME (restored)` if the name is taken). */
+  restoreFromTrash(id: string): Promise<EntryInfo> {
+    return this.versionStore.restoreFromTrash(id);
+  }
+
+  /** Empties the trash (or removes the entries given) and collects what the sync grace allows. */
+  emptyTrash(ids?: readonly string[]): Promise<CollectResult & { emptied: number }> {
+    return this.versionStore.emptyTrash(ids);
+  }
+
+  /** Applies retention to versions and trash, and deletes released content whose grace has passed. */
+  collect(): Promise<CollectResult> {
+    return this.versionStore.collect();
   }
 
   /* ------------------------------------------------------------------ epochs and members */
@@ -2233,7 +2338,7 @@ export class Vault {
    * asked) every record re-encrypted under it. Order: wraps, then the epoch (the commit point), then
    * slots and records; a crash before the commit leaves only leftovers, after it a readable vault.
    */
-  private async newEpoch(opts: { revoke: string[]; anchor?: 'advance' | 'carry'; anchorSlot?: string }): Promise<RotateResult> {
+  private async newEpoch(opts: { revoke: string[]; retention?: Retention; anchor?: 'advance' | 'carry'; anchorSlot?: string }): Promise<RotateResult> {
     const t0 = Date.now();
     const na = sodium();
     // Parents: the current epoch and the heads to join; never a fork (history.ts).
@@ -2254,7 +2359,7 @@ export class Vault {
       }
       const recipient = m.slot.obj.body.recipient;
       anchorPlan = { slot: anchorSlotId, recipient, ref: parseTransitRecipientString(recipient).ref, version: 0, client: null };
-      if ((opts.anchor ?? 'advance') === 'advance') {
+      if (opts.anchor === 'advance') {
         const name = `${anchorPlan.ref.mount}/${anchorPlan.ref.key}`;
         try {
           anchorPlan.client = anchorClient(recipient);
@@ -2274,6 +2379,8 @@ export class Vault {
     const keys = new EpochKeys(eid, vk, this.id);
     const revoking = opts.revoke.length > 0;
     let epochText = '';
+    // A vault setting carried from epoch to epoch (versions.ts); changed only by setRetention.
+    const retention = opts.retention ?? parseRetention(this.bodyOf(this.head).retention) ?? undefined;
     const intent = await this.writeIntent('epoch', [epochKey(eid), ...(revoking ? [manifestKey(eid)] : []), ...members.map((m) => wrapKeyName(m.slot.obj.body.slot, eid))]);
     let kept: Set<string> | null = null;
     try {
@@ -2302,6 +2409,7 @@ export class Vault {
         memberKeys: Object.fromEntries(members.map((m) => [m.slot.obj.body.slot, sha256hex(Buffer.from(m.slot.obj.body.recipient, 'utf8'))])),
         ...(manifest ? { manifest } : {}),
         ...(anchorPlan ? { anchor: { transit: { slot: anchorPlan.slot, key: `${anchorPlan.ref.mount}/${anchorPlan.ref.key}`, version: anchorPlan.version } } } : {}),
+        ...(retention ? { retention } : {}),
       };
       const signed = signObject('epoch', body, keys.mac);
       epochText = signed;
@@ -2324,7 +2432,7 @@ export class Vault {
       throw e;
     }
     // Committed. The anchors follow: Transit's min_decryption_version, then the hardware keys present.
-    await this.advanceAnchors(eid, n, epochText, anchorPlan, (opts.anchor ?? 'advance') === 'advance' ? 'update' : 'quiet');
+    await this.advanceAnchors(eid, n, epochText, anchorPlan, opts.anchor === 'advance' ? 'update' : 'quiet');
     // Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
     for (const m of members) {
       const b: SlotBody = { ...m.slot.obj.body, epoch: eid };
@@ -2448,7 +2556,7 @@ export class Vault {
    */
   async rotate(opts: OpProgress = {}): Promise<RotateResult> {
     throwIfAborted(opts.signal);
-    return this.mutate(() => this.newEpoch({ revoke: [] }));
+    return this.mutate(() => this.newEpoch({ revoke: [], anchor: 'advance' }));
   }
 
   /** Members (key slots) and pending access requests. */
@@ -2519,7 +2627,7 @@ export class Vault {
         throw new CofferError('USAGE', `slot ${slotId} (Vault Transit key ${anchored.key}) anchors the freshness of vault ${this.name} and cannot be revoked: an anchor is permanent. To stop using that key, move the files to a new vault`);
       }
       this.revokedHere.add(slotId);
-      const r = await this.newEpoch({ revoke: [slotId] });
+      const r = await this.newEpoch({ revoke: [slotId], anchor: 'advance' });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
       return { ...r, records: n.records, blobsReencrypted: n.blobs, ms: r.ms + n.ms };
@@ -2532,14 +2640,23 @@ export class Vault {
     const all = [...this.records.values()];
     const progress = new ProgressTracker(opts.onProgress);
     progress.setTotals(all.length, all.reduce((a, r) => a + r.body.size, 0));
+    // Every blob a record keeps alive: current content and previous versions (versions.ts), each with the
+    // key and size that open it. Released blobs (awaiting collection) are deleted below, not re-encrypted.
+    const sources = new Map<string, RecordBody>();
+    for (const r of all) {
+      const b = r.body;
+      if (b.type !== 'file') continue;
+      if (liveBlobs(b).includes(b.blob as string)) sources.set(b.blob as string, b);
+      for (const h of b.history ?? []) if (!sources.has(h.blob)) sources.set(h.blob, { ...b, key: h.key, size: h.size, blob: h.blob });
+    }
     const newBlobs = new Map<string, string>();
-    for (const r of all) if (r.body.type === 'file' && r.body.blob && !newBlobs.has(r.body.blob)) newBlobs.set(r.body.blob, newId());
+    for (const blob of sources.keys()) newBlobs.set(blob, newId());
     const intent = await this.writeIntent('reencrypt', [...newBlobs.values()].map(blobKey));
     const keyFor = new Map<string, string>();
     const stagedNew: { staged: StagedObject; key: string }[] = [];
     let blobs = 0;
-    await this.withFileKeys(all.map((r) => r.body), () => runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
-      const owner = all.find((r) => r.body.blob === oldB) as Node;
+    await this.withFileKeys([...sources.values()], () => runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
+      const owner = { body: sources.get(oldB) as RecordBody };
       const na = sodium();
       const k = na.secureAlloc(32);
       k.set(na.randomBytes(32));
@@ -2567,12 +2684,19 @@ export class Vault {
       sealed.forEach((x, i) => keyFor.set(olds[i] as string, x.body.key as string));
     }
     const versions: Record<string, number> = {};
+    const releasedOld = new Set<string>();
     let records = 0;
     for (let i = 0; i < all.length; i += 1024) {
       const part = all.slice(i, i + 1024).map((r) => {
         let b = r.body;
-        if (b.type === 'file' && b.blob) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
+        if (b.type === 'file' && b.blob && newBlobs.has(b.blob)) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
         else b = { ...b, version: b.version + 1 };
+        if (b.history) b = { ...b, history: b.history.map((h) => ({ ...h, blob: newBlobs.get(h.blob) as string, key: keyFor.get(h.blob) as string })) };
+        if (b.released) {
+          for (const x of b.released) releasedOld.add(x.blob);
+          const { released: _r, ...rest } = b;
+          b = rest;
+        }
         return { r, b, text: sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')) };
       });
       await this.storage.putMany(part.map((x) => ({ key: `${RECORDS}/${x.r.file}`, data: x.text })));
@@ -2584,7 +2708,7 @@ export class Vault {
         progress.fileDone();
       }
     }
-    for (const oldB of newBlobs.keys()) await this.storage.delete(blobKey(oldB));
+    for (const oldB of new Set([...newBlobs.keys(), ...releasedOld])) await this.storage.delete(blobKey(oldB));
     await this.storage.delete(intent);
     await this.saveVersions(versions);
     this.tree = null;
@@ -2691,25 +2815,33 @@ export class Vault {
         }
       }
       for (const n of this.records.values()) {
-        if (n.conflict && !tree.infoByFile.has(n.file)) {
+        if (n.conflict && isLive(n.body) && !tree.infoByFile.has(n.file)) {
           problems.push({ severity: 'info', code: 'CONFLICT', object: `${RECORDS}/${n.file}`, path: null, message: 'conflict copy identical to its original', repairable: true });
         }
       }
       // Blobs: every referenced blob decrypts completely.
-      const files = [...this.records.values()].filter((n) => n.body.type === 'file');
+      // Previous versions and trash entries too (versions.ts); purged entries keep nothing alive.
+      const files: { n: Node; body: RecordBody; label: string }[] = [];
+      for (const n of this.records.values()) {
+        const b = n.body;
+        if (b.type !== 'file') continue;
+        const where = pathOf(n) ?? (b.trashed ? `${b.trashed.path || b.name} (in the trash)` : null);
+        if (liveBlobs(b).includes(b.blob as string)) files.push({ n, body: b, label: where ?? '' });
+        for (const h of b.history ?? []) files.push({ n, body: { ...b, key: h.key, size: h.size, blob: h.blob }, label: `${where ?? b.name} (version ${h.version})` });
+      }
       const progress = new ProgressTracker(opts.onProgress);
-      progress.setTotals(files.length, files.reduce((a, n) => a + n.body.size, 0));
+      progress.setTotals(files.length, files.reduce((a, f) => a + f.body.size, 0));
       let bytes = 0;
       // Strict vaults: file keys are opened in batches first, not one Vault request per file.
-      await this.withFileKeys(files.map((n) => n.body), () => runPool(files, defaultConcurrency(), async (n) => {
+      await this.withFileKeys(files.map((f) => f.body), () => runPool(files, defaultConcurrency(), async (f) => {
         try {
           const sink = new Writable({ write: (_c, _e, cb) => cb() });
-          const got = await this.decryptBlobTo(n.body, sink, (d) => progress.addBytes(d), opts.signal);
+          const got = await this.decryptBlobTo(f.body, sink, (d) => progress.addBytes(d), opts.signal);
           bytes += got;
         } catch (e) {
           if (isCofferError(e) && e.code === 'CANCELLED') throw e;
           const info = isCofferError(e) ? e : new CofferError('IO', (e as Error).message);
-          problems.push({ severity: 'error', code: info.code, object: blobKey(n.body.blob as string), path: pathOf(n), message: info.message, repairable: false });
+          problems.push({ severity: 'error', code: info.code, object: blobKey(f.body.blob as string), path: f.label || null, message: info.message, repairable: false });
         }
         progress.fileDone();
       }, opts.signal), true);
@@ -2740,7 +2872,8 @@ export class Vault {
         if (dead || old) problems.push({ severity: 'error', code: 'LEFTOVER', object: key, path: null, message: o.name.endsWith('.intent') ? 'record of an interrupted operation' : 'temporary file of an interrupted operation', repairable: true });
       }
       const proven = (obj: string): boolean => deadIntents.some((d) => d.objects.has(obj));
-      const referenced = new Set(files.map((n) => `${n.body.blob as string}.blob`));
+      // Released blobs (awaiting collection after the sync grace) are named too: not leftovers.
+      const referenced = new Set([...this.records.values()].flatMap((n) => namedBlobs(n.body)).map((b) => `${b}.blob`));
       let blobCount = 0;
       for (const o of await this.storage.list(BLOBS)) {
         const n = parseObjectName(o.name, '.blob', HEX32);
