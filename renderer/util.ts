@@ -83,6 +83,12 @@ export function slotTypeLabel(type: string): string {
   return known ? i18next.t(`slotType.${known}`) : type;
 }
 
+/** A slot's label; the default labels the core writes ("passphrase", "recovery key") in the current language. */
+export function slotLabel(slot: { type: string; label: string }): string {
+  if ((slot.type === 'recovery' && slot.label === 'recovery key') || (slot.type === 'passphrase' && slot.label === 'passphrase')) return slotTypeLabel(slot.type);
+  return slot.label;
+}
+
 /**
  * The busy / error / status state of a screen's buttons: `run(what)` clears both messages, marks the
  * screen busy, shows what `what` resolves to (or the error it throws), then calls `after` (a reload).
