@@ -130,6 +130,7 @@ describe('issue 11 item 9: the app in German', () => {
     await expect.poll(() => row.locator('td.c-size').textContent()).toBe('1,5 MB');
     expect(await row.locator('td.c-date').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$/);
     await page.getByRole('region', { name: 'Aufträge' }).getByText('fertig', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await page.getByRole('region', { name: 'Aufträge' }).getByText('2 Einträge zu Team hinzufügen').waitFor();
     await checkScreen('files');
     await app.screenshot('de-04-files', 'files-de.png');
     await row.getByRole('button', { name: 'Weitere Aktionen für Bericht.pdf' }).click();
