@@ -329,6 +329,9 @@ export async function readVaultInfo(dir: string, storage: VaultStorage = new FsS
   return { id: desc.id, name: desc.name, created: desc.created, slots };
 }
 
+/** C0, DEL and C1 controls, the line and paragraph separators, and the bidi overrides and isolates. */
+const REQUEST_NAME_FORBIDDEN = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
 /** Drops an access request into the vault folder; no key needed. `members` lists it, `grant` approves it. */
 export async function requestAccess(dir: string, recipient: string, name: string, storage: VaultStorage = new FsStorage(dir)): Promise<AccessRequest> {
   await initSodium();
@@ -336,6 +339,10 @@ export async function requestAccess(dir: string, recipient: string, name: string
   const r = parseRecipient(recipient);
   const clean = name.trim();
   if (clean === '' || clean.length > 200) throw new CofferError('USAGE', 'give your name (1–200 characters) with --name');
+  // Shown to members in `members` and the app: no line breaks, escape sequences or direction overrides.
+  if (REQUEST_NAME_FORBIDDEN.test(clean)) {
+    throw new CofferError('USAGE', 'your name may not hold control characters (line breaks, tabs, terminal escape sequences) or text-direction overrides; give it as plain text');
+  }
   const req: AccessRequest = { id: newSlotId(), name: clean, recipient: recipient.trim(), fingerprint: r.fingerprint ?? '', created: nowIso() };
   await storage.put(`${REQUESTS}/${req.id}.req`, `${JSON.stringify({ v: 1, ...req })}\n`);
   return req;
