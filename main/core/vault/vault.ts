@@ -995,8 +995,18 @@ export class Vault {
       }
       const text = raw.toString('latin1');
       const cached = this.records.get(t.file);
-      // Unchanged bytes under an epoch of the same history: nothing to decrypt or check again.
-      if (cached && cached.tag === text && this.trusted.has(this.recordEpochOf(cached))) return;
+      // Unchanged bytes under an epoch of the same history, checked against the same revocations:
+      // nothing to decrypt or check again. A revocation that arrived since (another writer's, synced
+      // in) must be applied to records this session already holds, as a fresh open would.
+      if (cached && cached.tag === text && this.trusted.has(this.recordEpochOf(cached))) {
+        const ep = this.recordEpochOf(cached);
+        let by = closed.get(ep);
+        if (!by) {
+          by = this.closedBy(ep);
+          closed.set(ep, by);
+        }
+        if (by.length === 0 || this.recordCheckedUnder.get(t.file) === this.revocationsKey) return;
+      }
       const epoch = recordEpoch(text);
       try {
         if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
@@ -1034,6 +1044,7 @@ export class Vault {
         }
         this.records.set(t.file, { file: t.file, tag: text, body, conflict: t.name.conflict });
         this.recordEpochs.set(t.file, epoch);
+        this.recordCheckedUnder.set(t.file, this.revocationsKey);
       } catch (e) {
         this.records.delete(t.file);
         const msg = e instanceof SyntaxError ? 'record content is malformed' : (e as Error).message;
@@ -1043,6 +1054,8 @@ export class Vault {
   }
 
   private readonly recordEpochs = new Map<string, string>();
+  /** Record file → the revocations in force (revocationsKey) when it was last checked against their manifests. */
+  private readonly recordCheckedUnder = new Map<string, string>();
   private recordEpochOf(n: Node): string {
     return this.recordEpochs.get(n.file) ?? '';
   }
