@@ -2,6 +2,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type
 import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../preload/contract';
 import { coffer, errorOf, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
+import { useTranslation } from 'react-i18next';
+import { UndoBar, VersionsPanel } from './Versions';
 
 type Edit =
   | { kind: 'mkdir' }
@@ -143,6 +145,10 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const [query, setQuery] = useState('');
   const [, setRecentTick] = useState(0);
+  // Versions and trash (issue 10 part 3): the file whose versions are shown; what the last delete moved to the trash.
+  const { t } = useTranslation();
+  const [versionsOf, setVersionsOf] = useState<string | null>(null);
+  const [deleted, setDeleted] = useState<{ names: string[]; trashIds: string[] } | null>(null);
   const dragDepth = useRef(0);
   const internalDrag = useRef<EntryInfo[] | null>(null);
   forgetOnLock();
@@ -306,10 +312,17 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       }, 'form', `Moved ${edit.entries.length === 1 ? (edit.entries[0] as EntryInfo).name : `${edit.entries.length} items`} to ${dir === '/' ? 'the top folder' : dir}.`);
     }
     if (edit.kind === 'delete') {
-      const n = edit.entries.length;
+      // To the trash: the Undo beside the status restores exactly what this delete moved there.
+      const moved = { names: [] as string[], trashIds: [] as string[] };
+      setDeleted(null);
       ok = await run(async () => {
-        for (const t of edit.entries) await coffer().files.remove({ vaultId: vault.id, path: t.path, recursive: t.type === 'dir' });
-      }, 'form', `Deleted ${n === 1 ? (edit.entries[0] as EntryInfo).name : `${n} items`}.`);
+        for (const x of edit.entries) {
+          const r = await coffer().files.remove({ vaultId: vault.id, path: x.path, recursive: x.type === 'dir' });
+          moved.names.push(x.name);
+          if (r.trashId) moved.trashIds.push(r.trashId);
+        }
+      }, 'form');
+      if (moved.names.length > 0) setDeleted(moved);
     }
     if (ok) {
       setEdit(null);
@@ -370,13 +383,15 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
         )}
       </div>
       {status && <div className="alert info" role="status">{status}</div>}
+      {deleted && <UndoBar vaultId={vault.id} deleted={deleted} onDone={() => { setDeleted(null); void load(); }} />}
       {error && <div className="alert error" role="alert">{error}</div>}
+      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
       {edit && (
         <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label="Edit">
           {edit.kind === 'delete' && (
-            <p>
-              Delete {edit.entries.length === 1 ? <strong className="truncate" title={(edit.entries[0] as EntryInfo).name}>{(edit.entries[0] as EntryInfo).name}</strong> : <strong>{edit.entries.length} items</strong>}
-              {edit.entries.some((t) => t.type === 'dir') ? ' and everything in the folders' : ''} from the vault? This cannot be undone: the encrypted content is removed from the vault folder.
+            <p className="truncate" title={edit.entries.map((x) => x.name).join(', ')}>
+              {t('trash.confirmDelete', { count: edit.entries.length, name: (edit.entries[0] as EntryInfo).name })}
+              {edit.entries.some((x) => x.type === 'dir') ? ` ${t('trash.confirmDeleteFolders')}` : ''}
             </p>
           )}
           {edit.kind === 'move' && (
@@ -487,6 +502,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                       <MoreMenu name={e.name}>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={`Rename ${e.name}`}>Rename</button>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={`Move ${e.name}`}>Move…</button>
+                        {e.type === 'file' && !e.conflict && <button type="button" className="btn small" onClick={() => setVersionsOf(e.path)} aria-label={t('versions.actionLabel', { name: e.name })}>{t('versions.action')}</button>}
                         <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: [e] })} aria-label={`Delete ${e.name}`}>Delete…</button>
                       </MoreMenu>
                     </td>
