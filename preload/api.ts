@@ -86,6 +86,8 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
       list: call('files:list'),
       add: call('files:add'),
       export: call('files:export'),
+      /** Browser shell: a one-time URL that downloads the decrypted file (open it in the page). */
+      exportDownload: call('files:exportDownload'),
       open: call('files:open'),
       dragOut: call('files:dragOut'),
       mkdir: call('files:mkdir'),

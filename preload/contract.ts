@@ -356,6 +356,12 @@ export const channels = {
   'files:add': { request: z.object({ vaultId: Id, sources: z.array(FsPath).min(1).max(10_000), to: VPath }), response: z.object({ jobId: z.string() }) },
   'files:export': { request: z.object({ vaultId: Id, path: VPath, dest: FsPath }), response: z.object({ jobId: z.string() }) },
   'files:open': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ jobId: z.string() }) },
+  /**
+   * Browser shell (app:info shell = "browser"): Export and drag-out are a download. Main checks the
+   * file and returns a one-time URL on this server (single use, short-lived, for this page's session);
+   * the page opens it and main streams the plaintext as it decrypts (nothing is written to disk).
+   */
+  'files:exportDownload': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ url: z.string().regex(/^\/download\/[A-Za-z0-9_-]{43}$/), name: z.string().min(1).max(1024) }) },
   /** Drag a file out of the window: main decrypts it into the private temp folder and starts an OS drag. */
   'files:dragOut': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
   'files:mkdir': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },

@@ -40,12 +40,13 @@ export function setupVaults(s: AppServices): Group<'vaults:list' | 'vaults:creat
   };
 }
 
-export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | 'files:uploadStart' | 'files:export' | 'files:open' | 'files:dragOut' | 'files:mkdir' | 'files:move' | 'files:remove' | 'files:resolveConflict'> {
+export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | 'files:uploadStart' | 'files:export' | 'files:exportDownload' | 'files:open' | 'files:dragOut' | 'files:mkdir' | 'files:move' | 'files:remove' | 'files:resolveConflict'> {
   return {
     'files:list': (req) => s.vaults.listFiles(req.vaultId, req.path),
     'files:add': (req) => ({ jobId: s.vaults.addFiles(req.vaultId, req.sources, req.to) }),
     'files:uploadStart': (req) => s.uploads.start(req.vaultId, req.to, req.files, req.folders),
     'files:export': (req) => ({ jobId: s.vaults.exportFile(req.vaultId, req.path, req.dest) }),
+    'files:exportDownload': (req, sender) => s.vaults.exportDownload(req.vaultId, req.path, sender.webContentsId),
     'files:open': (req) => ({ jobId: s.vaults.openFile(req.vaultId, req.path) }),
     'files:dragOut': async (req, sender) => (await s.vaults.dragOut(req.vaultId, req.path, sender.webContentsId), ok),
     'files:mkdir': async (req) => (await s.vaults.mkdir(req.vaultId, req.path), ok),

@@ -4,7 +4,8 @@
  * they conflict with so the window can show both versions.
  */
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CofferError } from '../core/errors';
 import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as CoreEntry, type StagedFile, type Vault } from '../core/vault';
 import { parseRecipient } from '../core/keys/recipients';
@@ -119,6 +120,27 @@ class CoreOpenVault implements OpenVault {
     const e = this.v.stat(toCore(vpath));
     if (!e) throw new CofferError('NOT_FOUND', `${vpath}: no such file in vault ${this.name}`);
     await this.v.get(toCore(vpath), dest, { signal: p.signal, onProgress: progressTo(p) });
+  }
+
+  async readTo(vpath: string, out: Writable, p: TransferProgress): Promise<number> {
+    const e = this.v.stat(toCore(vpath));
+    if (!e || e.type !== 'file') throw new CofferError('NOT_FOUND', `${vpath}: no such file in vault ${this.name}`);
+    const size = e.size ?? 0;
+    p.report({ filesDone: 0, filesTotal: 1, bytesDone: 0, bytesTotal: size, current: vpath });
+    let done = 0;
+    const counted = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        done += chunk.length;
+        p.report({ filesDone: 0, filesTotal: 1, bytesDone: done, bytesTotal: size, current: vpath });
+        cb(null, chunk);
+      },
+    });
+    const sent = pipeline(counted, out, { signal: p.signal });
+    sent.catch(() => undefined); // the read below reports the failure; this one is the same
+    const n = await this.v.readFile(toCore(vpath), counted, { signal: p.signal });
+    await sent;
+    p.report({ filesDone: 1, filesTotal: 1, bytesDone: n, bytesTotal: size, current: null });
+    return n;
   }
 
   async mkdir(vpath: string): Promise<void> {

@@ -3,7 +3,7 @@
  * with "/"). core-vault.ts implements it over the real core; keeping the seam narrow lets the
  * service (timers, jobs, temp files, events) be read and tested on its own.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Identity, ProviderUI, Recipient } from '../core/keys/types';
 import type { StagedFile } from '../core/vault';
 import type { AccessRequest, ConflictInfo, EntryInfo, FileVersion, Retention, SlotInfo, TrashEntry } from '../../preload/contract';
@@ -42,6 +42,12 @@ export interface OpenVault {
   add(sources: string[], to: string, p: TransferProgress): Promise<void>;
   /** Writes one file out to `dest` (atomically; nothing at `dest` unless it completes). */
   get(path: string, dest: string, p: TransferProgress): Promise<void>;
+  /**
+   * Browser-shell downloads: streams one file's plaintext into `out` (an HTTP response), decrypting as
+   * it goes; nothing is written to disk. Only authenticated chunks reach `out`; a tampered or truncated
+   * blob fails part-way (the caller then breaks the response, so the browser marks the download failed).
+   */
+  readTo(path: string, out: Writable, p: TransferProgress): Promise<number>;
   mkdir(path: string): Promise<void>;
   move(from: string, to: string): Promise<void>;
   /** Moves to the trash; resolves with the trash id that restores it (issue 10 part 3). */

@@ -4,6 +4,7 @@
  * and the events the window listens to (locked, conflicts found, pending access requests).
  */
 import { promises as fsp } from 'node:fs';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { CofferError, toErrorInfo } from '../core/errors';
 import type { Identity, ProviderNotice } from '../core/keys/types';
@@ -40,6 +41,14 @@ interface Unlocked {
 
 const DRAG_OUT_MAX = 256 * 1024 * 1024;
 
+/** What the browser shell's download route serves: one vault file, decrypted as it is sent. */
+export interface DownloadOffer {
+  readonly vaultId: string;
+  readonly path: string;
+  readonly name: string;
+  readonly size: number;
+}
+
 export type LockReason = EventOf<'event:vaultLocked'>['reason'];
 
 export interface VaultServiceDeps {
@@ -58,6 +67,11 @@ export interface VaultServiceDeps {
   dialogs: Pick<ApprovingDialogs, 'takeSaveApproval' | 'takeSourceApprovals' | 'checkFolderApproval'>;
   /** Starts an OS drag of a file from the window (Electron's webContents.startDrag); absent where unsupported. */
   startDrag?: (webContentsId: number, file: string) => void;
+  /**
+   * Browser shell: registers a one-time download of a vault file for the page `webContentsId` (the
+   * bridge connection) and returns its URL path (/download/TOKEN); absent in Electron (native Save).
+   */
+  offerDownload?: (webContentsId: number, d: DownloadOffer) => string;
   now?: () => number;
   /** How often an unlocked vault is checked for new access requests and conflicts. */
   pollMs?: number;
@@ -460,6 +474,33 @@ export class VaultService {
     await fsp.chmod(dest, 0o400).catch(() => undefined);
     this.d.startDrag(webContentsId, dest);
     this.log(vaultId, u.vault.name, 'drag out', vpath, true);
+  }
+
+  /**
+   * Browser shell: "Export" and drag-out are a download. Checks that `vpath` is a file and asks the
+   * shell for a one-time URL the page then opens; the plaintext is streamed by sendDownload.
+   */
+  async exportDownload(vaultId: string, vpath: string, webContentsId: number): Promise<{ url: string; name: string }> {
+    const u = this.unlocked(vaultId);
+    if (!this.d.offerDownload) throw new CofferError('USAGE', 'downloads are only for the browser window; use Export to save a copy');
+    this.touch(vaultId);
+    const entry = (await u.vault.list(path.posix.dirname(vpath))).find((e) => e.path === vpath);
+    if (!entry) throw new CofferError('NOT_FOUND', `${vpath} is not in this vault (any more)`);
+    if (entry.type !== 'file') throw new CofferError('USAGE', `${entry.name} is a folder: export the files in it`);
+    const url = this.d.offerDownload(webContentsId, { vaultId, path: vpath, name: entry.name, size: entry.size ?? 0 });
+    return { url, name: entry.name };
+  }
+
+  /**
+   * Browser shell, the download route: decrypts `vpath` straight into `out` (the HTTP response) as an
+   * export job (progress and cancel in the Jobs panel). Nothing is written to disk.
+   */
+  sendDownload(vaultId: string, vpath: string, out: Writable): string {
+    const u = this.unlocked(vaultId);
+    this.touch(vaultId);
+    return this.job(vaultId, 'export', `Download ${path.posix.basename(vpath)}`, `${vpath} → download`, async (ctl) => {
+      await u.vault.readTo(vpath, out, ctl);
+    });
   }
 
   private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, run: Parameters<JobManager['start']>[1]): string {

@@ -135,8 +135,9 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [rowError, setRowError] = useState<{ path: string; message: string } | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
-  const [uploads, setUploads] = useState(false);
-  useEffect(() => void coffer().app.info().then((i) => setUploads(i.shell === 'browser'), () => undefined), []);
+  // The one capability flag: in the browser shell drops are uploads, and export and drag-out are downloads.
+  const [browser, setBrowser] = useState(false);
+  useEffect(() => void coffer().app.info().then((i) => setBrowser(i.shell === 'browser'), () => undefined), []);
   const [edit, setEdit] = useState<Edit | null>(null);
   const [text, setText] = useState('');
   const [folders, setFolders] = useState<string[] | null>(null);
@@ -241,7 +242,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       moveInto(own, dir);
       return;
     }
-    if (uploads) {
+    if (browser) {
       // Browser window: the files have no path main may read, so they are uploaded (read now, while the drop lasts).
       const started = coffer().files.upload({ vaultId: vault.id, to: dir, data: e.dataTransfer });
       void run(() => started, 'top');
@@ -262,7 +263,23 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     }
   };
 
+  /** Browser shell: main decrypts the file into a one-time download; the browser saves it where the person says. */
+  const download = async (entry: EntryInfo) => {
+    const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
+    const a = document.createElement('a');
+    a.href = r.url;
+    a.download = r.name;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+  };
+
   const exportEntry = async (entry: EntryInfo) => {
+    if (browser) {
+      if (await run(() => download(entry), { row: entry.path }, `Downloading ${entry.name}…`)) remember(vault.id, entry.path);
+      return;
+    }
     try {
       const r = await coffer().dialog.saveFile({ title: `Export ${entry.name}`, defaultName: entry.name });
       if (!r.path) return;
@@ -478,6 +495,11 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                       // Files: the OS drag is started by main once the file is decrypted into the private
                       // temp folder; dropped back on a folder of this list it moves instead (internalDrag).
                       ev.preventDefault();
+                      if (browser) {
+                        // No OS drag from a page: dragging a file out downloads it.
+                        download(e).catch((err: unknown) => setRowError({ path: e.path, message: errorOf(err).message }));
+                        return;
+                      }
                       coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorOf(err).message }));
                     }}
                     onDragEnd={() => { internalDrag.current = null; }}
