@@ -122,7 +122,7 @@ export function UndoBar({ vaultId, deleted, onDone }: { vaultId: string; deleted
   const n = deleted.names.length;
   return (
     <div className="alert info undo" role="status">
-      {n === 1 ? t('trash.movedOne', { name: deleted.names[0] }) : t('trash.movedMany', { count: n })}{' '}
+      {n === 1 ? t('trash.movedOne', { name: deleted.names[0] ?? '' }) : t('trash.movedMany', { count: n })}{' '}
       {deleted.trashIds.length > 0 && <button type="button" className="btn small" disabled={busy} onClick={() => void undo()}>{t('trash.undo')}</button>}{' '}
       <button type="button" className="btn link" onClick={() => onDone(false)}>{t('trash.dismiss')}</button>
       {error && <div className="alert error" role="alert">{error}</div>}
