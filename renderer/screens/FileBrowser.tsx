@@ -257,7 +257,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     }
   };
 
-  /** Browser shell: main decrypts the file into a one-time download; the browser saves it where the person says. */
+  /** Browser shell: main decrypts the file (a folder: one .zip) into a one-time download; the browser saves it. */
   const download = async (entry: EntryInfo) => {
     const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
     const a = document.createElement('a');
@@ -505,7 +505,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                     <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
                     <td className="actions c-actions">
                       {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={`Open ${e.name}`} title="Open">Open</button>}
-                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={`Export ${e.name}`} title="Export a copy">Export…</button>}
+                      {(e.type === 'file' || browser) && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={`Export ${e.name}`} title={e.type === 'dir' ? 'Download as one .zip file' : 'Export a copy'}>Export…</button>}
                       <MoreMenu name={e.name}>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={`Rename ${e.name}`}>Rename</button>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={`Move ${e.name}`}>Move…</button>
