@@ -188,6 +188,8 @@ export const Settings = z.object({
   theme: z.enum(['system', 'light', 'dark']),
   /** PKCS#11 module path; empty = search the usual places. */
   pkcs11Module: z.string().max(4096),
+  /** The window's language: "system" follows the system's (navigator.languages). */
+  language: z.enum(['system', 'en', 'de']),
 });
 export type Settings = z.infer<typeof Settings>;
 

@@ -119,8 +119,8 @@ export type ProblemSeverity = 'error' | 'warning' | 'info';
 
 export interface VaultProblem {
   readonly severity: ProblemSeverity;
-  /** FORK: an epoch, slot or record on a branch that is not part of the vault's history (history.ts). */
-  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE' | 'FORK';
+  /** FORK: an epoch, slot or record on a branch that is not part of the vault's history (history.ts). ANCHOR: a freshness anchor could not be read or updated (anchor.ts). */
+  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE' | 'FORK' | 'ANCHOR';
   /** The storage object concerned, e.g. `records/3f…a1.rec`. */
   readonly object: string;
   /** Vault path when known. */

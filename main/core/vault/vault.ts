@@ -44,6 +44,11 @@ import {
 } from './slots';
 import { readMemory, updateMemory } from './state';
 import { Ancestry, chooseHistory } from './history';
+import {
+  anchorClient, checkTransitAnchor, epochFileHash, hardwareIdentities, keyRefOf, readHardwareAnchor, transitStanzaFor,
+  validEpochAnchor, writeHardwareAnchor, type EpochAnchor, type TransitAnchor,
+} from './anchor';
+import { parseTransitRecipientString } from '../keys/transit/slot';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
 import './transit-slot';
 import {
@@ -112,6 +117,11 @@ export interface EpochBody {
   readonly memberKeys?: Record<string, string>;
   /** v2 revocations: SHA-256 (hex) of `epochs/<E>.manifest`, the record files current when it was made. */
   readonly manifest?: string;
+  /**
+   * Freshness anchor (anchor.ts, FORMAT.md §6.16): the Transit slot and key version this epoch is
+   * anchored at. Once an epoch is anchored, every epoch descending from it is (the anchor is permanent).
+   */
+  readonly anchor?: EpochAnchor;
   /** How long previous versions and trash entries are kept (versions.ts); absent: the defaults. */
   readonly retention?: Retention;
 }
@@ -406,8 +416,13 @@ export async function openVault(dir: string, opts: OpenOptions): Promise<Vault> 
   const { desc, bytes } = await readDescriptor(storage);
   const v = new Vault(storage, desc, bytes, opts.stateDir, opts.ui ?? nonInteractiveUI, opts.credentials);
   if (opts.clock) v.useClock(opts.clock);
-  await v.load();
-  if (opts.heal !== false) await v.healIfNeeded();
+  try {
+    await v.load();
+    if (opts.heal !== false) await v.healIfNeeded();
+  } catch (e) {
+    v.lock(); // keys opened before the refusal (a rollback, a tampered object) are wiped
+    throw e;
+  }
   return v;
 }
 
@@ -443,6 +458,10 @@ export class Vault {
   private readonly slotIdentityCache = new Map<string, { ids?: SlotIdentities; error?: CofferError }>();
   private readonly slotSecrets = new Map<string, Uint8Array>();
   private readonly openedBy = new Set<string>();
+  /** Epoch → the slot whose wrap opened it this session (a Transit anchor needs no second decrypt then). */
+  private readonly unlockedVia = new Map<string, string>();
+  /** Epochs the hardware keys given record (their freshness anchors), required in every history chosen. */
+  private hwAnchors: { id: string; source: string; hash: string }[] = [];
   private memEntries: Record<string, number> = {};
   /** Strict mode: seals/opens file keys (batched); opened keys live in keyCache only during an operation. */
   private readonly keyGuard: FileKeyGuard | undefined;
@@ -459,6 +478,9 @@ export class Vault {
     this.id = desc.id;
     this.name = desc.name;
     this.keyGuard = desc.strict ? fileKeyGuardFor(desc.strict) : undefined;
+    // Hardware keys keep their PIN while the vault is unlocked, so the freshness anchor on the token
+    // is read and written without asking again; forgotten on lock.
+    for (const id of hardwareIdentities(credentials.identities)) id.holdPin();
   }
 
   /** The strict-mode key guard id, if this vault is strict. */
@@ -515,6 +537,7 @@ export class Vault {
     this.keyCache.clear();
     this.records.clear();
     this.tree = null;
+    for (const id of hardwareIdentities(this.credentials.identities)) id.forgetPin();
     this.credentials = {};
   }
 
@@ -640,7 +663,8 @@ export class Vault {
           || typeof b.chain !== 'object' || b.chain === null || Array.isArray(b.chain) || Object.values(b.chain).some((x) => typeof x !== 'string')
           || !strings(b.members) || !strings(b.revoked) || !strings(b.revokedFingerprints)
           || (b.memberKeys !== undefined && (typeof b.memberKeys !== 'object' || b.memberKeys === null || Array.isArray(b.memberKeys)))
-          || (b.manifest !== undefined && (typeof b.manifest !== 'string' || !/^[0-9a-f]{64}$/.test(b.manifest)))) {
+          || (b.manifest !== undefined && (typeof b.manifest !== 'string' || !/^[0-9a-f]{64}$/.test(b.manifest)))
+          || !validEpochAnchor(b.anchor)) {
           throw new CofferError('VAULT_TAMPERED', `epoch ${n.id} does not belong to this vault or is malformed`);
         }
         out.set(n.id, { id: n.id, obj });
@@ -758,6 +782,7 @@ export class Vault {
         }
         this.addKeys(keys);
         this.openedBy.add(b.slot);
+        this.unlockedVia.set(epoch, b.slot);
         if (ids.secret && b.type === 'passphrase' && !this.slotSecrets.has(b.slot)) {
           const s = na.secureAlloc(32);
           s.set(ids.secret);
@@ -1036,6 +1061,9 @@ export class Vault {
       const tampered = this.loadProblems.find((p) => p.object.startsWith(`${EPOCHS}/`) && p.code === 'VAULT_TAMPERED' && /failed authentication/.test(p.message));
       if (tampered) throw new CofferError('VAULT_TAMPERED', `vault ${this.name}: ${tampered.message}`);
       const first = errors.find((e) => e.code === 'WRONG_PASSPHRASE') ?? errors[0];
+      if (first?.code === 'TRANSIT_VERSION_TOO_OLD') {
+        throw new CofferError(first.code, `${first.message} If vault ${this.name} is anchored to this key (coffer vault anchor), this folder is an older copy: restore the newest one, or wait for it to finish syncing.`);
+      }
       if (first) throw first;
       throw new CofferError('NO_IDENTITY', this.credentialsGiven()
         ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')}; a member who was removed no longer has a key file for it)`
@@ -1050,9 +1078,17 @@ export class Vault {
     }
     const opened = new Map([...this.keyring.keys()].map((id) => [id, { n: this.bodyOf(id).n, revokes: this.bodyOf(id).revoked.length > 0 }]));
     this.ancestry = new Ancestry(this.links);
+    if (this.firstLoad) await this.readHardwareAnchors();
     const choice = chooseHistory({
       opened, links: this.links, seenRevocations: mem.revocations, remembered: mem.epochId, present: new Set(this.epochs.keys()), vaultName: this.name,
+      anchors: this.hwAnchors,
     }, this.ancestry);
+    for (const a of this.hwAnchors) {
+      const e = this.epochs.get(a.id);
+      if (e && epochFileHash(`${e.obj.text}\nmac: ${encodeB64(e.obj.mac)}\n`) !== a.hash) {
+        throw new CofferError('VAULT_TAMPERED', `vault ${this.name}: epoch ${a.id} is not the one ${a.source} records (its file differs): the folder was altered. Restore the newest copy, or ask the vault's owner`);
+      }
+    }
     const current = choice.current;
     const maxN = Math.max(...[...choice.trusted].map((e) => this.bodyOf(e).n));
     if (mem.epochN > maxN) {
@@ -1082,16 +1118,116 @@ export class Vault {
     }
     this.needsMigration = interrupted || this.desc.version === 1;
     this.verifySlots();
+    if (this.firstLoad) await this.confirmTransitAnchor(current);
     await this.loadManifests();
     await this.loadRecords();
     const versions: Record<string, number> = {};
     for (const n of this.records.values()) if (!n.conflict) versions[n.body.id] = Math.max(versions[n.body.id] ?? 0, n.body.version);
     const saved = await updateMemory(this.stateDir, this.id, { epochN: headBody.n, epochId: current, entries: versions, revocations: choice.revocations });
     this.memEntries = saved.entries;
-    if (this.firstLoad && !this.hadState) {
-      this.openWarnings = [`this computer has not opened vault ${this.name} before, so it cannot tell whether the folder was rolled back to an older copy (for example one from before a member was removed). If that matters, confirm with another member that epoch ${current} is the newest`];
+    if (this.firstLoad && !this.hadState && this.freshness.length === 0) {
+      this.openWarnings.push(`this computer has not opened vault ${this.name} before, so it cannot tell whether the folder was rolled back to an older copy (for example one from before a member was removed). If that matters, confirm with another member that epoch ${current} is the newest`);
     }
     this.firstLoad = false;
+  }
+
+  /** What confirmed this open's freshness (anchors), for people; empty if nothing did. */
+  private freshness: string[] = [];
+
+  /** What confirmed that the folder is the newest copy on this open (e.g. "Transit key transit/k"); empty if nothing did. */
+  get freshnessAnchors(): readonly string[] {
+    return this.freshness;
+  }
+
+  /**
+   * The Transit anchor in force at `epoch`: the newest anchored epoch on its verified history (an
+   * anchor is permanent, so descendants of an anchored epoch are held to it even if they omit it).
+   */
+  private transitAnchorAt(epoch: string): { epoch: string; anchor: TransitAnchor } | null {
+    let best: { epoch: string; anchor: TransitAnchor; n: number } | null = null;
+    for (const e of this.ancestry.of(epoch)) {
+      const b = this.epochs.get(e)?.obj.body;
+      const t = b?.anchor?.transit;
+      if (b && t && (!best || b.n > best.n)) best = { epoch: e, anchor: t, n: b.n };
+    }
+    return best ? { epoch: best.epoch, anchor: best.anchor } : null;
+  }
+
+  /** On open: hardware keys given may hold this vault's freshness anchor (read once, then required on every load). */
+  private async readHardwareAnchors(): Promise<void> {
+    for (const id of hardwareIdentities(this.credentials.identities)) {
+      // A token is never prompted only for this where this computer's state already guards against
+      // rollback and another key opened the vault; on a first open the anchor is worth one PIN.
+      if (this.hadState && !id.hasPin) continue;
+      const r = await readHardwareAnchor(id, this.id, this.ui);
+      if (r.error) {
+        const msg = `could not read the freshness anchor of vault ${this.name} on ${r.token} (${r.error.message})`;
+        if (!this.hadState) this.openWarnings.push(`${msg}: this computer cannot use it to rule out a rollback`);
+        else this.problem({ severity: 'info', code: 'ANCHOR', object: DESCRIPTOR_KEY, message: msg });
+        continue;
+      }
+      if (!r.anchor) continue;
+      this.hwAnchors.push({ id: r.anchor.epoch, source: `hardware key ${r.token}`, hash: r.anchor.hash });
+      this.freshness.push(`hardware key ${r.token}`);
+    }
+  }
+
+  /** On open: the Transit anchor, if the history has one (anchor.ts). */
+  private async confirmTransitAnchor(current: string): Promise<void> {
+    const found = this.transitAnchorAt(current);
+    if (!found) return;
+    const a = found.anchor;
+    const slot = this.slots.find((s) => s.verified && s.obj.body.slot === a.slot && s.obj.body.type === 'vault-transit');
+    const recipient = slot?.obj.body.recipient ?? `vault-transit:${a.key}`;
+    const vk = this.headKeysOf(current).vk;
+    let stanzas: Stanza[] | null = null;
+    try {
+      const raw = await this.storage.get(wrapKeyName(a.slot, current));
+      if (raw) {
+        const h = parseHeader(raw);
+        verifyHeaderMac(h, vk);
+        stanzas = [...h.stanzas];
+      }
+    } catch (e) {
+      if (!isCofferError(e)) throw e;
+      stanzas = null;
+    }
+    let res;
+    try {
+      res = await checkTransitAnchor({
+        vaultName: this.name, epoch: current, anchor: a, recipient, stanzas, epochKey: vk, proved: this.unlockedVia.get(current) === a.slot, ui: this.ui,
+      });
+    } catch (e) {
+      // A key that no longer exists cannot confirm anything; where state protects, say so and go on.
+      if (this.hadState && isCofferError(e) && e.code === 'VAULT_ROLLBACK' && /no longer exists/.test(e.message)) {
+        this.openWarnings.push(e.message);
+        return;
+      }
+      throw e;
+    }
+    if (res.status === 'unreachable') {
+      const msg = `vault ${this.name} is anchored to Vault Transit key ${a.key}, but Vault could not be asked (${res.reason})`;
+      if (!this.hadState) this.openWarnings.push(`${msg}: this computer has not opened it before, so it cannot rule out a rollback to an older copy (for example one from before a member was removed). Configure Vault and open it again, or confirm with another member that epoch ${current} is the newest`);
+      else this.problem({ severity: 'info', code: 'ANCHOR', object: DESCRIPTOR_KEY, message: msg });
+      return;
+    }
+    this.freshness.push(`Vault Transit key ${a.key}`);
+    // An anchored change that stopped before raising min_decryption_version: finish it.
+    const own = this.bodyOf(current).anchor?.transit;
+    if (own && own.slot === a.slot && own.version > res.minDecryption) {
+      try {
+        await anchorClient(recipient).setMinDecryptionVersion(keyRefOf(own), own.version);
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        this.problem({ severity: 'warning', code: 'ANCHOR', object: epochKey(current), message: `could not raise min_decryption_version of Transit key ${a.key} to ${own.version} (${e.message}); the next change retries` });
+      }
+    }
+  }
+
+  private headKeysOf(epoch: string): EpochKeys {
+    const k = this.keyring.get(epoch);
+    if (!k) throw new CofferError('INTERNAL', `no key for epoch ${epoch}`);
+    return k;
   }
 
   private credentialsGiven(): boolean {
@@ -1295,7 +1431,7 @@ export class Vault {
   /** Merges concurrent epochs into one and wraps the current epoch for members that lack it. */
   private async heal(): Promise<void> {
     if (this.joinable.length > 0) {
-      await this.newEpoch({ revoke: [] });
+      await this.newEpoch({ revoke: [], anchor: 'carry' });
       return;
     }
     const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
@@ -1406,9 +1542,10 @@ export class Vault {
     });
   }
 
-  private async writeWrap(slot: SlotBody, epoch: string, vk: Uint8Array): Promise<void> {
+  private async writeWrap(slot: SlotBody, epoch: string, vk: Uint8Array): Promise<Stanza[]> {
     const stanzas = await slotKind(slot.type).recipient(slot).wrap(vk);
     await this.storage.put(wrapKeyName(slot.slot, epoch), encodeHeader(stanzas, vk));
+    return stanzas;
   }
 
   private async writeIntent(op: string, objects: string[]): Promise<string> {
@@ -2201,13 +2338,38 @@ export class Vault {
    * asked) every record re-encrypted under it. Order: wraps, then the epoch (the commit point), then
    * slots and records; a crash before the commit leaves only leftovers, after it a readable vault.
    */
-  private async newEpoch(opts: { revoke: string[]; retention?: Retention }): Promise<RotateResult> {
+  private async newEpoch(opts: { revoke: string[]; retention?: Retention; anchor?: 'advance' | 'carry'; anchorSlot?: string }): Promise<RotateResult> {
     const t0 = Date.now();
     const na = sodium();
     // Parents: the current epoch and the heads to join; never a fork (history.ts).
     const parents = [this.head, ...this.joinable];
     const members = this.memberSlots().filter((m) => m.status === 'active' && !opts.revoke.includes(m.slot.obj.body.slot));
     if (members.length === 0) throw new CofferError('USAGE', 'this would leave the vault with no way in; add another slot first');
+    // The Transit freshness anchor (anchor.ts): permanent once set, so every new epoch carries it; a
+    // rotation or revocation ("advance") first rotates the Transit key, and raises min_decryption_version
+    // to the new version once the epoch is committed.
+    const inherited = parents.map((p) => this.transitAnchorAt(p)).filter((x) => x !== null)
+      .sort((a, b) => this.bodyOf(b.epoch).n - this.bodyOf(a.epoch).n)[0]?.anchor;
+    const anchorSlotId = opts.anchorSlot ?? inherited?.slot;
+    let anchorPlan: { slot: string; recipient: string; ref: { mount: string; key: string }; version: number; client: ReturnType<typeof anchorClient> | null } | null = null;
+    if (anchorSlotId !== undefined) {
+      const m = members.find((x) => x.slot.obj.body.slot === anchorSlotId && x.slot.obj.body.type === 'vault-transit');
+      if (!m) {
+        throw new CofferError('VAULT_INVALID', `vault ${this.name} is anchored to Vault Transit slot ${anchorSlotId}, which is no longer an active member, so no new epoch can be anchored; grant that Transit key again (coffer vault grant DIR --transit-key NAME) or ask the vault's owner`);
+      }
+      const recipient = m.slot.obj.body.recipient;
+      anchorPlan = { slot: anchorSlotId, recipient, ref: parseTransitRecipientString(recipient).ref, version: 0, client: null };
+      if (opts.anchor === 'advance') {
+        const name = `${anchorPlan.ref.mount}/${anchorPlan.ref.key}`;
+        try {
+          anchorPlan.client = anchorClient(recipient);
+          await anchorPlan.client.rotateKey(anchorPlan.ref);
+        } catch (e) {
+          if (!isCofferError(e)) throw e;
+          throw new CofferError(e.code, `vault ${this.name} is anchored to Vault Transit key ${name}: this change must rotate that key (transit/keys/${anchorPlan.ref.key}/rotate) and could not: ${e.message} Nothing was changed.`);
+        }
+      }
+    }
     const revokedFps = this.memberSlots().filter((m) => opts.revoke.includes(m.slot.obj.body.slot)).map((m) => m.slot.obj.body.fingerprint).filter((f) => f !== '');
     // Numbered after the trusted history only: a planted epoch with a huge number changes nothing.
     const n = Math.max(...[...this.trusted].map((e) => this.bodyOf(e).n)) + 1;
@@ -2216,6 +2378,7 @@ export class Vault {
     vk.set(na.randomBytes(VAULT_KEY_BYTES));
     const keys = new EpochKeys(eid, vk, this.id);
     const revoking = opts.revoke.length > 0;
+    let epochText = '';
     // A vault setting carried from epoch to epoch (versions.ts); changed only by setRetention.
     const retention = opts.retention ?? parseRetention(this.bodyOf(this.head).retention) ?? undefined;
     const intent = await this.writeIntent('epoch', [epochKey(eid), ...(revoking ? [manifestKey(eid)] : []), ...members.map((m) => wrapKeyName(m.slot.obj.body.slot, eid))]);
@@ -2230,7 +2393,14 @@ export class Vault {
         manifest = sha256hex(Buffer.from(text, 'latin1'));
         kept = parseManifest(text, eid);
       }
-      for (const m of members) await this.writeWrap(m.slot.obj.body, eid, vk);
+      for (const m of members) {
+        const stanzas = await this.writeWrap(m.slot.obj.body, eid, vk);
+        if (anchorPlan && m.slot.obj.body.slot === anchorPlan.slot) {
+          const found = transitStanzaFor(stanzas, anchorPlan.ref);
+          if (!found) throw new CofferError('INTERNAL', `the Transit wrap for slot ${anchorPlan.slot} has no stanza for ${anchorPlan.ref.mount}/${anchorPlan.ref.key}`);
+          anchorPlan.version = found.version;
+        }
+      }
       const chain: Record<string, string> = {};
       for (const p of parents) chain[p] = sealChain(keys, p, (this.keyring.get(p) as EpochKeys).vk);
       const body: EpochBody = {
@@ -2238,9 +2408,11 @@ export class Vault {
         members: members.map((m) => m.slot.obj.body.slot), revoked: [...opts.revoke], revokedFingerprints: revokedFps,
         memberKeys: Object.fromEntries(members.map((m) => [m.slot.obj.body.slot, sha256hex(Buffer.from(m.slot.obj.body.recipient, 'utf8'))])),
         ...(manifest ? { manifest } : {}),
+        ...(anchorPlan ? { anchor: { transit: { slot: anchorPlan.slot, key: `${anchorPlan.ref.mount}/${anchorPlan.ref.key}`, version: anchorPlan.version } } } : {}),
         ...(retention ? { retention } : {}),
       };
       const signed = signObject('epoch', body, keys.mac);
+      epochText = signed;
       await this.storage.put(epochKey(eid), signed);
       this.epochs.set(eid, { id: eid, obj: parseSignedObject<EpochBody>(signed, 'epoch') });
       this.keyring.set(eid, keys);
@@ -2259,7 +2431,9 @@ export class Vault {
       await this.storage.delete(intent).catch(() => undefined);
       throw e;
     }
-    // Committed. Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
+    // Committed. The anchors follow: Transit's min_decryption_version, then the hardware keys present.
+    await this.advanceAnchors(eid, n, epochText, anchorPlan, opts.anchor === 'advance' ? 'update' : 'quiet');
+    // Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
     for (const m of members) {
       const b: SlotBody = { ...m.slot.obj.body, epoch: eid };
       const text = signObject('slot', b, keys.mac);
@@ -2279,6 +2453,78 @@ export class Vault {
   }
 
   /**
+   * After a committed epoch: raises the Transit anchor, and updates the hardware anchors that exist on
+   * the tokens given (`hw`: 'create' also creates one; 'update' may ask for a PIN, as a rotation or
+   * revocation is an explicit act with the token given; 'quiet' only where the PIN is held, so an
+   * automatic join never prompts). Failures are warnings: the epoch is already made.
+   */
+  private async advanceAnchors(eid: string, n: number, epochText: string, plan: { recipient: string; ref: { mount: string; key: string }; version: number; client: ReturnType<typeof anchorClient> | null } | null, hw: 'create' | 'update' | 'quiet'): Promise<void> {
+    const hwCreate = hw === 'create';
+    if (plan?.client) {
+      try {
+        await plan.client.setMinDecryptionVersion(plan.ref, plan.version);
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        this.openWarnings.push(`epoch ${eid} is made, but min_decryption_version of Vault Transit key ${plan.ref.mount}/${plan.ref.key} could not be raised to ${plan.version} (${e.message}); until it is, older copies of the folder are not refused. The next open with Vault reachable, or the next change, retries`);
+      }
+    }
+    for (const id of hardwareIdentities(this.credentials.identities)) {
+      if (hw === 'quiet' && !id.hasPin) continue;
+      try {
+        const wrote = await writeHardwareAnchor(id, { v: 1, vault: this.id, epoch: eid, n, hash: epochFileHash(epochText) }, this.ui, !hwCreate);
+        if (wrote && hwCreate) this.freshness.push(`hardware key ${id.tokenName}`);
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        this.openWarnings.push(`epoch ${eid} is made, but the freshness anchor on ${id.tokenName} could not be updated (${e.message}); run coffer vault anchor DIR --hwkey with the token present`);
+        if (hwCreate) throw e;
+      }
+    }
+  }
+
+  /**
+   * Anchors the vault's freshness to its Vault Transit slot (`slotId`, or the only one): a new epoch
+   * (rotating the Transit key, then raising min_decryption_version to the new version), and every later
+   * rotation and revocation does the same. The Transit key must be dedicated to this vault: raising
+   * min_decryption_version makes anything else it wrapped under older versions undecryptable.
+   * Permanent: the anchor cannot be removed (a forged epoch could otherwise remove it).
+   */
+  async anchorTransit(slotId?: string): Promise<RotateResult & { anchor: TransitAnchor }> {
+    return this.mutate(async () => {
+      const transit = this.memberSlots().filter((m) => m.status === 'active' && m.slot.obj.body.type === 'vault-transit' && (slotId === undefined || m.slot.obj.body.slot === slotId));
+      if (transit.length === 0) throw new CofferError('USAGE', slotId ? `vault ${this.name} has no active Vault Transit slot ${slotId} (see: coffer vault members)` : `vault ${this.name} has no Vault Transit slot to anchor to; add one first (coffer vault grant DIR --transit-key NAME --anchor)`);
+      if (transit.length > 1) throw new CofferError('USAGE', `vault ${this.name} has ${transit.length} Vault Transit slots; say which one anchors it (--slot ${transit.map((t) => t.slot.obj.body.slot).join(' or --slot ')})`);
+      const slot = (transit[0] as { slot: SlotObj }).slot.obj.body;
+      const current = this.transitAnchorAt(this.head)?.anchor;
+      if (current && current.slot !== slot.slot) throw new CofferError('EXISTS', `vault ${this.name} is already anchored to Vault Transit key ${current.key} (slot ${current.slot}); an anchor is permanent`);
+      const ref = parseTransitRecipientString(slot.recipient).ref;
+      if (this.desc.strict) {
+        const g = parseTransitRecipientString(this.desc.strict).ref;
+        if (g.mount === ref.mount && g.key === ref.key) {
+          throw new CofferError('USAGE', `Transit key ${ref.mount}/${ref.key} also seals this strict vault's file keys; anchoring raises its min_decryption_version, which would make older sealed keys unreadable. Anchor to a separate key dedicated to this vault`);
+        }
+      }
+      const r = await this.newEpoch({ revoke: [], anchor: 'advance', anchorSlot: slot.slot });
+      const a = this.bodyOf(r.epoch).anchor?.transit as TransitAnchor;
+      this.freshness.push(`Vault Transit key ${a.key}`);
+      return { ...r, anchor: a };
+    });
+  }
+
+  /**
+   * Writes this vault's freshness anchor (the current epoch) to every hardware key given to unlock it;
+   * later rotations and revocations made with the token present update it. Returns the tokens written.
+   */
+  async anchorHardware(): Promise<string[]> {
+    return this.mutate(async () => {
+      const ids = hardwareIdentities(this.credentials.identities);
+      if (ids.length === 0) throw new CofferError('USAGE', `give the hardware key to anchor vault ${this.name} to with -i STUB (its identity stub) and have the token present`);
+      const e = this.epochs.get(this.head) as EpochObj;
+      await this.advanceAnchors(this.head, e.obj.body.n, `${e.obj.text}\nmac: ${encodeB64(e.obj.mac)}\n`, null, 'create');
+      return ids.map((i) => i.tokenName);
+    });
+  }
+
+  /**
    * Moves a format 1 vault to format 2 (docs/FORMAT.md §6.14): the descriptor first (so builds that
    * read only format 1 stop touching the folder), then a new epoch bound to it. Runs on the first
    * change; `migrate()` asks for it explicitly.
@@ -2291,7 +2537,7 @@ export class Vault {
       this.desc = desc;
       this.descBytes = bytes;
     }
-    await this.newEpoch({ revoke: [] });
+    await this.newEpoch({ revoke: [], anchor: 'carry' });
     this.needsMigration = false;
   }
 
@@ -2310,7 +2556,7 @@ export class Vault {
    */
   async rotate(opts: OpProgress = {}): Promise<RotateResult> {
     throwIfAborted(opts.signal);
-    return this.mutate(() => this.newEpoch({ revoke: [] }));
+    return this.mutate(() => this.newEpoch({ revoke: [], anchor: 'advance' }));
   }
 
   /** Members (key slots) and pending access requests. */
@@ -2376,8 +2622,12 @@ export class Vault {
     return this.mutate(async () => {
       const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
       if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
+      const anchored = this.transitAnchorAt(this.head)?.anchor;
+      if (anchored?.slot === slotId) {
+        throw new CofferError('USAGE', `slot ${slotId} (Vault Transit key ${anchored.key}) anchors the freshness of vault ${this.name} and cannot be revoked: an anchor is permanent. To stop using that key, move the files to a new vault`);
+      }
       this.revokedHere.add(slotId);
-      const r = await this.newEpoch({ revoke: [slotId] });
+      const r = await this.newEpoch({ revoke: [slotId], anchor: 'advance' });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
       return { ...r, records: n.records, blobsReencrypted: n.blobs, ms: r.ms + n.ms };
