@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CofferError, toErrorInfo } from '../core/errors';
 import type { Identity, ProviderNotice } from '../core/keys/types';
 import type { AccessRequest, ConflictInfo, CreateVaultRequest, EntryInfo, EventChannel, EventOf, SlotInfo, UnlockMethod, VaultSummary } from '../../preload/contract';
+import type { FileVersion, Retention, TrashEntry } from '../../preload/contract';
 import type { ActivityLog } from './activity';
 import { readJson, writeFileAtomic } from './fsutil';
 import type { ApprovingDialogs } from './dialogs';
@@ -283,6 +284,11 @@ export class VaultService {
     u.poll = setInterval(poll, this.d.pollMs ?? 15_000);
     u.poll.unref?.();
     poll();
+    // Previous versions and trash past the vault's retention are collected once per unlock (a folder
+    // that cannot be written is left for later).
+    void vault.collect?.().then((r) => {
+      if (r.blobs > 0) this.log(vaultId, vault.name, 'collect', `${r.blobs} old versions and trash entries removed (${r.bytes} bytes freed)`, true);
+    }, () => undefined);
   }
 
   /** Emits conflicts / access-request events when they change. */
@@ -533,8 +539,51 @@ export class VaultService {
     await this.op(vaultId, 'move', `${from} → ${to}`, (v) => v.move(from, to));
   }
 
-  async remove(vaultId: string, vpath: string, recursive: boolean): Promise<void> {
-    await this.op(vaultId, 'delete', vpath, (v) => v.remove(vpath, recursive));
+  /** Moves to the trash; the trash id lets the window offer Undo (trash:restore). */
+  async remove(vaultId: string, vpath: string, recursive: boolean): Promise<string | null> {
+    return (await this.op(vaultId, 'delete', `${vpath} (to the trash)`, (v) => v.remove(vpath, recursive))) ?? null;
+  }
+
+  /* ------------------------------------------------ versions and trash (issue 10 part 3) */
+
+  private history<K extends 'versions' | 'restoreVersion' | 'getVersion' | 'trash' | 'restoreFromTrash' | 'emptyTrash'>(vaultId: string, k: K): NonNullable<OpenVault[K]> {
+    const f = this.unlocked(vaultId).vault[k];
+    if (!f) throw new CofferError('USAGE', 'this vault does not keep versions');
+    return f.bind(this.unlocked(vaultId).vault) as NonNullable<OpenVault[K]>;
+  }
+
+  async versions(vaultId: string, vpath: string): Promise<{ versions: FileVersion[]; retention: Retention }> {
+    this.touch(vaultId);
+    return this.history(vaultId, 'versions')(vpath);
+  }
+
+  async restoreVersion(vaultId: string, vpath: string, version: number): Promise<{ path: string; version: number }> {
+    const restore = this.history(vaultId, 'restoreVersion');
+    return this.op(vaultId, 'restore version', `${vpath}: version ${version}`, () => restore(vpath, version));
+  }
+
+  /** Writes one version to a path the person picked in the Save dialog (as exportFile). */
+  exportVersion(vaultId: string, vpath: string, version: number, dest: string): string {
+    const get = this.history(vaultId, 'getVersion');
+    this.d.dialogs.takeSaveApproval(dest, path.posix.basename(vpath));
+    this.touch(vaultId);
+    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)} (version ${version})`, `${vpath} version ${version} → ${dest}`, (ctl) => get(vpath, version, path.resolve(dest), ctl));
+  }
+
+  async trash(vaultId: string): Promise<{ entries: TrashEntry[]; retention: Retention }> {
+    this.touch(vaultId);
+    return this.history(vaultId, 'trash')();
+  }
+
+  async restoreFromTrash(vaultId: string, id: string): Promise<{ path: string }> {
+    const restore = this.history(vaultId, 'restoreFromTrash');
+    const r = await this.op(vaultId, 'restore from trash', id, () => restore(id));
+    return r;
+  }
+
+  async emptyTrash(vaultId: string, ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }> {
+    const empty = this.history(vaultId, 'emptyTrash');
+    return this.op(vaultId, 'empty trash', ids ? `${ids.length} entries` : 'all entries', () => empty(ids));
   }
 
   async resolveConflict(vaultId: string, vpath: string, keep: 'both' | 'mine' | 'theirs'): Promise<void> {

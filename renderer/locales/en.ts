@@ -366,6 +366,32 @@ export const en = {
     lockConfirm: 'These files are still open through the drive. Locking unmounts it now: uploads that have not finished will not reach the vault.',
     lockAnyway: 'Lock anyway', cancel: 'Cancel',
   },
+  versions: {
+    action: 'Versions…', actionLabel: 'Versions of {{name}}', title: 'Versions of {{name}}', close: 'Close', loading: 'Loading…',
+    intro_one: 'When a file is replaced (added again, saved from an opened copy, or through the drive), Coffer keeps its previous version: the newest one, for {{days}} days.',
+    intro_other: 'When a file is replaced (added again, saved from an opened copy, or through the drive), Coffer keeps its previous versions: the newest {{count}}, for {{days}} days.',
+    listLabel: 'Versions of {{name}}', rowLabel: 'Version {{version}}', version: 'Version', size: 'Size', modified: 'Modified',
+    state: 'State', actions: 'Actions', current: 'current', replaced: 'replaced {{date}}',
+    restore: 'Restore', restoreLabel: 'Restore version {{version}}', export: 'Export…', exportLabel: 'Export version {{version}}',
+    exportTitle: 'Export version {{version}} of {{name}}',
+    restored: 'Version {{version}} of {{name}} is current again; the content it replaced is kept as a previous version.',
+    exporting: 'Exporting version {{version}} to {{dest}}…', none: 'No previous versions yet.',
+  },
+  trash: {
+    tab: 'Trash', title: 'Trash', intro: 'Deleted files and folders stay here for {{days}} days; then they are removed for good.',
+    empty: 'The trash is empty.', listLabel: 'Trash', name: 'Name', where: 'Was in', size: 'Size', deleted: 'Deleted', actions: 'Actions',
+    folderFiles_one: '(folder, {{count}} file)', folderFiles_other: '(folder, {{count}} files)', expires: 'removed for good after {{date}}',
+    restore: 'Restore', restoreLabel: 'Restore {{name}}', restored: '{{name}} was restored to {{path}}.',
+    emptyAll: 'Empty trash…', confirmTitle: 'Empty the trash',
+    confirmEmpty_one: 'Remove {{count}} item from the trash for good? It cannot be restored afterwards.',
+    confirmEmpty_other: 'Remove {{count}} items from the trash for good? They cannot be restored afterwards.',
+    confirm: 'Empty trash', cancel: 'Cancel',
+    emptied_one: '{{count}} item was removed for good.', emptied_other: '{{count}} items were removed for good.',
+    movedOne: '{{name}} was moved to the trash.', movedMany: '{{count}} items were moved to the trash.', undo: 'Undo', dismiss: 'Dismiss',
+    confirmDelete_one: 'Move {{name}} to the trash? You can restore it from the Trash tab until it is removed for good.',
+    confirmDelete_other: 'Move {{count}} items to the trash? You can restore them from the Trash tab until they are removed for good.',
+    confirmDeleteFolders: 'Folders go with everything in them.',
+  },
 } as const;
 
 /** The shape every catalog has: the same keys, any strings. */
