@@ -3,8 +3,8 @@
  * WebSocket to the server that served this page (main/web/server.ts), which runs every call
  * through the same router as Electron's IPC. Bundled by build/build.mjs into
  * dist/web/coffer-bridge.js and loaded before the renderer. What Electron did natively is done
- * here in browser terms: dropped files are uploaded (streamed, one PUT per file), drag-out
- * arrives as a download. The renderer sees the same window.coffer.
+ * here in browser terms: dropped files are uploaded (streamed, one PUT per file); export and
+ * drag-out are downloads (files:exportDownload). The renderer sees the same window.coffer.
  */
 import { createApi, type Transport, type UploadSpec } from './api';
 import type { EventChannel } from './contract';
@@ -35,7 +35,7 @@ function connect(): Promise<WebSocket> {
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (typeof ev.data !== 'string') return;
-      let msg: { t?: string; id?: number; envelope?: Envelope; channel?: EventChannel; payload?: unknown; url?: string; name?: string };
+      let msg: { t?: string; id?: number; envelope?: Envelope; channel?: EventChannel; payload?: unknown };
       try {
         msg = JSON.parse(ev.data) as typeof msg;
       } catch {
@@ -46,13 +46,6 @@ function connect(): Promise<WebSocket> {
         pending.delete(msg.id);
       } else if (msg.t === 'event' && msg.channel) {
         for (const l of listeners.get(msg.channel) ?? []) l(msg.payload);
-      } else if (msg.t === 'download' && typeof msg.url === 'string' && msg.url.startsWith('/download/')) {
-        const a = document.createElement('a');
-        a.href = msg.url;
-        a.download = msg.name ?? '';
-        document.body.append(a);
-        a.click();
-        a.remove();
       }
     };
   });

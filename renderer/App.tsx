@@ -1,7 +1,7 @@
 import { Picker } from './Picker';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
-import { coffer, errorOf } from './util';
+import { coffer, errorText } from './util';
 import { VaultList } from './screens/VaultList';
 import { CreateVault } from './screens/CreateVault';
 import { VaultView } from './screens/VaultView';
@@ -14,6 +14,7 @@ import { UnsavedEdits } from './screens/UnsavedEdits';
 import { SettingsScreen } from './screens/Settings';
 import { LockIcon } from './icons';
 import { useTranslation } from 'react-i18next';
+import { setLanguage } from './i18n';
 
 export type View =
   | { name: 'vaults' }
@@ -57,23 +58,24 @@ export function App() {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [lockedMessage, setLockedMessage] = useState<string | null>(null);
+  const [lockedMessage, setLockedMessage] = useState<'app.lockedIdle' | 'app.lockedRevoked' | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const mainRef = useRef<HTMLElement>(null);
 
   useTheme(settings?.theme);
+  useEffect(() => void setLanguage(settings?.language), [settings?.language]);
 
   const refreshVaults = useCallback(async () => {
     try {
       setVaults(await coffer().vaults.list());
     } catch (e) {
-      setLoadError(errorOf(e).message);
+      setLoadError(errorText(e));
     }
   }, []);
 
   useEffect(() => {
     void refreshVaults();
-    coffer().settings.get().then(setSettings, (e: unknown) => setLoadError(errorOf(e).message));
+    coffer().settings.get().then(setSettings, (e: unknown) => setLoadError(errorText(e)));
     coffer().app.info().then(setInfo, () => undefined);
     coffer().jobs.list().then(setJobs, () => undefined);
     const offs = [
@@ -88,8 +90,8 @@ export function App() {
       ),
       coffer().on.vaultLocked(({ vaultId, reason }) => {
         void refreshVaults();
-        if (reason === 'idle') setLockedMessage('A vault was locked after being idle. Unlock it again to continue.');
-        if (reason === 'revoked') setLockedMessage('A vault was locked because your key is no longer one of its members. Ask its admin for access.');
+        if (reason === 'idle') setLockedMessage('app.lockedIdle');
+        if (reason === 'revoked') setLockedMessage('app.lockedRevoked');
         void vaultId;
       }),
       coffer().on.accessRequests(() => void refreshVaults()),
@@ -158,7 +160,7 @@ export function App() {
       break;
     case 'vault': {
       const vault = vaults.find((v) => v.id === view.vaultId);
-      screen = vault ? <VaultView key={vault.id} vault={vault} jobs={jobs} onChanged={refreshVaults} goTo={go} /> : <p>That vault is no longer in the list.</p>;
+      screen = vault ? <VaultView key={vault.id} vault={vault} jobs={jobs} onChanged={refreshVaults} goTo={go} /> : <p>{t('app.vaultGone')}</p>;
       break;
     }
     case 'identities':
@@ -200,7 +202,7 @@ export function App() {
       </nav>
       <main className="main" ref={mainRef} tabIndex={-1}>
         {loadError && <div className="alert error" role="alert">{loadError}</div>}
-        {lockedMessage && <div className="alert info" role="status">{lockedMessage}</div>}
+        {lockedMessage && <div className="alert info" role="status">{t(lockedMessage)}</div>}
         <UnsavedEdits vaults={vaults} onOpenVault={(id) => void refreshVaults().then(() => go({ name: 'vault', vaultId: id }))} />
         {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{info.storageWarning}</div>}
         {screen}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { EventOf, PickerListing } from '../preload/contract';
-import { coffer, errorOf } from './util';
+import { useTranslation } from 'react-i18next';
+import { coffer, errorText } from './util';
 
 type Request = EventOf<'event:picker'>;
 
@@ -10,6 +11,7 @@ type Request = EventOf<'event:picker'>;
  * mounted volumes) and checks the choice before using it.
  */
 export function Picker() {
+  const { t } = useTranslation();
   const [req, setReq] = useState<Request | null>(null);
   const [listing, setListing] = useState<PickerListing | null>(null);
   const [location, setLocation] = useState('');
@@ -30,7 +32,7 @@ export function Picker() {
       setLocation(l.dir);
       setSelected([]);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
 
@@ -57,7 +59,7 @@ export function Picker() {
       setReq(null);
       returnFocus.current?.focus();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
   const join = (dir: string, n: string) => `${dir.replace(/[\\/]+$/, '')}${dir.includes('\\') && !dir.includes('/') ? '\\' : '/'}${n}`;
@@ -75,18 +77,18 @@ export function Picker() {
         onKeyDown={(e) => { if (e.key === 'Escape') void close(null); }}>
         <h2 style={{ margin: 0 }}>{req.title}</h2>
         <form className="row" onSubmit={(e) => { e.preventDefault(); void go(req, location.trim()); }}>
-          <input ref={locationRef} aria-label="Location" value={location} onChange={(e) => setLocation(e.target.value)} />
-          <button type="submit" className="btn">Go</button>
-          <button type="button" className="btn" disabled={!listing?.parent} onClick={() => listing?.parent && void go(req, listing.parent)}>Up</button>
+          <input ref={locationRef} aria-label={t('picker.location')} value={location} onChange={(e) => setLocation(e.target.value)} />
+          <button type="submit" className="btn">{t('picker.go')}</button>
+          <button type="button" className="btn" disabled={!listing?.parent} onClick={() => listing?.parent && void go(req, listing.parent)}>{t('picker.up')}</button>
         </form>
         {listing && (
-          <div className="row" role="group" aria-label="Places">
+          <div className="row" role="group" aria-label={t('picker.places')}>
             {listing.roots.map((r) => <button key={r.path} type="button" className="btn small" onClick={() => void go(req, r.path)}>{r.label}</button>)}
           </div>
         )}
         {error && <div className="alert error" role="alert">{error}</div>}
-        <ul aria-label="Folder contents" data-dir={listing?.dir ?? ''} style={{ listStyle: 'none', margin: 0, padding: 0, overflow: 'auto', flex: 1, minHeight: 160 }}>
-          {listing?.entries.length === 0 && <li className="muted">This folder is empty.</li>}
+        <ul aria-label={t('picker.contents')} data-dir={listing?.dir ?? ''} style={{ listStyle: 'none', margin: 0, padding: 0, overflow: 'auto', flex: 1, minHeight: 160 }}>
+          {listing?.entries.length === 0 && <li className="muted">{t('picker.empty')}</li>}
           {listing?.entries.map((e) => (
             <li key={e.path}>
               {e.type === 'dir' ? (
@@ -104,12 +106,12 @@ export function Picker() {
           ))}
         </ul>
         {req.mode === 'save' && (
-          <label className="field"><span>File name</span><input value={name} onChange={(e) => setName(e.target.value)} /></label>
+          <label className="field"><span>{t('picker.fileName')}</span><input value={name} onChange={(e) => setName(e.target.value)} /></label>
         )}
         <div className="row" style={{ justifyContent: 'flex-end' }}>
-          <button type="button" className="btn" onClick={() => void close(null)}>Cancel</button>
+          <button type="button" className="btn" onClick={() => void close(null)}>{t('common.cancel')}</button>
           <button type="button" className="btn primary" onClick={choose} disabled={!listing || (pickFiles && selected.length === 0) || (req.mode === 'save' && !name.trim())}>
-            {req.mode === 'save' ? 'Save' : pickFiles ? 'Choose' : 'Choose this folder'}
+            {req.mode === 'save' ? t('picker.save') : pickFiles ? t('picker.choose') : t('picker.chooseFolder')}
           </button>
         </div>
       </div>

@@ -5,6 +5,7 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as common from '@zxcvbn-ts/language-common';
 import * as en from '@zxcvbn-ts/language-en';
+import { useTranslation } from 'react-i18next';
 
 let factory: ZxcvbnFactory | null = null;
 function estimator(): ZxcvbnFactory {
@@ -31,18 +32,19 @@ export function strengthOf(passphrase: string, userInputs: string[] = []): Stren
   return { score: r.score, warning: r.feedback.warning ?? '', suggestions: r.feedback.suggestions };
 }
 
-const WORDS = ['Very weak', 'Weak', 'Fair', 'Strong', 'Very strong'] as const;
+const WORDS = ['veryWeak', 'weak', 'fair', 'strong', 'veryStrong'] as const;
 
 export function StrengthMeter({ passphrase, userInputs }: { passphrase: string; userInputs?: string[] }) {
+  const { t, i18n } = useTranslation();
   if (passphrase === '') return null;
   const s = strengthOf(passphrase, userInputs);
   return (
     <div className="strength" data-score={s.score}>
-      <div className="strength-bar" role="meter" aria-label="Passphrase strength" aria-valuemin={0} aria-valuemax={4} aria-valuenow={s.score} aria-valuetext={WORDS[s.score]}>
+      <div className="strength-bar" role="meter" aria-label={t('strength.label')} aria-valuemin={0} aria-valuemax={4} aria-valuenow={s.score} aria-valuetext={t(`strength.word.${WORDS[s.score]}`)}>
         <div style={{ width: `${(s.score + 1) * 20}%` }} />
       </div>
-      <span className="strength-word">{WORDS[s.score]}</span>
-      {(s.warning || s.suggestions.length > 0) && s.score < STRONG_ENOUGH && (
+      <span className="strength-word">{t(`strength.word.${WORDS[s.score]}`)}</span>
+      {(s.warning || s.suggestions.length > 0) && s.score < STRONG_ENOUGH && i18n.language === 'en' && (
         <span className="hint">{[s.warning, ...s.suggestions].filter(Boolean).join(' ')}</span>
       )}
     </div>

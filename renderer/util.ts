@@ -1,7 +1,8 @@
 /** Small helpers shared by the screens. No Node, no electron: only window.coffer. */
 import { useState } from 'react';
+import i18next from 'i18next';
 import type { ErrorInfo } from '../preload/contract';
-import { formatSize } from './i18n';
+import { formatDateIn, formatRateIn, formatSize } from './i18n';
 
 export const coffer = (): Window['coffer'] => window.coffer;
 
@@ -14,28 +15,56 @@ export function errorOf(e: unknown): ErrorInfo {
   return { code: 'INTERNAL', message: String(e) };
 }
 
+/**
+ * What a person reads for an error. In English, main's own message (it names the path and the
+ * action). In another language, the catalog's sentence for the error's stable code, with main's
+ * message under it as the detail (paths and names stay as they are); unknown codes fall back to
+ * main's message.
+ */
+export function errorText(e: unknown): string {
+  const err = errorOf(e);
+  const lng = i18next.language || 'en';
+  if (lng === 'en') return err.message;
+  const key = `errors.${err.code}`;
+  if (!i18next.exists(key)) return err.message;
+  return `${i18next.t(key as 'errors.IO')} ${i18next.t('errors.detail', { message: err.message })}`;
+}
+
+/**
+ * A message main wrote (in English, with the specifics): as it is in English; in another language
+ * the catalog's sentence `translated`, with main's message as the detail.
+ */
+export function inLanguage(translated: string, mainMessage: string): string {
+  return (i18next.language || 'en') === 'en' ? mainMessage : `${translated} ${i18next.t('errors.detail', { message: mainMessage })}`;
+}
+
+/** The next step for an error (unlock and hardware-key screens), in the current language; null if none. */
+export function errorHelp(code: string): string | null {
+  const key = `errors.help.${code}`;
+  return i18next.exists(key) ? i18next.t(key as 'errors.help.PIN_LOCKED') : null;
+}
+
 /** Sizes in the window's locale (i18n.ts). */
 export function formatBytes(n: number | null | undefined): string {
   return formatSize(n);
 }
 
 export function formatRate(bytesPerSecond: number): string {
-  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+  return formatRateIn(bytesPerSecond);
 }
 
 export function formatEta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '—';
   const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
+  if (s < 60) return i18next.t('duration.s', { s });
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return i18next.t('duration.ms', { m, s: s % 60 });
+  return i18next.t('duration.hm', { h: Math.floor(m / 60), m: m % 60 });
 }
 
+/** Date and time in the window's locale (dd.mm.yyyy in German). */
 export function formatDate(iso: string | number | null | undefined): string {
-  if (iso === null || iso === undefined) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return formatDateIn(iso);
 }
 
 export function joinPath(dir: string, name: string): string {
@@ -47,14 +76,12 @@ export function parentOf(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
-export const slotTypeLabel: Record<string, string> = {
-  passphrase: 'Passphrase',
-  x25519: 'Member key',
-  recovery: 'Recovery key',
-  'piv-p256': 'Hardware key',
-  'vault-transit': 'Vault Transit',
-  unknown: 'Unknown',
-};
+const SLOT_TYPES = ['passphrase', 'x25519', 'recovery', 'piv-p256', 'vault-transit', 'unknown'] as const;
+/** A key slot's type in words (the type itself when it is one this version does not know). */
+export function slotTypeLabel(type: string): string {
+  const known = SLOT_TYPES.find((s) => s === type);
+  return known ? i18next.t(`slotType.${known}`) : type;
+}
 
 /**
  * The busy / error / status state of a screen's buttons: `run(what)` clears both messages, marks the
@@ -79,7 +106,7 @@ export function useAction(after: () => Promise<unknown>): {
       setStatus(await what());
       await after();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }

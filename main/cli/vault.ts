@@ -26,7 +26,7 @@ import { TRANSIT_MEMBER_OPTIONS, TRANSIT_MEMBER_USAGE, transitMembers, vaultRewr
 const JSON_OPT = { json: { type: 'boolean' } } as const;
 const KDF_OPT = { 'kdf-params': { type: 'string' } } as const;
 
-function usage(op: string, rest: string): string {
+export function usage(op: string, rest: string): string {
   return `usage: coffer vault ${op} ${rest} ${unlockUsage()}`.replace(/\s+$/, '');
 }
 
@@ -37,13 +37,22 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
   add DIR SRC... [--to VPATH]                                add files and folders (recursively)
   ls DIR [VPATH] [-l] [-R] [--json]                          list
   get DIR VPATH -o DEST [--force]                            decrypt a file or folder out (VPATH / is the whole vault)
-  mkdir DIR VPATH | mv DIR FROM TO | rm DIR VPATH [-r]
+  mkdir DIR VPATH | mv DIR FROM TO | rm DIR VPATH [-r] [--permanent]   rm moves to the trash
+  versions DIR VPATH [--json]                                a file's previous versions
+  restore DIR VPATH [--version N] [--json]                   an earlier version, or (without --version) from the trash
+  trash DIR [--empty [--id ID]...] [--json]                  list or empty the trash
+  collect DIR [--json]                                       drop versions and trash past retention, free their space
+  retention DIR [--days D] [--versions N] [--json]           how long versions and trash are kept (default 30 days, 10)
   verify DIR [--repair] [--json]                             authenticate every record and blob
   members DIR [--json]                                       key slots and pending access requests
   grant DIR RECIPIENT|REQUEST_ID [--label L]                 add a member
   grant DIR --hwkey RECIPIENT_OR_STUB [--label L]            add a hardware key (see coffer hwkey enroll)
-  grant DIR --transit-key NAME [--transit-mount M]           add a Vault Transit key slot (docs/VAULT-TRANSIT.md)
+  grant DIR --transit-key NAME [--transit-mount M] [--anchor]  add a Vault Transit key slot (docs/VAULT-TRANSIT.md);
+                                                             --anchor: it anchors freshness (a key dedicated to this vault)
   rewrap DIR [--json]                                        after the Transit key rotated: upgrade its stanzas
+  anchor DIR (--transit [--slot ID] | --hwkey) [--json]      anchor freshness outside the folder, so a new computer
+                                                             refuses an older copy (docs/SECURITY.md); --hwkey writes
+                                                             to the hardware keys given with -i STUB
   revoke DIR SLOT_ID [--reencrypt]                           remove a slot, then rotate
   rotate DIR [--json]                                        new epoch (new vault key); records and content untouched
   passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
@@ -56,7 +65,7 @@ Unlock options (every command): ${unlockUsage()}
   --kdf-params OPS:MEMKIB sets Argon2id cost for new passphrases (default ${DEFAULT_ARGON2.opsLimit}:${DEFAULT_ARGON2.memKiB}).
 `;
 
-function needDir(positionals: string[], use: string): string {
+export function needDir(positionals: string[], use: string): string {
   const dir = positionals[0];
   if (dir === undefined) throw new UsageError(`missing vault folder DIR\n${use}`);
   return dir;
@@ -71,15 +80,15 @@ function parseKdf(v: unknown): Argon2Params | undefined {
   return params;
 }
 
-function out(ctx: CliContext, text: string): void {
+export function out(ctx: CliContext, text: string): void {
   ctx.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function json(ctx: CliContext, value: unknown): void {
+export function json(ctx: CliContext, value: unknown): void {
   ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = n;
@@ -108,7 +117,7 @@ function endProgress(ctx: CliContext): void {
 const VERBS: Record<string, string> = {
   add: 'add files to', ls: 'read', get: 'read', mkdir: 'create a folder in', mv: 'move entries in', rm: 'remove entries from',
   verify: 'check', members: 'read', grant: 'add a member to', revoke: 'revoke a member of', rotate: 'rotate the keys of',
-  passwd: 'change the passphrase of', export: 'read', rewrap: 'rewrap',
+  passwd: 'change the passphrase of', export: 'read', rewrap: 'rewrap', anchor: 'anchor',
 };
 let currentOp = '';
 
@@ -127,17 +136,24 @@ async function checkVaultDir(dir: string): Promise<void> {
  * so a file-system failure inside it reads "cannot add files to the vault V: permission denied", not
  * the name of an internal lock or temporary file; `output` marks -o paths the same way.
  */
-async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>, action: { verb: string; output?: string } = { verb: VERBS[currentOp] ?? 'use' }): Promise<T> {
+export async function withVault<T>(dir: string, values: OptionValues, ctx: CliContext, fn: (v: Vault) => Promise<T>, action: { verb: string; output?: string } = { verb: VERBS[currentOp] ?? 'use' }): Promise<T> {
   await initSodium();
   await checkVaultDir(dir);
   const { credentials, ui } = await resolveUnlock(values, ctx);
   try {
     const vault = await openVault(dir, { credentials, ui, stateDir: ctx.stateDir });
-    // First open on this computer: a rollback to an older copy cannot be ruled out (docs/ARCHITECTURE.md).
-    for (const w of vault.warnings) ctx.stderr.write(`coffer: warning: ${termSafe(w)}\n`);
+    // First open on this computer: a rollback to an older copy cannot be ruled out (docs/ARCHITECTURE.md),
+    // unless a freshness anchor confirmed it; and anchors that could not be read or updated.
+    let shown = 0;
+    const warn = (): void => {
+      for (const w of vault.warnings.slice(shown)) ctx.stderr.write(`coffer: warning: ${termSafe(w)}\n`);
+      shown = vault.warnings.length;
+    };
+    warn();
     try {
       return await fn(vault);
     } finally {
+      warn();
       vault.lock();
     }
   } catch (e) {
@@ -291,12 +307,13 @@ async function cmdMv(args: string[], ctx: CliContext): Promise<void> {
 }
 
 async function cmdRm(args: string[], ctx: CliContext): Promise<void> {
-  const use = usage('rm', 'DIR VPATH [-r]');
-  const { values, positionals } = parse(args, { ...unlockOptions(), recursive: { type: 'boolean', short: 'r' } }, use);
+  const use = usage('rm', 'DIR VPATH [-r] [--permanent]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), recursive: { type: 'boolean', short: 'r' }, permanent: { type: 'boolean' } }, use);
   const dir = needDir(positionals, use);
   if (positionals.length !== 2) throw new UsageError(use);
   await withVault(dir, values, ctx, async (v) => {
-    await v.rm(positionals[1] as string, { recursive: values.recursive === true });
+    // To the trash (coffer vault restore brings it back), unless --permanent.
+    await v.rm(positionals[1] as string, { recursive: values.recursive === true, permanent: values.permanent === true });
   });
 }
 
@@ -351,17 +368,22 @@ async function cmdMembers(args: string[], ctx: CliContext): Promise<void> {
 }
 
 async function cmdGrant(args: string[], ctx: CliContext): Promise<void> {
-  const use = usage('grant', 'DIR (RECIPIENT|REQUEST_ID | --hwkey RECIPIENT_OR_STUB | --transit-key NAME [--transit-mount M]) [--label L] [--json]');
-  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, ...TRANSIT_MEMBER_OPTIONS, label: { type: 'string' }, hwkey: { type: 'string' } }, use);
+  const use = usage('grant', 'DIR (RECIPIENT|REQUEST_ID | --hwkey RECIPIENT_OR_STUB | --transit-key NAME [--transit-mount M] [--anchor]) [--label L] [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, ...TRANSIT_MEMBER_OPTIONS, label: { type: 'string' }, hwkey: { type: 'string' }, anchor: { type: 'boolean' } }, use);
   const dir = needDir(positionals, use);
   if (values.strict) throw new UsageError(`--strict is chosen at init\n${use}`);
   const tm = transitMembers(values, ctx).recipients[0];
+  if (values.anchor === true && !tm) throw new UsageError(`--anchor goes with --transit-key NAME (a Transit key dedicated to this vault)\n${use}`);
   if (positionals.length !== (values.hwkey === undefined && !tm ? 2 : 1)) throw new UsageError(use);
   const hw = values.hwkey === undefined ? tm : await hwkeyMember(values.hwkey);
   await withVault(dir, values, ctx, async (v) => {
     const s = await v.grant(hw ? hw.recipient : (positionals[1] as string), { label: values.label ?? hw?.label });
-    if (values.json) json(ctx, s);
-    else out(ctx, `granted: slot ${s.id} (${termSafe(s.type)}, fingerprint ${termSafe(s.fingerprint)}) "${termSafe(s.label)}"`);
+    const a = values.anchor === true ? await v.anchorTransit(s.id) : null;
+    if (values.json) json(ctx, a ? { ...s, anchor: a.anchor, epoch: a.epoch } : s);
+    else {
+      out(ctx, `granted: slot ${s.id} (${termSafe(s.type)}, fingerprint ${termSafe(s.fingerprint)}) "${termSafe(s.label)}"`);
+      if (a) out(ctx, anchorText(a.anchor.key, a.anchor.version, a.epoch));
+    }
   });
 }
 
@@ -396,6 +418,31 @@ async function cmdRotate(args: string[], ctx: CliContext): Promise<void> {
     const r = await v.rotate();
     if (values.json) json(ctx, r);
     else out(ctx, rotateText(r));
+  });
+}
+
+function anchorText(key: string, version: number, epoch: string): string {
+  return `anchored: epoch ${epoch}; Vault Transit key ${termSafe(key)} now decrypts only version ${version} and later.\n`
+    + 'Every rotation and revocation will rotate it again; a computer opening an older copy of this folder refuses it.\n'
+    + 'Use this key for this vault only. The anchor is permanent (that slot can no longer be revoked).';
+}
+
+async function cmdAnchor(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('anchor', 'DIR (--transit [--slot SLOT_ID] | --hwkey) [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT, transit: { type: 'boolean' }, hwkey: { type: 'boolean' }, slot: { type: 'string' } }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 1 || (values.transit === true) === (values.hwkey === true)) throw new UsageError(`say what anchors the vault: --transit (its Vault Transit slot) or --hwkey (the hardware keys given with -i)\n${use}`);
+  if (values.slot !== undefined && values.transit !== true) throw new UsageError(`--slot goes with --transit\n${use}`);
+  await withVault(dir, values, ctx, async (v) => {
+    if (values.transit === true) {
+      const r = await v.anchorTransit(values.slot);
+      if (values.json) json(ctx, { anchored: 'transit', epoch: r.epoch, anchor: r.anchor });
+      else out(ctx, anchorText(r.anchor.key, r.anchor.version, r.epoch));
+      return;
+    }
+    const tokens = await v.anchorHardware();
+    if (values.json) json(ctx, { anchored: 'hwkey', epoch: v.epoch, tokens });
+    else out(ctx, `anchored: epoch ${v.epoch} recorded on ${tokens.map((t) => termSafe(t)).join(', ')}; revocations and rotations made with the token present update it, and opening with it refuses an older copy`);
   });
 }
 
@@ -460,7 +507,13 @@ const ops: Record<string, Subcommand> = {
   export: cmdExport,
   'request-access': cmdRequestAccess,
   rewrap: vaultRewrapCommand,
+  anchor: cmdAnchor,
   serve: async (args, ctx) => (await import('./serve')).serveCommand(args, ctx),
+  versions: async (args, ctx) => (await import('./versions')).cmdVersions(args, ctx),
+  restore: async (args, ctx) => (await import('./versions')).cmdRestore(args, ctx),
+  trash: async (args, ctx) => (await import('./versions')).cmdTrash(args, ctx),
+  collect: async (args, ctx) => (await import('./versions')).cmdCollect(args, ctx),
+  retention: async (args, ctx) => (await import('./versions')).cmdRetention(args, ctx),
 };
 
 /** `coffer vault <op> …` */

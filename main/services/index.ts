@@ -21,7 +21,9 @@ import type { PickerService } from './picker';
 import { UploadService } from './uploads';
 import { TransitService, type TransitPort } from './transit';
 import type { VaultCore } from './vault-port';
-import { VaultService } from './vaults';
+import { VaultService, type DownloadOffer } from './vaults';
+
+export type { DownloadOffer } from './vaults';
 
 export type { Dialogs } from './dialogs';
 
@@ -33,6 +35,8 @@ export interface ServiceDeps {
   emit: <E extends EventChannel>(channel: E, payload: EventOf<E>) => void;
   openPath: (p: string) => Promise<string>;
   startDrag?: (webContentsId: number, file: string) => void;
+  /** Browser shell: one-time download URLs for export and drag-out (see VaultServiceDeps). */
+  offerDownload?: (webContentsId: number, d: DownloadOffer) => string;
   dialogs: Dialogs;
   /** Where the private "Open" folder goes (default: the OS temp folder). */
   tempBase?: string;
@@ -137,6 +141,7 @@ export async function createServices(deps: ServiceDeps): Promise<AppServices> {
     openPath: deps.openPath,
     dialogs,
     ...(deps.startDrag ? { startDrag: deps.startDrag } : {}),
+    ...(deps.offerDownload ? { offerDownload: deps.offerDownload } : {}),
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
     saveback,
     drive,

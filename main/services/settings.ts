@@ -5,7 +5,7 @@ import { readJson, writeFileAtomic } from './fsutil';
 
 export type SettingsValue = Settings;
 
-export const DEFAULT_SETTINGS: SettingsValue = { autoLockMinutes: 10, theme: 'system', pkcs11Module: '' };
+export const DEFAULT_SETTINGS: SettingsValue = { autoLockMinutes: 10, theme: 'system', pkcs11Module: '', language: 'system' };
 
 export class SettingsService {
   private value: SettingsValue = { ...DEFAULT_SETTINGS };

@@ -54,8 +54,6 @@ export interface UiOptions {
   onStopped?: () => void;
   jobConcurrency?: number;
   pollMs?: number;
-  /** Sees each decrypted file offered as a drag-out download (tests). */
-  onDragOut?: (file: string) => void;
   /** Replaces the Transit connection (tests). */
   transitPort?: TransitPort;
   /** "Mount as drive": the command runner and clipboard (tests; default: the platform's programs). */
@@ -84,9 +82,10 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     version: VERSION,
     emit: sink.emit,
     openPath: opts.openPath ?? ((p) => openWithSystem(p, process.platform, env)),
-    startDrag: (connectionId, file) => {
-      opts.onDragOut?.(file);
-      shell?.offerDownload(connectionId, file);
+    // Export and drag-out are downloads (files:exportDownload); there is no OS drag from a page.
+    offerDownload: (connectionId, d) => {
+      if (!shell) throw new Error('the server is not running yet');
+      return shell.offerDownload(connectionId, d);
     },
     dialogs: picker.dialogs(),
     shell: 'browser',

@@ -4,7 +4,12 @@
  * - Routes: GET /auth?k=SECRET (once: exchanges the per-launch secret for an HttpOnly,
  *   SameSite=Strict session cookie), the renderer's files (index.html, /coffer-bridge.js,
  *   /assets/*), the bridge WebSocket (/bridge), PUT /upload/ID/N (dropped files streaming in) and
- *   GET /download/TOKEN (drag-out). Nothing else: 404.
+ *   GET /download/TOKEN (export and drag-out: a vault file decrypted as it is sent). Nothing else: 404.
+ * - Downloads: files:exportDownload asks offerDownload for a token (32 random bytes), which is good
+ *   for one GET, within DOWNLOAD_TTL_MS, with the session cookie, while the page that asked is still
+ *   connected; it names a vault file (never a path from the page). The response is an attachment with
+ *   a sanitised file name and the file's exact Content-Length; it is streamed from the decryption
+ *   (only authenticated chunks), and broken off if decryption fails, so the browser marks it failed.
  * - Every request: the Host header must be this server's own 127.0.0.1:PORT (DNS rebinding), a
  *   cross-site request (Origin or Sec-Fetch-Site) is refused, and without the session cookie the
  *   answer is 401. The WebSocket additionally requires Origin = this server. No CORS headers.
@@ -20,7 +25,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toErrorInfo } from '../core/errors';
-import type { AppServices } from '../services';
+import type { AppServices, DownloadOffer } from '../services';
 import { browserCsp } from '../services/csp';
 import { createHandlers } from '../ipc';
 import { createDispatch, createEventSink, type DispatchHooks, type EventSink, type SenderInfo } from '../ipc/router';
@@ -28,6 +33,18 @@ import type { EventChannel } from '../../preload/contract';
 
 export const COOKIE = 'coffer_session';
 const MAX_MESSAGE = 4 * 1024 * 1024;
+/** How long a download URL is good for: the page opens it at once. */
+export const DOWNLOAD_TTL_MS = 60_000;
+
+/**
+ * Content-Disposition for a vault file's name: an ASCII fallback (quotes, backslashes, control and
+ * non-ASCII characters replaced) and the exact name in RFC 5987/6266 `filename*`.
+ */
+export function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%;]/g, '_').replace(/^[.\s]+|[.\s]+$/g, '_') || 'download';
+  const exact = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
+}
 
 export interface WebShellOptions {
   services: AppServices;
@@ -52,8 +69,8 @@ export interface WebShell {
   readonly port: number;
   /** Sends an event to every page (services' emit). */
   readonly emit: EventSink;
-  /** Offers a decrypted temp file to one page as a download (drag-out). */
-  offerDownload(connectionId: number, file: string): void;
+  /** A one-time URL path (/download/TOKEN) for one page to download one vault file (export, drag-out). */
+  offerDownload(connectionId: number, d: DownloadOffer): string;
   /** Number of pages connected now. */
   pages(): number;
   close(): Promise<void>;
@@ -94,7 +111,7 @@ export async function startWebShell(opts: WebShellOptions): Promise<WebShell> {
   let secretUsed = false;
   const session = randomBytes(32).toString('base64url');
   const conns = new Map<number, WebSocket>();
-  const downloads = new Map<string, { file: string; name: string; until: number }>();
+  const downloads = new Map<string, DownloadOffer & { conn: number; until: number }>();
   let nextConn = 1;
   let idleTimer: NodeJS.Timeout | null = null;
   let origin = '';
@@ -203,13 +220,34 @@ export async function startWebShell(opts: WebShellOptions): Promise<WebShell> {
       }
       return;
     }
-    const dl = /^\/download\/([A-Za-z0-9_-]{32,64})$/.exec(url.pathname);
+    const dl = /^\/download\/([A-Za-z0-9_-]{43})$/.exec(url.pathname);
     if (req.method === 'GET' && dl) {
       const d = downloads.get(dl[1] as string);
-      downloads.delete(dl[1] as string);
-      if (!d || d.until < Date.now()) return refuse(res, 404, 'this download has expired');
-      res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(d.name)}`);
-      return serveFile(res, d.file, 'application/octet-stream');
+      downloads.delete(dl[1] as string); // single use, whatever happens next
+      if (!d || d.until < Date.now() || !conns.has(d.conn)) return refuse(res, 404, 'this download link was used, has expired, or is not yours: export the file again');
+      // Only the browser's download of a navigation gets the plaintext, never a script's fetch() (whose
+      // Sec-Fetch-Mode the page cannot set to "navigate"): plaintext never reaches page script.
+      const mode = req.headers['sec-fetch-mode'];
+      if (mode !== undefined && mode !== 'navigate') return refuse(res, 403, 'refused: a download is opened as a link, not fetched by a script');
+      if (!opts.services.vaults.isUnlocked(d.vaultId)) return refuse(res, 409, 'the vault was locked: unlock it and export again');
+      headers(res, 'application/octet-stream');
+      res.setHeader('Content-Disposition', attachment(d.name));
+      res.setHeader('Content-Length', d.size);
+      res.writeHead(200);
+      let jobId: string;
+      try {
+        jobId = opts.services.vaults.sendDownload(d.vaultId, d.path, res);
+      } catch {
+        res.destroy();
+        return;
+      }
+      // The browser cancelled the download (or went away): stop decrypting.
+      res.on('close', () => {
+        if (!res.writableFinished) opts.services.jobs.cancel(jobId);
+      });
+      await opts.services.jobs.wait(jobId);
+      if (opts.services.jobs.get(jobId)?.state !== 'done') res.destroy();
+      return;
     }
     refuse(res, 404, 'not found');
   };
@@ -284,13 +322,13 @@ export async function startWebShell(opts: WebShellOptions): Promise<WebShell> {
     launchUrl: `${origin}/auth?k=${secret}`,
     port,
     emit,
-    offerDownload(connectionId, file) {
-      const ws = conns.get(connectionId);
-      if (!ws) return;
-      const token = randomBytes(24).toString('base64url');
-      const name = path.basename(file);
-      downloads.set(token, { file, name, until: Date.now() + 5 * 60_000 });
-      ws.send(JSON.stringify({ t: 'download', url: `/download/${token}`, name }));
+    offerDownload(connectionId, d) {
+      if (!conns.has(connectionId)) throw new Error('that page is not connected');
+      const now = Date.now();
+      for (const [k, v] of downloads) if (v.until < now || !conns.has(v.conn)) downloads.delete(k);
+      const token = randomBytes(32).toString('base64url');
+      downloads.set(token, { ...d, conn: connectionId, until: now + DOWNLOAD_TTL_MS });
+      return `/download/${token}`;
     },
     pages: () => conns.size,
     async close() {

@@ -1,12 +1,14 @@
 import { useEffect, useRef, useState } from 'react';
 import type { HardwareKey, MemberIdentity, TransitSettings } from '../../preload/contract';
 import type { View } from '../App';
-import { coffer, errorOf } from '../util';
+import { Trans, useTranslation } from 'react-i18next';
+import { coffer, errorText } from '../util';
 import { STRONG_ENOUGH, StrengthMeter, strengthOf } from '../strength';
 
-const STEPS = ['Folder and name', 'Key slots', 'Recovery key', 'Create'] as const;
+const STEPS = ['folder', 'slots', 'recovery', 'create'] as const;
 
 export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: string) => Promise<void>; goTo: (v: View) => void }) {
+  const { t } = useTranslation();
   const [step, setStep] = useState(0);
   const [dir, setDir] = useState('');
   const [name, setName] = useState('');
@@ -46,19 +48,19 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
 
   const check = async (): Promise<string | null> => {
     if (step === 0) {
-      if (!dir.trim()) return 'Choose the folder the vault will live in.';
-      if (!name.trim()) return 'Give the vault a name people will recognise.';
+      if (!dir.trim()) return t('create.err.noFolder');
+      if (!name.trim()) return t('create.err.noName');
       // The folder is checked here, not at the last step.
       const { state } = await coffer().vaults.checkFolder({ dir: dir.trim() });
-      if (state === 'not-empty') return 'That folder already has files in it. Choose an empty folder, or add a new folder name at the end of the path.';
-      if (state === 'vault') return 'That folder is already a vault. Use Open on the Vaults screen to add it, or choose another folder.';
-      if (state === 'not-a-folder') return 'That path is a file, not a folder. Choose a folder.';
+      if (state === 'not-empty') return t('create.err.notEmpty');
+      if (state === 'vault') return t('create.err.isVault');
+      if (state === 'not-a-folder') return t('create.err.notFolder');
     }
     if (step === 1) {
-      if (usePass && pass.length < 8) return 'Use a passphrase of at least 8 characters (several words are best).';
-      if (usePass && pass !== pass2) return 'The two passphrases do not match.';
-      if (weak && !insist) return 'This passphrase is easy to guess. Choose a stronger one (four or more random words), or tick “Use it anyway”.';
-      if (slotCount === 0) return 'Choose at least one way to unlock the vault.';
+      if (usePass && pass.length < 8) return t('create.err.short');
+      if (usePass && pass !== pass2) return t('create.err.mismatch');
+      if (weak && !insist) return t('create.err.weak');
+      if (slotCount === 0) return t('create.err.noSlot');
     }
     return null;
   };
@@ -70,18 +72,18 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
       setError(problem);
       if (!problem) setStep((s) => Math.min(STEPS.length - 1, s + 1));
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }
   };
 
   const pickDir = async () => {
-    const r = await coffer().dialog.pickFolder({ title: 'Folder for the new vault' });
+    const r = await coffer().dialog.pickFolder({ title: t('create.pickFolder') });
     if (r.path) setDir(r.path);
   };
   const pickRecovery = async () => {
-    const r = await coffer().dialog.saveFile({ title: 'Save the recovery key', defaultName: `${name || 'vault'} recovery key.txt` });
+    const r = await coffer().dialog.saveFile({ title: t('create.saveRecovery'), defaultName: t('create.recoveryFile', { name: name || 'vault' }) });
     if (r.path) setRecoveryPath(r.path);
   };
 
@@ -103,7 +105,7 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
       setPass2('');
       await props.onCreated(r.vault.id);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }
@@ -113,112 +115,112 @@ export function CreateVault(props: { onCancel: () => void; onCreated: (vaultId: 
 
   return (
     <section aria-labelledby="create-title">
-      <h1 id="create-title">New vault</h1>
-      <ol className="wizard-steps" aria-label="Steps">
-        {STEPS.map((s, i) => <li key={s} aria-current={i === step ? 'step' : undefined}>{i + 1}. {s}</li>)}
+      <h1 id="create-title">{t('create.title')}</h1>
+      <ol className="wizard-steps" aria-label={t('create.steps')}>
+        {STEPS.map((s, i) => <li key={s} aria-current={i === step ? 'step' : undefined}>{t('create.stepN', { n: i + 1, name: t(`create.step.${s}`) })}</li>)}
       </ol>
       <form ref={formRef} onSubmit={(e) => { e.preventDefault(); if (step < STEPS.length - 1) void next(); else void create(); }}>
         {step === 0 && (
           <>
             <label className="field">
-              <span>Folder</span>
+              <span>{t('create.folder')}</span>
               <span className="row">
-                <input aria-label="Folder" value={dir} onChange={(e) => setDir(e.target.value)} placeholder="/home/me/Dropbox/Team vault" aria-describedby="dir-hint" />
-                <button type="button" className="btn" onClick={() => void pickDir()}>Choose…</button>
+                <input aria-label={t('create.folder')} value={dir} onChange={(e) => setDir(e.target.value)} placeholder={t('create.folderPlaceholder')} aria-describedby="dir-hint" />
+                <button type="button" className="btn" onClick={() => void pickDir()}>{t('common.choose')}</button>
               </span>
-              <span className="hint" id="dir-hint">An empty folder, or one that does not exist yet. A Dropbox, OneDrive, Syncthing or Nextcloud folder lets your team share it.</span>
+              <span className="hint" id="dir-hint">{t('create.folderHint')}</span>
             </label>
             <label className="field">
-              <span>Vault name</span>
-              <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Team documents" />
+              <span>{t('create.name')}</span>
+              <input value={name} onChange={(e) => setName(e.target.value)} placeholder={t('create.namePlaceholder')} />
             </label>
           </>
         )}
         {step === 1 && (
           <>
-            <p className="muted">Each key slot is one way to unlock the vault. Add more than one so losing a single key never locks you out.</p>
+            <p className="muted">{t('create.slotsIntro')}</p>
             <fieldset>
-              <legend>Passphrase</legend>
-              <label className="check"><input type="checkbox" checked={usePass} onChange={(e) => setUsePass(e.target.checked)} /><span>Unlock with a passphrase</span></label>
+              <legend>{t('create.passphrase')}</legend>
+              <label className="check"><input type="checkbox" checked={usePass} onChange={(e) => setUsePass(e.target.checked)} /><span>{t('create.usePassphrase')}</span></label>
               {usePass && (
                 <>
-                  <label className="field"><span>Passphrase</span><input type="password" value={pass} onChange={(e) => { setPass(e.target.value); setInsist(false); }} autoComplete="new-password" /></label>
+                  <label className="field"><span>{t('create.passphrase')}</span><input type="password" value={pass} onChange={(e) => { setPass(e.target.value); setInsist(false); }} autoComplete="new-password" /></label>
                   <StrengthMeter passphrase={pass} userInputs={[name]} />
-                  <label className="field"><span>Passphrase again</span><input type="password" value={pass2} onChange={(e) => setPass2(e.target.value)} autoComplete="new-password" /></label>
+                  <label className="field"><span>{t('create.passphraseAgain')}</span><input type="password" value={pass2} onChange={(e) => setPass2(e.target.value)} autoComplete="new-password" /></label>
                   {weak && (
-                    <label className="check"><input type="checkbox" checked={insist} onChange={(e) => setInsist(e.target.checked)} /><span>Use it anyway: I understand someone who gets the vault folder could guess it</span></label>
+                    <label className="check"><input type="checkbox" checked={insist} onChange={(e) => setInsist(e.target.checked)} /><span>{t('create.insist')}</span></label>
                   )}
-                  <span className="hint">It is stretched with Argon2id. Four or more random words are strong and easy to type.</span>
+                  <span className="hint">{t('create.passHint')}</span>
                 </>
               )}
             </fieldset>
             <fieldset>
-              <legend>Member keys</legend>
-              {identities.length === 0 && <p className="hint">You have no member key on this computer. <button type="button" className="btn link" onClick={() => props.goTo({ name: 'identities' })}>Create one</button> to unlock without typing a passphrase.</p>}
+              <legend>{t('create.memberKeys')}</legend>
+              {identities.length === 0 && <p className="hint"><Trans i18nKey="create.noMemberKey" components={{ cta: <button type="button" className="btn link" onClick={() => props.goTo({ name: 'identities' })} /> }} /></p>}
               {identities.map((i) => (
                 <label key={i.id} className="check">
                   <input type="checkbox" checked={idSel.includes(i.id)} onChange={() => toggle(idSel, setIdSel, i.id)} />
-                  <span>My key “{i.label}” <span className="mono muted">{i.fingerprint}</span></span>
+                  <span>{t('create.myKey', { label: i.label })} <span className="mono muted">{i.fingerprint}</span></span>
                 </label>
               ))}
               {others.map((o, n) => (
-                <div key={o.recipient} className="row"><span className="mono">{o.label || 'member'}: {o.recipient.slice(0, 24)}…</span><button type="button" className="btn small" onClick={() => setOthers(others.filter((_, k) => k !== n))}>Remove</button></div>
+                <div key={o.recipient} className="row"><span className="mono">{o.label || t('create.otherMember')}: {o.recipient.slice(0, 24)}…</span><button type="button" className="btn small" onClick={() => setOthers(others.filter((_, k) => k !== n))}>{t('common.remove')}</button></div>
               ))}
               <div className="row" style={{ marginTop: 6 }}>
-                <input aria-label="Another member's recipient" placeholder="coffer1… (someone else's member key)" value={otherRecipient} onChange={(e) => setOtherRecipient(e.target.value)} />
-                <input aria-label="Their name" placeholder="Name" value={otherLabel} onChange={(e) => setOtherLabel(e.target.value)} style={{ maxWidth: 140 }} />
-                <button type="button" className="btn" disabled={!otherRecipient.trim()} onClick={() => { setOthers([...others, { recipient: otherRecipient.trim(), label: otherLabel.trim() }]); setOtherRecipient(''); setOtherLabel(''); }}>Add</button>
+                <input aria-label={t('create.recipient')} placeholder={t('create.recipientPlaceholder')} value={otherRecipient} onChange={(e) => setOtherRecipient(e.target.value)} />
+                <input aria-label={t('create.theirName')} placeholder={t('common.name')} value={otherLabel} onChange={(e) => setOtherLabel(e.target.value)} style={{ maxWidth: 140 }} />
+                <button type="button" className="btn" disabled={!otherRecipient.trim()} onClick={() => { setOthers([...others, { recipient: otherRecipient.trim(), label: otherLabel.trim() }]); setOtherRecipient(''); setOtherLabel(''); }}>{t('common.add')}</button>
               </div>
             </fieldset>
             <fieldset>
-              <legend>Hardware keys</legend>
-              {hwkeys.length === 0 && <p className="hint">No hardware key enrolled. <button type="button" className="btn link" onClick={() => props.goTo({ name: 'hwkeys' })}>Enroll a YubiKey</button> to require it (and its PIN) for unlocking.</p>}
+              <legend>{t('create.hardwareKeys')}</legend>
+              {hwkeys.length === 0 && <p className="hint"><Trans i18nKey="create.noHwKey" components={{ cta: <button type="button" className="btn link" onClick={() => props.goTo({ name: 'hwkeys' })} /> }} /></p>}
               {hwkeys.map((h) => (
                 <label key={h.id} className="check">
                   <input type="checkbox" checked={hwSel.includes(h.id)} onChange={() => toggle(hwSel, setHwSel, h.id)} />
-                  <span>{h.label} <span className="muted">({h.tokenLabel}, serial {h.serial})</span> <span className="mono muted">{h.fingerprint}</span></span>
+                  <span>{h.label} <span className="muted">{t('create.hwKeyDetail', { token: h.tokenLabel, serial: h.serial })}</span> <span className="mono muted">{h.fingerprint}</span></span>
                 </label>
               ))}
             </fieldset>
             <fieldset>
-              <legend>HashiCorp Vault Transit</legend>
+              <legend>{t('create.transit')}</legend>
               {transitReady ? (
                 <label className="check">
                   <input type="checkbox" checked={useTransit} onChange={(e) => setUseTransit(e.target.checked)} />
-                  <span>Wrap the vault key with Transit key <code>{transit?.keyName}</code> at <code>{transit?.address}</code>; unlocking asks Vault.</span>
+                  <span><Trans i18nKey="create.useTransit" values={{ key: transit?.keyName ?? '', address: transit?.address ?? '' }} components={{ code: <code /> }} /></span>
                 </label>
               ) : (
-                <p className="hint">Not configured. <button type="button" className="btn link" onClick={() => props.goTo({ name: 'transit' })}>Set up the Vault connection</button> to let your organisation's Vault control access.</p>
+                <p className="hint"><Trans i18nKey="create.noTransit" components={{ cta: <button type="button" className="btn link" onClick={() => props.goTo({ name: 'transit' })} /> }} /></p>
               )}
             </fieldset>
           </>
         )}
         {step === 2 && (
           <>
-            <p>Coffer also makes a <strong>recovery key</strong>: it unlocks the vault if every other key is lost. It is saved to a file you choose and never shown in this window. Print it or store it offline, then delete the file.</p>
+            <p><Trans i18nKey="create.recoveryIntro" components={{ b: <strong /> }} /></p>
             <label className="field">
-              <span>Save the recovery key to</span>
+              <span>{t('create.recoveryTo')}</span>
               <span className="row">
-                <input aria-label="Save the recovery key to" value={recoveryPath} readOnly placeholder="not chosen yet" />
-                <button type="button" className="btn" onClick={() => void pickRecovery()}>Choose…</button>
+                <input aria-label={t('create.recoveryTo')} value={recoveryPath} readOnly placeholder={t('create.notChosen')} />
+                <button type="button" className="btn" onClick={() => void pickRecovery()}>{t('common.choose')}</button>
               </span>
-              <span className="hint">Choose a file with the Save dialog (a USB stick is a good place). Leave it unchosen to skip: then only the key slots above can unlock the vault.</span>
+              <span className="hint">{t('create.recoveryHint')}</span>
             </label>
           </>
         )}
         {step === 3 && (
           <div className="card">
-            <h2 style={{ marginTop: 0 }}>Ready to create “{name}”</h2>
-            <p>Folder: <code>{dir}</code></p>
-            <p>{slotCount} key slot{slotCount === 1 ? '' : 's'}: {[usePass && 'passphrase', idSel.length > 0 && `${idSel.length} of your member keys`, others.length > 0 && `${others.length} other members`, hwSel.length > 0 && `${hwSel.length} hardware keys`, useTransit && 'Vault Transit'].filter(Boolean).join(', ')}.</p>
-            <p>Recovery key: {recoveryPath ? <code>{recoveryPath}</code> : 'not saved'}</p>
+            <h2 style={{ marginTop: 0 }}>{t('create.ready', { name })}</h2>
+            <p><Trans i18nKey="create.readyFolder" values={{ dir }} components={{ code: <code /> }} /></p>
+            <p>{t('create.summary', { count: slotCount, list: [usePass && t('create.sumPassphrase'), idSel.length > 0 && t('create.sumMine', { count: idSel.length }), others.length > 0 && t('create.sumOthers', { count: others.length }), hwSel.length > 0 && t('create.sumHw', { count: hwSel.length }), useTransit && t('create.sumTransit')].filter(Boolean).join(', ') })}</p>
+            <p>{recoveryPath ? <Trans i18nKey="create.recoveryAt" values={{ path: recoveryPath }} components={{ code: <code /> }} /> : t('create.recoveryNone')}</p>
           </div>
         )}
         {error && <div className="alert error" role="alert">{error}</div>}
         <div className="toolbar">
-          <button type="button" className="btn" onClick={step === 0 ? props.onCancel : () => setStep(step - 1)}>{step === 0 ? 'Cancel' : 'Back'}</button>
+          <button type="button" className="btn" onClick={step === 0 ? props.onCancel : () => setStep(step - 1)}>{step === 0 ? t('common.cancel') : t('common.back')}</button>
           <span className="spacer" />
-          {step < STEPS.length - 1 ? <button type="submit" className="btn primary" disabled={busy}>Next</button> : <button type="submit" className="btn primary" disabled={busy}>{busy ? 'Creating…' : 'Create vault'}</button>}
+          {step < STEPS.length - 1 ? <button type="submit" className="btn primary" disabled={busy}>{t('common.next')}</button> : <button type="submit" className="btn primary" disabled={busy}>{busy ? t('create.creating') : t('create.createVault')}</button>}
         </div>
       </form>
     </section>

@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { DriveOpenFile, DriveStatus, VaultSummary } from '../../preload/contract';
-import { coffer, errorOf } from '../util';
+import { coffer, errorText } from '../util';
 
 /** Lists files open through the drive ("/a.txt: upload in progress"). */
 export function OpenThroughDrive({ files }: { files: DriveOpenFile[] }) {
@@ -49,7 +49,7 @@ export function DrivePanel({ vault }: { vault: VaultSummary }) {
     try {
       await f();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../preload/contract';
-import { coffer, errorOf, formatBytes, formatDate, joinPath, parentOf } from '../util';
+import { Trans, useTranslation } from 'react-i18next';
+import i18next from 'i18next';
+import { formatShortDateIn } from '../i18n';
+import { coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
+import { UndoBar, VersionsPanel } from './Versions';
 
 type Edit =
   | { kind: 'mkdir' }
@@ -30,13 +34,14 @@ function forgetOnLock(): void {
 }
 
 function Breadcrumbs({ path, onGo, onDropInto }: { path: string; onGo: (p: string) => void; onDropInto: (p: string, e: DragEvent) => void }) {
+  const { t } = useTranslation();
   const parts = path.split('/').filter(Boolean);
   const crumb = (target: string, label: string, current: boolean): ReactNode => (
     <button type="button" onClick={() => onGo(target)} aria-current={current ? 'location' : undefined} onDragOver={(e) => e.preventDefault()} onDrop={(e) => onDropInto(target, e)}>{label}</button>
   );
   return (
-    <nav className="breadcrumbs" aria-label="Folder">
-      {crumb('/', 'Vault', parts.length === 0)}
+    <nav className="breadcrumbs" aria-label={t('files.folderNav')}>
+      {crumb('/', t('files.root'), parts.length === 0)}
       {parts.map((p, i) => {
         const target = `/${parts.slice(0, i + 1).join('/')}`;
         return (
@@ -51,6 +56,7 @@ function Breadcrumbs({ path, onGo, onDropInto }: { path: string; onGo: (p: strin
 }
 
 function Conflicts({ vaultId, conflicts, onResolved }: { vaultId: string; conflicts: ConflictInfo[]; onResolved: () => void }) {
+  const { t } = useTranslation();
   const [error, setError] = useState<string | null>(null);
   if (conflicts.length === 0) return null;
   const resolve = async (path: string, keep: 'both' | 'mine' | 'theirs') => {
@@ -59,30 +65,30 @@ function Conflicts({ vaultId, conflicts, onResolved }: { vaultId: string; confli
       setError(null);
       onResolved();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
   return (
     <section className="card conflict" aria-labelledby="conflicts-title">
-      <h2 id="conflicts-title" style={{ marginTop: 0 }}>{conflicts.length} sync conflict{conflicts.length === 1 ? '' : 's'}</h2>
-      <p className="muted">A sync client kept two versions of these entries. Both are safe; choose which to keep, or keep both under different names.</p>
+      <h2 id="conflicts-title" style={{ marginTop: 0 }}>{t('files.conflicts', { count: conflicts.length })}</h2>
+      <p className="muted">{t('files.conflictsIntro')}</p>
       {error && <div className="alert error" role="alert">{error}</div>}
       {conflicts.map((c) => (
-        <div key={c.path} aria-label={`Conflict ${c.path}`}>
+        <div key={c.path} aria-label={t('files.conflictLabel', { path: c.path })}>
           <h3 className="mono">{c.path}</h3>
           <div className="versions">
             {c.versions.map((v) => (
               <div key={v.id}>
                 <strong>{v.origin}</strong>
                 <div className="truncate" title={v.name}>{v.name}</div>
-                <div className="muted">{formatBytes(v.size)} · {formatDate(v.mtime)}</div>
+                <div className="muted">{t('files.sizeDate', { size: formatBytes(v.size), date: formatDate(v.mtime) })}</div>
               </div>
             ))}
           </div>
           <div className="toolbar">
-            <button type="button" className="btn" onClick={() => void resolve(c.path, 'both')}>Keep both</button>
-            <button type="button" className="btn" onClick={() => void resolve(c.path, 'mine')}>Keep this copy</button>
-            <button type="button" className="btn" onClick={() => void resolve(c.path, 'theirs')}>Keep the other copy</button>
+            <button type="button" className="btn" onClick={() => void resolve(c.path, 'both')}>{t('files.keepBoth')}</button>
+            <button type="button" className="btn" onClick={() => void resolve(c.path, 'mine')}>{t('files.keepMine')}</button>
+            <button type="button" className="btn" onClick={() => void resolve(c.path, 'theirs')}>{t('files.keepTheirs')}</button>
           </div>
         </div>
       ))}
@@ -110,22 +116,27 @@ async function allFolders(vaultId: string): Promise<string[]> {
 /** Why a typed name cannot be used, or null. A "/" would silently move the entry: refused. */
 function nameProblem(name: string): string | null {
   const n = name.trim();
-  if (n === '') return 'Type a name.';
-  if (n.includes('/') || n.includes('\\')) return 'A name cannot contain “/” or “\\”. To put it in another folder, use Move.';
-  if (n === '.' || n === '..') return 'That name is reserved.';
+  if (n === '') return i18next.t('files.name.empty');
+  if (n.includes('/') || n.includes('\\')) return i18next.t('files.name.slash');
+  if (n === '.' || n === '..') return i18next.t('files.name.reserved');
   return null;
 }
 
 /** Dates in the list: short form (the full one is on hover), in the person's locale. */
 function formatShortDate(iso: string | null): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  return formatShortDateIn(iso);
 }
 
-const SORT_LABEL: Record<SortKey, string> = { name: 'Name', size: 'Size', mtime: 'Modified' };
+/** "report.pdf" or "3 items", and "the top folder" or the folder's path. */
+function what(entries: readonly EntryInfo[]): string {
+  return entries.length === 1 ? (entries[0] as EntryInfo).name : i18next.t('files.items', { count: entries.length });
+}
+function folderName(dir: string): string {
+  return dir === '/' ? i18next.t('files.topFolder') : dir;
+}
 
 export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInfo[] }) {
+  const { t } = useTranslation();
   const [path, setPath] = useState('/');
   const [entries, setEntries] = useState<EntryInfo[] | null>(null);
   const [conflicts, setConflicts] = useState<ConflictInfo[]>([]);
@@ -133,8 +144,9 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [rowError, setRowError] = useState<{ path: string; message: string } | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
-  const [uploads, setUploads] = useState(false);
-  useEffect(() => void coffer().app.info().then((i) => setUploads(i.shell === 'browser'), () => undefined), []);
+  // The one capability flag: in the browser shell drops are uploads, and export and drag-out are downloads.
+  const [browser, setBrowser] = useState(false);
+  useEffect(() => void coffer().app.info().then((i) => setBrowser(i.shell === 'browser'), () => undefined), []);
   const [edit, setEdit] = useState<Edit | null>(null);
   const [text, setText] = useState('');
   const [folders, setFolders] = useState<string[] | null>(null);
@@ -143,6 +155,9 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const [query, setQuery] = useState('');
   const [, setRecentTick] = useState(0);
+  // Versions and trash (issue 10 part 3): the file whose versions are shown; what the last delete moved to the trash.
+  const [versionsOf, setVersionsOf] = useState<string | null>(null);
+  const [deleted, setDeleted] = useState<{ names: string[]; trashIds: string[] } | null>(null);
   const dragDepth = useRef(0);
   const internalDrag = useRef<EntryInfo[] | null>(null);
   forgetOnLock();
@@ -156,7 +171,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     } catch (e) {
       const err = errorOf(e);
       if (err.code === 'NOT_FOUND' && path !== '/') setPath(parentOf(path));
-      else setError(err.message);
+      else setError(errorText(err));
     }
   }, [vault.id, path]);
 
@@ -201,7 +216,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       await load();
       return true;
     } catch (e) {
-      const message = errorOf(e).message;
+      const message = errorText(e);
       if (where === 'top') setError(message);
       else if (where === 'form') setFormError(message);
       else setRowError({ path: where.row, message });
@@ -220,7 +235,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     void run(async () => {
       for (const t of movable) await coffer().files.move({ vaultId: vault.id, from: t.path, to: joinPath(dir, t.name) });
       setSelected(new Set());
-    }, 'top', `Moved ${movable.length === 1 ? (movable[0] as EntryInfo).name : `${movable.length} items`} to ${dir === '/' ? 'the top folder' : dir}.`);
+    }, 'top', t('files.moved', { what: what(movable), dir: folderName(dir) }));
   };
 
   /** A drop on the list or on a folder: our own entries move; files from the computer are added. */
@@ -235,36 +250,52 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       moveInto(own, dir);
       return;
     }
-    if (uploads) {
+    if (browser) {
       // Browser window: the files have no path main may read, so they are uploaded (read now, while the drop lasts).
       const started = coffer().files.upload({ vaultId: vault.id, to: dir, data: e.dataTransfer });
       void run(() => started, 'top');
       return;
     }
     const paths = Array.from(e.dataTransfer.files).map((f) => coffer().files.pathForFile(f)).filter((p) => p !== '');
-    if (paths.length === 0) setError('Those items have no path on this computer (drag files from a folder, not from a web page).');
+    if (paths.length === 0) setError(t('files.noPath'));
     else if (dir === path) addPaths(paths);
     else void run(() => coffer().files.add({ vaultId: vault.id, sources: paths, to: dir }), 'top');
   };
 
   const pick = async (asFolders: boolean) => {
     try {
-      const r = await coffer().dialog.pickFiles({ title: asFolders ? 'Add folders to the vault' : 'Add files to the vault', folders: asFolders });
+      const r = await coffer().dialog.pickFiles({ title: asFolders ? t('files.addFolders') : t('files.addFilesTitle'), folders: asFolders });
       addPaths(r.paths);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
 
+  /** Browser shell: main decrypts the file into a one-time download; the browser saves it where the person says. */
+  const download = async (entry: EntryInfo) => {
+    const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
+    const a = document.createElement('a');
+    a.href = r.url;
+    a.download = r.name;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+  };
+
   const exportEntry = async (entry: EntryInfo) => {
+    if (browser) {
+      if (await run(() => download(entry), { row: entry.path }, t('files.downloading', { name: entry.name }))) remember(vault.id, entry.path);
+      return;
+    }
     try {
-      const r = await coffer().dialog.saveFile({ title: `Export ${entry.name}`, defaultName: entry.name });
+      const r = await coffer().dialog.saveFile({ title: t('files.exportTitle', { name: entry.name }), defaultName: entry.name });
       if (!r.path) return;
       const dest = r.path;
-      await run(() => coffer().files.export({ vaultId: vault.id, path: entry.path, dest }), { row: entry.path }, `Exporting ${entry.name} to ${dest}…`);
+      await run(() => coffer().files.export({ vaultId: vault.id, path: entry.path, dest }), { row: entry.path }, t('files.exporting', { name: entry.name, dest }));
       remember(vault.id, entry.path);
     } catch (e) {
-      setRowError({ path: entry.path, message: errorOf(e).message });
+      setRowError({ path: entry.path, message: errorText(e) });
     }
   };
 
@@ -282,7 +313,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     setText(e.kind === 'rename' ? e.entry.name : e.kind === 'move' ? path : '');
     if (e.kind === 'move') {
       setFolders(null);
-      allFolders(vault.id).then(setFolders, (err: unknown) => setFormError(errorOf(err).message));
+      allFolders(vault.id).then(setFolders, (err: unknown) => setFormError(errorText(err)));
     }
   };
 
@@ -303,13 +334,20 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       const dir = text || '/';
       ok = await run(async () => {
         for (const t of edit.entries) await coffer().files.move({ vaultId: vault.id, from: t.path, to: joinPath(dir, t.name) });
-      }, 'form', `Moved ${edit.entries.length === 1 ? (edit.entries[0] as EntryInfo).name : `${edit.entries.length} items`} to ${dir === '/' ? 'the top folder' : dir}.`);
+      }, 'form', t('files.moved', { what: what(edit.entries), dir: folderName(dir) }));
     }
     if (edit.kind === 'delete') {
-      const n = edit.entries.length;
+      // To the trash: the Undo beside the status restores exactly what this delete moved there.
+      const moved = { names: [] as string[], trashIds: [] as string[] };
+      setDeleted(null);
       ok = await run(async () => {
-        for (const t of edit.entries) await coffer().files.remove({ vaultId: vault.id, path: t.path, recursive: t.type === 'dir' });
-      }, 'form', `Deleted ${n === 1 ? (edit.entries[0] as EntryInfo).name : `${n} items`}.`);
+        for (const x of edit.entries) {
+          const r = await coffer().files.remove({ vaultId: vault.id, path: x.path, recursive: x.type === 'dir' });
+          moved.names.push(x.name);
+          if (r.trashId) moved.trashIds.push(r.trashId);
+        }
+      }, 'form');
+      if (moved.names.length > 0) setDeleted(moved);
     }
     if (ok) {
       setEdit(null);
@@ -342,70 +380,72 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const sortHeader = (key: SortKey, className: string) => (
     <th className={className} aria-sort={sort.key === key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
       <button type="button" className="sort" onClick={() => setSort((s) => ({ key, dir: s.key === key ? (s.dir === 1 ? -1 : 1) : 1 }))}>
-        {SORT_LABEL[key]}{sort.key === key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
+        {t(`files.sort.${key}`)}{sort.key === key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
       </button>
     </th>
   );
 
-  const editLabel = edit?.kind === 'move' ? (edit.entries.length === 1 ? (edit.entries[0] as EntryInfo).name : `${edit.entries.length} items`) : '';
+  const editLabel = edit?.kind === 'move' ? what(edit.entries) : '';
 
   return (
     <div className="files">
       <div className="toolbar">
         <Breadcrumbs path={path} onGo={setPath} onDropInto={onDropInto} />
         <span className="spacer" />
-        <button type="button" className="btn primary" onClick={() => void pick(false)}>Add files…</button>
-        <button type="button" className="btn" onClick={() => void pick(true)}>Add folder…</button>
-        <button type="button" className="btn" onClick={() => startEdit({ kind: 'mkdir' })}>New folder</button>
+        <button type="button" className="btn primary" onClick={() => void pick(false)}>{t('files.addFiles')}</button>
+        <button type="button" className="btn" onClick={() => void pick(true)}>{t('files.addFolder')}</button>
+        <button type="button" className="btn" onClick={() => startEdit({ kind: 'mkdir' })}>{t('files.newFolder')}</button>
       </div>
       <div className="toolbar">
-        <input type="search" className="search" aria-label="Search names in this folder" placeholder="Search names in this folder" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <input type="search" className="search" aria-label={t('files.search')} placeholder={t('files.search')} value={query} onChange={(e) => setQuery(e.target.value)} />
         {selectedEntries.length > 0 && (
-          <span className="row selection" role="group" aria-label="Selection">
-            <span>{selectedEntries.length} selected</span>
-            <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: selectedEntries })}>Move…</button>
-            <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: selectedEntries })}>Delete…</button>
-            <button type="button" className="btn small" onClick={() => setSelected(new Set())}>Clear selection</button>
+          <span className="row selection" role="group" aria-label={t('files.selection')}>
+            <span>{t('files.selected', { count: selectedEntries.length })}</span>
+            <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: selectedEntries })}>{t('files.move')}</button>
+            <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: selectedEntries })}>{t('files.delete')}</button>
+            <button type="button" className="btn small" onClick={() => setSelected(new Set())}>{t('files.clearSelection')}</button>
           </span>
         )}
       </div>
       {status && <div className="alert info" role="status">{status}</div>}
+      {deleted && <UndoBar vaultId={vault.id} deleted={deleted} onDone={() => { setDeleted(null); void load(); }} />}
       {error && <div className="alert error" role="alert">{error}</div>}
+      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
       {edit && (
-        <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label="Edit">
+        <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label={t('files.editForm')}>
           {edit.kind === 'delete' && (
-            <p>
-              Delete {edit.entries.length === 1 ? <strong className="truncate" title={(edit.entries[0] as EntryInfo).name}>{(edit.entries[0] as EntryInfo).name}</strong> : <strong>{edit.entries.length} items</strong>}
-              {edit.entries.some((t) => t.type === 'dir') ? ' and everything in the folders' : ''} from the vault? This cannot be undone: the encrypted content is removed from the vault folder.
+            <p className="truncate" title={edit.entries.map((x) => x.name).join(', ')}>
+              {t('trash.confirmDelete', { count: edit.entries.length, name: (edit.entries[0] as EntryInfo).name })}
+              {edit.entries.some((x) => x.type === 'dir') ? ` ${t('trash.confirmDeleteFolders')}` : ''}
             </p>
           )}
           {edit.kind === 'move' && (
             <label className="field">
-              <span>Move {editLabel} to folder</span>
-              <select aria-label="Destination folder" value={text} onChange={(e) => setText(e.target.value)} disabled={!folders}>
-                {(folders ?? [text]).map((f) => <option key={f} value={f}>{f === '/' ? '/ (top folder)' : f}</option>)}
+              <span>{t('files.moveTo', { what: editLabel })}</span>
+              <select aria-label={t('files.destination')} value={text} onChange={(e) => setText(e.target.value)} disabled={!folders}>
+                {(folders ?? [text]).map((f) => <option key={f} value={f}>{f === '/' ? t('files.topFolderOption') : f}</option>)}
               </select>
             </label>
           )}
           {(edit.kind === 'mkdir' || edit.kind === 'rename') && (
             <label className="field">
-              <span className="truncate">{edit.kind === 'mkdir' ? 'New folder name' : `New name for ${edit.entry.name}`}</span>
-              <input value={text} onChange={(e) => { setText(e.target.value); setFormError(null); }} autoFocus aria-label={edit.kind === 'mkdir' ? 'New folder name' : 'New name'} />
+              <span className="truncate">{edit.kind === 'mkdir' ? t('files.newFolderName') : t('files.newNameFor', { name: edit.entry.name })}</span>
+              <input value={text} onChange={(e) => { setText(e.target.value); setFormError(null); }} autoFocus aria-label={edit.kind === 'mkdir' ? t('files.newFolderName') : t('files.newName')} />
             </label>
           )}
           {formError && <div className="alert error" role="alert">{formError}</div>}
           <div className="toolbar">
             <button type="submit" className={`btn ${edit.kind === 'delete' ? 'danger' : 'primary'}`} disabled={(edit.kind === 'mkdir' || edit.kind === 'rename') && !text.trim()}>
-              {edit.kind === 'mkdir' ? 'Create folder' : edit.kind === 'rename' ? 'Rename' : edit.kind === 'move' ? 'Move' : edit.entries.length === 1 ? 'Delete' : `Delete ${edit.entries.length} items`}
+              {edit.kind === 'mkdir' ? t('files.createFolder') : edit.kind === 'rename' ? t('files.rename') : edit.kind === 'move' ? t('files.moveBtn') : edit.entries.length === 1 ? t('files.deleteBtn') : t('files.deleteN', { count: edit.entries.length })}
             </button>
-            <button type="button" className="btn" onClick={() => setEdit(null)}>Cancel</button>
+            <button type="button" className="btn" onClick={() => setEdit(null)}>{t('common.cancel')}</button>
           </div>
         </form>
       )}
       <Conflicts vaultId={vault.id} conflicts={conflicts} onResolved={() => void load()} />
       {recent.length > 0 && path === '/' && query === '' && (
-        <nav className="recent" aria-label="Recent files">
-          <span className="muted">Recent:</span>
+        <nav className="recent" aria-label={t('files.recent')}>
+          <span className="muted">{t('files.recentLabel')}</span>
           {recent.map((r) => (
             <button type="button" key={r.path} className="btn small truncate" title={r.path} onClick={() => setPath(parentOf(r.path))}>{r.name}</button>
           ))}
@@ -418,32 +458,32 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
         onDragLeave={() => { dragDepth.current = Math.max(0, dragDepth.current - 1); if (dragDepth.current === 0) setDragging(false); }}
         onDrop={(e) => onDropInto(path, e)}
         data-testid="dropzone"
-        aria-label="Files in this folder; drop files or folders here to add them"
+        aria-label={t('files.dropzone')}
       >
         {entries && entries.length === 0 && (
           <div className="empty">
-            <h2>{path === '/' ? 'This vault is empty' : 'This folder is empty'}</h2>
-            <p>Drag files or folders here, or use <strong>Add files…</strong>. They are encrypted on this computer before anything is written to the vault folder.</p>
+            <h2>{path === '/' ? t('files.emptyVault') : t('files.emptyFolder')}</h2>
+            <p><Trans i18nKey="files.emptyHint" components={{ b: <strong /> }} /></p>
           </div>
         )}
-        {entries && entries.length > 0 && shown.length === 0 && <p className="muted">No name in this folder contains “{query}”.</p>}
+        {entries && entries.length > 0 && shown.length === 0 && <p className="muted">{t('files.noMatch', { query })}</p>}
         {entries && shown.length > 0 && (
-          <table aria-label="Files" className="file-table">
+          <table aria-label={t('files.table')} className="file-table">
             <colgroup><col className="c-sel" /><col /><col className="c-size" /><col className="c-date" /><col className="c-actions" /></colgroup>
             <thead>
               <tr>
-                <th className="c-sel"><input type="checkbox" aria-label="Select all" checked={selectedEntries.length === shown.length} onChange={(e) => setSelected(e.target.checked ? new Set(shown.map((x) => x.path)) : new Set())} /></th>
+                <th className="c-sel"><input type="checkbox" aria-label={t('files.selectAll')} checked={selectedEntries.length === shown.length} onChange={(e) => setSelected(e.target.checked ? new Set(shown.map((x) => x.path)) : new Set())} /></th>
                 {sortHeader('name', '')}
                 {sortHeader('size', 'c-size')}
                 {sortHeader('mtime', 'c-date')}
-                <th className="actions c-actions">Actions</th>
+                <th className="actions c-actions">{t('files.actions')}</th>
               </tr>
             </thead>
             <tbody>
               {path !== '/' && (
                 <tr onDragOver={(e) => e.preventDefault()} onDrop={(e) => onDropInto(parentOf(path), e)}>
                   <td />
-                  <td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))} aria-label="Up one folder"><UpIcon /> ..</button></td>
+                  <td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))} aria-label={t('files.up')}><UpIcon /> ..</button></td>
                 </tr>
               )}
               {shown.map((e) => (
@@ -463,31 +503,37 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                       // Files: the OS drag is started by main once the file is decrypted into the private
                       // temp folder; dropped back on a folder of this list it moves instead (internalDrag).
                       ev.preventDefault();
-                      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorOf(err).message }));
+                      if (browser) {
+                        // No OS drag from a page: dragging a file out downloads it.
+                        download(e).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
+                        return;
+                      }
+                      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
                     }}
                     onDragEnd={() => { internalDrag.current = null; }}
                     onDragOver={e.type === 'dir' ? (ev) => { ev.preventDefault(); ev.stopPropagation(); } : undefined}
                     onDrop={e.type === 'dir' && !e.conflict ? (ev) => onDropInto(e.path, ev) : undefined}
                     className={selected.has(e.path) ? 'selected' : undefined}
                   >
-                    <td className="c-sel"><input type="checkbox" aria-label={`Select ${e.name}`} checked={selected.has(e.path)} onChange={() => toggleSel(e.path)} /></td>
+                    <td className="c-sel"><input type="checkbox" aria-label={t('files.selectOne', { name: e.name })} checked={selected.has(e.path)} onChange={() => toggleSel(e.path)} /></td>
                     <td className="name-cell">
                       {e.type === 'dir' ? (
                         <button type="button" className="entry-name dir" onClick={() => setPath(e.path)} title={e.name}><FolderIcon /> <span className="truncate">{e.name}</span></button>
                       ) : (
                         <button type="button" className="entry-name" onDoubleClick={() => void openEntry(e)} title={e.name}><FileIcon /> <span className="truncate">{e.name}</span></button>
                       )}
-                      {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>conflict</span>}
+                      {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>{t('files.conflict')}</span>}
                     </td>
                     <td className="c-size">{e.type === 'dir' ? '—' : formatBytes(e.size)}</td>
                     <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
                     <td className="actions c-actions">
-                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={`Open ${e.name}`} title="Open">Open</button>}
-                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={`Export ${e.name}`} title="Export a copy">Export…</button>}
+                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={t('files.openName', { name: e.name })} title={t('files.open')}>{t('files.open')}</button>}
+                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={t('files.exportCopy')}>{t('files.export')}</button>}
                       <MoreMenu name={e.name}>
-                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={`Rename ${e.name}`}>Rename</button>
-                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={`Move ${e.name}`}>Move…</button>
-                        <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: [e] })} aria-label={`Delete ${e.name}`}>Delete…</button>
+                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={t('files.renameName', { name: e.name })}>{t('files.rename')}</button>
+                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={t('files.moveName', { name: e.name })}>{t('files.move')}</button>
+                        {e.type === 'file' && !e.conflict && <button type="button" className="btn small" onClick={() => setVersionsOf(e.path)} aria-label={t('versions.actionLabel', { name: e.name })}>{t('versions.action')}</button>}
+                        <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: [e] })} aria-label={t('files.deleteName', { name: e.name })}>{t('files.delete')}</button>
                       </MoreMenu>
                     </td>
                   </tr>
@@ -503,6 +549,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
 
 /** A row, and under it the error of an action taken on that row (cleared when one succeeds). */
 function RowWithError({ children, error, onDismiss }: { children: ReactNode; error: string | null; onDismiss: () => void }) {
+  const { t } = useTranslation();
   return (
     <>
       {children}
@@ -511,7 +558,7 @@ function RowWithError({ children, error, onDismiss }: { children: ReactNode; err
           <td />
           <td colSpan={4}>
             <div className="alert error" role="alert">
-              {error} <button type="button" className="btn link" onClick={onDismiss}>Dismiss</button>
+              {error} <button type="button" className="btn link" onClick={onDismiss}>{t('common.dismiss')}</button>
             </div>
           </td>
         </tr>
@@ -522,6 +569,7 @@ function RowWithError({ children, error, onDismiss }: { children: ReactNode; err
 
 /** Rename, move and delete behind one "⋯" button, so the actions column stays narrow. */
 function MoreMenu({ name, children }: { name: string; children: ReactNode }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLSpanElement>(null);
   useEffect(() => {
@@ -538,9 +586,9 @@ function MoreMenu({ name, children }: { name: string; children: ReactNode }) {
   }, [open]);
   return (
     <span className="more" ref={ref}>
-      <button type="button" className="btn small icon" aria-haspopup="true" aria-expanded={open} aria-label={`More actions for ${name}`} title="Rename, move, delete" onClick={() => setOpen(!open)}>⋯</button>
+      <button type="button" className="btn small icon" aria-haspopup="true" aria-expanded={open} aria-label={t('files.more', { name })} title={t('files.moreTitle')} onClick={() => setOpen(!open)}>⋯</button>
       {open && (
-        <span className="more-menu" role="group" aria-label={`Actions for ${name}`} onClick={() => setOpen(false)}>
+        <span className="more-menu" role="group" aria-label={t('files.actionsFor', { name })} onClick={() => setOpen(false)}>
           {children}
         </span>
       )}

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { JobInfo } from '../../preload/contract';
-import { coffer, errorOf, formatBytes, formatEta, formatRate } from '../util';
+import { coffer, errorText, formatBytes, formatEta, formatRate } from '../util';
 
 function percent(done: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
@@ -25,31 +25,31 @@ function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
           {job.state === 'running' && <span>{formatRate(job.bytesPerSecond)}</span>}
           {job.state === 'running' && <span>{t('jobs.eta', { eta: formatEta(job.etaSeconds) })}</span>}
         </div>
-        {job.error && <div className="alert error" role="alert">{job.error.message}</div>}
+        {job.error && <div className="alert error" role="alert">{errorText(job.error)}</div>}
         {job.state === 'cancelled' && <div className="muted">{t('jobs.cancelled')}</div>}
         {error && <div className="alert error" role="alert">{error}</div>}
       </div>
       <div>
         {active && (
-          <button type="button" className="btn small danger" onClick={() => coffer().jobs.cancel({ jobId: job.id }).catch((e: unknown) => setError(errorOf(e).message))} aria-label={`${t('jobs.cancel')} ${job.title}`}>
+          <button type="button" className="btn small danger" onClick={() => coffer().jobs.cancel({ jobId: job.id }).catch((e: unknown) => setError(errorText(e)))} aria-label={t('jobs.cancelJob', { title: job.title })}>
             {t('jobs.cancel')}
           </button>
         )}
         {onDismiss && (
-          <button type="button" className="btn small" onClick={onDismiss} aria-label={`${t('jobs.dismiss')} ${job.title}`} title={t('jobs.dismiss')}>✕</button>
+          <button type="button" className="btn small" onClick={onDismiss} aria-label={t('jobs.dismissJob', { title: job.title })} title={t('jobs.dismiss')}>✕</button>
         )}
       </div>
-      <div className="bar" role="progressbar" aria-label={`${job.title} total`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+      <div className="bar" role="progressbar" aria-label={t('jobs.totalBar', { title: job.title })} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
         <div className={job.state === 'failed' || job.state === 'cancelled' ? 'failed' : job.state === 'done' ? 'done' : ''} style={{ width: `${pct}%` }} />
       </div>
       {job.state === 'running' && job.currentFile && (
         <>
           <div className="stats" style={{ gridColumn: '1 / span 2' }}>
             <span className="mono">{job.currentFile}</span>
-            {job.currentFileBytesTotal > 0 ? <span>{filePct}% of {formatBytes(job.currentFileBytesTotal)}</span> : <span>file {Math.min(job.filesDone + 1, job.filesTotal)} of {job.filesTotal}</span>}
+            {job.currentFileBytesTotal > 0 ? <span>{t('jobs.filePercent', { pct: filePct, total: formatBytes(job.currentFileBytesTotal) })}</span> : <span>{t('jobs.fileOf', { n: Math.min(job.filesDone + 1, job.filesTotal), total: job.filesTotal })}</span>}
           </div>
           {job.currentFileBytesTotal > 0 && (
-            <div className="bar file" role="progressbar" aria-label={`${job.title} current file`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={filePct}>
+            <div className="bar file" role="progressbar" aria-label={t('jobs.fileBar', { title: job.title })} aria-valuemin={0} aria-valuemax={100} aria-valuenow={filePct}>
               <div style={{ width: `${filePct}%` }} />
             </div>
           )}

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AccessRequest, SlotInfo, VaultSummary } from '../../preload/contract';
-import { coffer, errorOf, formatDate, slotTypeLabel, useAction } from '../util';
+import { Trans, useTranslation } from 'react-i18next';
+import { coffer, errorText, formatDate, slotTypeLabel, useAction } from '../util';
 
 export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: () => Promise<void> }) {
+  const { t } = useTranslation();
   const [slots, setSlots] = useState<SlotInfo[]>([]);
   const [pending, setPending] = useState<AccessRequest[]>([]);
   const [recipient, setRecipient] = useState('');
@@ -21,7 +23,7 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
       setSlots(r.slots);
       setPending(r.pending);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   }, [vault.id]);
   useEffect(() => void load(), [load]);
@@ -34,26 +36,26 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
       const slot = await coffer().members.grant({ vaultId: vault.id, recipient: r, label: l });
       setRecipient('');
       setLabel('');
-      return `Granted ${slot.label || 'the member'} (fingerprint ${slot.fingerprint ?? '—'}). Compare the fingerprint with them over a channel you trust.`;
+      return t('members.granted', { name: slot.label || t('members.theMember'), fp: slot.fingerprint ?? '—' });
     });
 
   return (
     <div>
       {status && <div className="alert ok" role="status">{status}</div>}
       {error && <div className="alert error" role="alert">{error}</div>}
-      <h2>Key slots</h2>
-      <p className="muted">Each slot can unlock this vault. Compare fingerprints with people before you trust a slot.</p>
-      <table aria-label="Key slots">
-        <thead><tr><th>Type</th><th>Label</th><th>Fingerprint</th><th>Added</th><th className="actions">Actions</th></tr></thead>
+      <h2>{t('members.slots')}</h2>
+      <p className="muted">{t('members.slotsIntro')}</p>
+      <table aria-label={t('members.slots')}>
+        <thead><tr><th>{t('members.type')}</th><th>{t('members.label')}</th><th>{t('common.fingerprint')}</th><th>{t('members.added')}</th><th className="actions">{t('common.actions')}</th></tr></thead>
         <tbody>
           {slots.map((s) => (
-            <tr key={s.id} aria-label={`Slot ${s.label || s.type}`}>
-              <td>{slotTypeLabel[s.type] ?? s.type}</td>
+            <tr key={s.id} aria-label={t('members.slotLabel', { name: s.label || s.type })}>
+              <td>{slotTypeLabel(s.type)}</td>
               <td>{s.label || '—'}</td>
               <td className="mono">{s.fingerprint ?? '—'}</td>
               <td>{formatDate(s.created)}</td>
               <td className="actions">
-                <button type="button" className="btn small danger" disabled={slots.length <= 1} onClick={() => { setRevoking(s); setReencrypt(false); }} aria-label={`Revoke ${s.label || s.type}`}>Revoke…</button>
+                <button type="button" className="btn small danger" disabled={slots.length <= 1} onClick={() => { setRevoking(s); setReencrypt(false); }} aria-label={t('members.revokeName', { name: s.label || s.type })}>{t('members.revoke')}</button>
               </td>
             </tr>
           ))}
@@ -61,27 +63,27 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
       </table>
 
       {revoking && (
-        <form className="card" style={{ marginTop: 14 }} onSubmit={(e) => { e.preventDefault(); const s = revoking; void act(async () => { const r = await coffer().members.revoke({ vaultId: vault.id, slotId: s.id, reencrypt }); setRevoking(null); return `Revoked ${s.label || s.type}. The vault key was rotated${r.rotatedTo !== null ? ` to epoch ${r.rotatedTo}` : ''}${reencrypt ? ` and ${r.reencryptedFiles} files were re-encrypted` : ''}.`; }); }} aria-label="Revoke slot">
-          <h3 style={{ marginTop: 0 }}>Revoke “{revoking.label || slotTypeLabel[revoking.type]}”</h3>
-          <p>Revoking removes the slot and <strong>rotates</strong> the vault key: the removed key cannot unlock the vault again, nor read any file added from now on.</p>
+        <form className="card" style={{ marginTop: 14 }} onSubmit={(e) => { e.preventDefault(); const s = revoking; void act(async () => { const r = await coffer().members.revoke({ vaultId: vault.id, slotId: s.id, reencrypt }); setRevoking(null); const name = s.label || slotTypeLabel(s.type); return `${r.rotatedTo !== null ? t('members.revokedEpoch', { name, epoch: r.rotatedTo }) : t('members.revoked', { name })}${reencrypt ? t('members.revokedFiles', { count: r.reencryptedFiles }) : ''}`; }); }} aria-label={t('members.revokeForm')}>
+          <h3 style={{ marginTop: 0 }}>{t('members.revokeTitle', { name: revoking.label || slotTypeLabel(revoking.type) })}</h3>
+          <p><Trans i18nKey="members.revokeIntro" components={{ b: <strong /> }} /></p>
           <fieldset>
-            <legend>Files they could already read</legend>
-            <label className="check"><input type="radio" name="reenc" checked={!reencrypt} onChange={() => setReencrypt(false)} /><span><strong>Rotate only</strong> (fast). Someone who already opened files may have kept those files’ keys, and with a copy of the vault folder could still decrypt those same versions.</span></label>
-            <label className="check"><input type="radio" name="reenc" checked={reencrypt} onChange={() => setReencrypt(true)} /><span><strong>Rotate and re-encrypt every file</strong> (slower: rewrites all content). Old keys then open nothing, as long as the old blobs are gone from every synced copy.</span></label>
+            <legend>{t('members.already')}</legend>
+            <label className="check"><input type="radio" name="reenc" checked={!reencrypt} onChange={() => setReencrypt(false)} /><span><Trans i18nKey="members.rotateOnly" components={{ b: <strong /> }} /></span></label>
+            <label className="check"><input type="radio" name="reenc" checked={reencrypt} onChange={() => setReencrypt(true)} /><span><Trans i18nKey="members.rotateReenc" components={{ b: <strong /> }} /></span></label>
           </fieldset>
           <div className="toolbar">
-            <button type="submit" className="btn danger" disabled={busy}>{busy ? 'Revoking…' : 'Revoke'}</button>
-            <button type="button" className="btn" onClick={() => setRevoking(null)}>Cancel</button>
+            <button type="submit" className="btn danger" disabled={busy}>{busy ? t('members.revoking') : t('members.revokeBtn')}</button>
+            <button type="button" className="btn" onClick={() => setRevoking(null)}>{t('common.cancel')}</button>
           </div>
         </form>
       )}
 
-      <h2>Pending access requests</h2>
+      <h2>{t('members.pending')}</h2>
       {pending.length === 0 ? (
-        <p className="muted">None. Someone who wants access opens this vault folder in Coffer and chooses “Request access”; their request appears here for you to check and grant.</p>
+        <p className="muted">{t('members.pendingNone')}</p>
       ) : (
-        <table aria-label="Pending access requests">
-          <thead><tr><th>Name</th><th>Fingerprint</th><th>Asked</th><th className="actions">Actions</th></tr></thead>
+        <table aria-label={t('members.pending')}>
+          <thead><tr><th>{t('common.name')}</th><th>{t('common.fingerprint')}</th><th>{t('members.asked')}</th><th className="actions">{t('common.actions')}</th></tr></thead>
           <tbody>
             {pending.map((p) => (
               <tr key={p.id}>
@@ -89,8 +91,8 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
                 <td className="mono">{p.fingerprint ?? '—'}</td>
                 <td>{formatDate(p.created)}</td>
                 <td className="actions">
-                  <button type="button" className="btn small primary" disabled={busy} onClick={() => void grant(p.recipient, p.name)}>Grant</button>{' '}
-                  <button type="button" className="btn small" disabled={busy} onClick={() => void act(async () => { await coffer().members.dismissRequest({ vaultId: vault.id, requestId: p.id }); return `Dismissed ${p.name}'s request.`; })}>Dismiss</button>
+                  <button type="button" className="btn small primary" disabled={busy} onClick={() => void grant(p.recipient, p.name)}>{t('members.grant')}</button>{' '}
+                  <button type="button" className="btn small" disabled={busy} onClick={() => void act(async () => { await coffer().members.dismissRequest({ vaultId: vault.id, requestId: p.id }); return t('members.dismissed', { name: p.name }); })}>{t('common.dismiss')}</button>
                 </td>
               </tr>
             ))}
@@ -98,20 +100,20 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
         </table>
       )}
 
-      <h2>Grant a member</h2>
+      <h2>{t('members.grantTitle')}</h2>
       <form onSubmit={(e) => { e.preventDefault(); void grant(recipient.trim(), label.trim()); }}>
         <label className="field">
-          <span>Their member key (recipient)</span>
+          <span>{t('members.theirKey')}</span>
           <input value={recipient} onChange={(e) => setRecipient(e.target.value)} placeholder="coffer1…" className="mono" />
-          <span className="hint">They find it under Member keys in their Coffer, or with <code>coffer keygen</code>.</span>
+          <span className="hint"><Trans i18nKey="members.theirKeyHint" components={{ code: <code /> }} /></span>
         </label>
-        <label className="field"><span>Name</span><input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="Alex (laptop)" /></label>
-        <button type="submit" className="btn primary" disabled={busy || !recipient.trim()}>Grant access</button>
+        <label className="field"><span>{t('common.name')}</span><input value={label} onChange={(e) => setLabel(e.target.value)} placeholder={t('members.namePlaceholder')} /></label>
+        <button type="submit" className="btn primary" disabled={busy || !recipient.trim()}>{t('members.grantAccess')}</button>
       </form>
 
-      <h2>Rotate the vault key</h2>
-      <p className="muted">Makes a new vault key, wraps it for every remaining slot and re-encrypts the small metadata records. File contents are not touched, so it is quick.</p>
-      <button type="button" className="btn" disabled={busy} onClick={() => void act(async () => { const r = await coffer().members.rotate({ vaultId: vault.id }); return `Rotated to epoch ${r.epoch}; ${r.records} records rewrapped.`; })}>Rotate now</button>
+      <h2>{t('members.rotateTitle')}</h2>
+      <p className="muted">{t('members.rotateIntro')}</p>
+      <button type="button" className="btn" disabled={busy} onClick={() => void act(async () => { const r = await coffer().members.rotate({ vaultId: vault.id }); return t('members.rotated', { epoch: r.epoch, records: r.records }); })}>{t('members.rotateNow')}</button>
     </div>
   );
 }

@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { UnsavedEdit, VaultSummary } from '../../preload/contract';
-import { coffer, errorOf, formatDate } from '../util';
+import { useTranslation } from 'react-i18next';
+import { coffer, errorText, formatDate } from '../util';
 
 /**
  * Opened files whose edits are not in the vault yet (a lock or quit could not save them, or Coffer
  * stopped before it could). They stay on this computer until the person saves or discards each one.
  */
 export function UnsavedEdits({ vaults, onOpenVault }: { vaults: VaultSummary[]; onOpenVault: (vaultId: string) => void }) {
+  const { t } = useTranslation();
   const [edits, setEdits] = useState<UnsavedEdit[]>([]);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -23,7 +25,7 @@ export function UnsavedEdits({ vaults, onOpenVault }: { vaults: VaultSummary[]; 
   if (edits.length === 0 && message) {
     return (
       <div className={`alert ${message.ok ? 'ok' : 'error'}`} role="status">
-        {message.text} <button type="button" className="btn link" onClick={() => setMessage(null)}>Dismiss</button>
+        {message.text} <button type="button" className="btn link" onClick={() => setMessage(null)}>{t('common.dismiss')}</button>
       </div>
     );
   }
@@ -34,9 +36,9 @@ export function UnsavedEdits({ vaults, onOpenVault }: { vaults: VaultSummary[]; 
     setMessage(null);
     try {
       const r = await coffer().edits.save({ id: e.id });
-      setMessage({ ok: true, text: `${e.name} was saved to the vault as ${r.path} (version ${r.version}).` });
+      setMessage({ ok: true, text: t('unsaved.savedAs', { name: e.name, path: r.path, version: r.version }) });
     } catch (err) {
-      setMessage({ ok: false, text: errorOf(err).message });
+      setMessage({ ok: false, text: errorText(err) });
     } finally {
       setBusy(null);
       void load();
@@ -47,9 +49,9 @@ export function UnsavedEdits({ vaults, onOpenVault }: { vaults: VaultSummary[]; 
     setMessage(null);
     try {
       await coffer().edits.discard({ id: e.id });
-      setMessage({ ok: true, text: `Your edits to ${e.name} were discarded.` });
+      setMessage({ ok: true, text: t('unsaved.discarded', { name: e.name }) });
     } catch (err) {
-      setMessage({ ok: false, text: errorOf(err).message });
+      setMessage({ ok: false, text: errorText(err) });
     } finally {
       setBusy(null);
       setConfirming(null);
@@ -62,32 +64,32 @@ export function UnsavedEdits({ vaults, onOpenVault }: { vaults: VaultSummary[]; 
       {edits.length > 0 && (
         <>
           <h2 id="unsaved-title">
-            {edits.length === 1 ? '1 opened file has edits that are not in the vault' : `${edits.length} opened files have edits that are not in the vault`}
+            {t('unsaved.title', { count: edits.length })}
           </h2>
-          <p>They are kept on this computer, in Coffer's private folder, until you save or discard them.</p>
+          <p>{t('unsaved.intro')}</p>
           <ul className="unsaved-list">
             {edits.map((e) => {
               const open = unlocked(e) || e.vaultUnlocked;
               return (
-                <li key={e.id} aria-label={`Unsaved edits to ${e.path}`}>
+                <li key={e.id} aria-label={t('unsaved.itemLabel', { path: e.path })}>
                   <div>
-                    <strong>{e.name}</strong> <span className="muted">in {e.vaultName} · {e.path}{e.changedAt ? ` · changed ${formatDate(e.changedAt)}` : ''}</span>
+                    <strong>{e.name}</strong> <span className="muted">{t('unsaved.where', { vault: e.vaultName, path: e.path })}{e.changedAt ? t('unsaved.changed', { date: formatDate(e.changedAt) }) : ''}</span>
                     <div className="unsaved-reason">{e.reason}</div>
                   </div>
                   {confirming === e.id ? (
-                    <div className="row" role="group" aria-label={`Discard ${e.name}?`}>
-                      <span>Discard your edits to {e.name}? This cannot be undone.</span>
-                      <button type="button" className="btn danger" disabled={busy === e.id} onClick={() => void discard(e)}>Discard edits</button>
-                      <button type="button" className="btn" onClick={() => setConfirming(null)}>Keep them</button>
+                    <div className="row" role="group" aria-label={t('unsaved.confirmLabel', { name: e.name })}>
+                      <span>{t('unsaved.confirm', { name: e.name })}</span>
+                      <button type="button" className="btn danger" disabled={busy === e.id} onClick={() => void discard(e)}>{t('unsaved.discardEdits')}</button>
+                      <button type="button" className="btn" onClick={() => setConfirming(null)}>{t('unsaved.keep')}</button>
                     </div>
                   ) : (
                     <div className="row">
                       {open ? (
-                        <button type="button" className="btn primary" disabled={busy === e.id} onClick={() => void save(e)}>Save to vault</button>
+                        <button type="button" className="btn primary" disabled={busy === e.id} onClick={() => void save(e)}>{t('unsaved.save')}</button>
                       ) : (
-                        <button type="button" className="btn" onClick={() => onOpenVault(e.vaultId)}>Unlock {e.vaultName} to save</button>
+                        <button type="button" className="btn" onClick={() => onOpenVault(e.vaultId)}>{t('unsaved.unlockToSave', { vault: e.vaultName })}</button>
                       )}
-                      <button type="button" className="btn danger" disabled={busy === e.id} onClick={() => setConfirming(e.id)}>Discard…</button>
+                      <button type="button" className="btn danger" disabled={busy === e.id} onClick={() => setConfirming(e.id)}>{t('unsaved.discard')}</button>
                     </div>
                   )}
                 </li>

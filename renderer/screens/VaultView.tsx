@@ -1,27 +1,18 @@
 import { useEffect, useState } from 'react';
-import { useTranslation } from 'react-i18next';
+import { Trans, useTranslation } from 'react-i18next';
 import type { DriveOpenFile, HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
 import type { View } from '../App';
-import { coffer, errorOf } from '../util';
+import { coffer, errorHelp, errorOf, errorText } from '../util';
 import { DrivePanel, OpenThroughDrive } from './DrivePanel';
 import { FileBrowser } from './FileBrowser';
+import { TrashView } from './Versions';
 import { Members } from './Members';
 import { VaultAdmin } from './VaultAdmin';
 
 type Choice = 'passphrase' | 'recovery' | 'transit' | `identity:${string}` | `hwkey:${string}`;
 
-const unlockHelp: Record<string, string> = {
-  WRONG_PASSPHRASE: 'Check the passphrase (and Caps Lock) and try again.',
-  NO_IDENTITY: 'None of the keys you tried opens this vault. Pick another slot, or ask a member to grant you access.',
-  PIN_INCORRECT: 'The PIN was wrong. After too many wrong tries the key locks and needs its PUK.',
-  PIN_LOCKED: 'This key’s PIN is blocked. Reset it with the PUK (ykman piv access unblock-pin) and try again.',
-  TRANSIT_DENIED: 'Vault refused: your token’s policy does not allow decrypting with this key. Ask your Vault admin.',
-  TRANSIT_SEALED: 'Vault is sealed. Ask your Vault admin to unseal it, then try again.',
-  TRANSIT_UNREACHABLE: 'Vault could not be reached. Check the address and your network in Vault connection.',
-  TOKEN_NOT_FOUND: 'The hardware key is not plugged in (or its module cannot see it).',
-};
-
 function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => Promise<void> }) {
+  const { t } = useTranslation();
   const [identities, setIdentities] = useState<MemberIdentity[]>([]);
   const [hwkeys, setHwkeys] = useState<HardwareKey[]>([]);
   const [choice, setChoice] = useState<Choice | null>(null);
@@ -37,16 +28,16 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
   const types = new Set(vault.slots.map((s) => s.type));
   const fps = new Set(vault.slots.map((s) => s.fingerprint).filter((f): f is string => !!f));
   const options: { value: Choice; label: string; hint: string }[] = [];
-  if (types.has('passphrase')) options.push({ value: 'passphrase', label: 'Passphrase', hint: vault.slots.filter((s) => s.type === 'passphrase').map((s) => s.label).join(', ') });
+  if (types.has('passphrase')) options.push({ value: 'passphrase', label: t('unlock.passphrase'), hint: vault.slots.filter((s) => s.type === 'passphrase').map((s) => s.label).join(', ') });
   // Keys that match a slot come first; the others are offered too (a slot may have been added
   // since the list was read), marked so people know what to expect.
   const member = (fp: string) => fps.has(fp);
   for (const i of [...identities].sort((a, b) => Number(member(b.fingerprint)) - Number(member(a.fingerprint)))) {
-    options.push({ value: `identity:${i.id}`, label: `My member key “${i.label}”`, hint: member(i.fingerprint) ? i.fingerprint : `${i.fingerprint} (not among this vault’s slots)` });
+    options.push({ value: `identity:${i.id}`, label: t('unlock.myKey', { label: i.label }), hint: member(i.fingerprint) ? i.fingerprint : t('unlock.notAmong', { fp: i.fingerprint }) });
   }
-  for (const h of hwkeys) options.push({ value: `hwkey:${h.id}`, label: `Hardware key “${h.label}”`, hint: `${h.tokenLabel}, serial ${h.serial}${member(h.fingerprint) ? '' : ' (not among this vault’s slots)'}` });
-  if (types.has('vault-transit')) options.push({ value: 'transit', label: 'HashiCorp Vault Transit', hint: 'asks your Vault server' });
-  if (types.has('recovery')) options.push({ value: 'recovery', label: 'Recovery key', hint: 'the key saved when the vault was created' });
+  for (const h of hwkeys) options.push({ value: `hwkey:${h.id}`, label: t('unlock.hwKey', { label: h.label }), hint: t(member(h.fingerprint) ? 'unlock.hwHint' : 'unlock.hwNotAmong', { token: h.tokenLabel, serial: h.serial }) });
+  if (types.has('vault-transit')) options.push({ value: 'transit', label: t('unlock.transit'), hint: t('unlock.transitHint') });
+  if (types.has('recovery')) options.push({ value: 'recovery', label: t('unlock.recovery'), hint: t('unlock.recoveryHint') });
 
   const current = choice ?? options[0]?.value ?? null;
 
@@ -72,17 +63,17 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
   };
 
   const needsSecret = current === 'passphrase' || current === 'recovery' || (current?.startsWith('hwkey:') ?? false);
-  const secretLabel = current === 'recovery' ? 'Recovery key' : current?.startsWith('hwkey:') ? 'PIN' : 'Passphrase';
+  const secretLabel = current === 'recovery' ? t('unlock.recovery') : current?.startsWith('hwkey:') ? t('unlock.pin') : t('unlock.passphrase');
 
   return (
     <div className="card" style={{ maxWidth: 640 }}>
-      <h2 style={{ marginTop: 0 }}>Unlock “{vault.name}”</h2>
+      <h2 style={{ marginTop: 0 }}>{t('unlock.title', { name: vault.name })}</h2>
       {options.length === 0 ? (
-        <p>None of this vault’s key slots can be used from this computer yet. Ask a member for access below.</p>
+        <p>{t('unlock.noOption')}</p>
       ) : (
         <form onSubmit={(e) => { e.preventDefault(); void unlock(); }}>
           <fieldset>
-            <legend>Unlock with</legend>
+            <legend>{t('unlock.with')}</legend>
             {options.map((o) => (
               <label key={o.value} className="check">
                 <input type="radio" name="slot" value={o.value} checked={current === o.value} onChange={() => { setChoice(o.value); setSecret(''); setError(null); }} />
@@ -98,11 +89,11 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
           )}
           {error && (
             <div className="alert error" role="alert">
-              <strong>{error.message}</strong>
-              {unlockHelp[error.code] && <div>{unlockHelp[error.code]}</div>}
+              <strong>{errorText(error)}</strong>
+              {errorHelp(error.code) && <div>{errorHelp(error.code)}</div>}
             </div>
           )}
-          <button type="submit" className="btn primary" disabled={busy || (needsSecret && !secret)}>{busy ? 'Unlocking…' : 'Unlock'}</button>
+          <button type="submit" className="btn primary" disabled={busy || (needsSecret && !secret)}>{busy ? t('unlock.unlocking') : t('unlock.unlock')}</button>
         </form>
       )}
       <RequestAccess vault={vault} identities={identities} />
@@ -112,6 +103,7 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
 
 /** "Request access" on the unlock screen: leaves a request in the vault folder for a member to approve. */
 function RequestAccess({ vault, identities }: { vault: VaultSummary; identities: MemberIdentity[] }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   const [idSel, setIdSel] = useState('');
   const [name, setName] = useState('');
@@ -123,47 +115,47 @@ function RequestAccess({ vault, identities }: { vault: VaultSummary; identities:
   if (!open) {
     return (
       <p className="hint" style={{ marginTop: 12 }}>
-        Not a member of this vault? <button type="button" className="btn link" onClick={() => setOpen(true)}>Request access</button>
+        <Trans i18nKey="request.notMember" components={{ cta: <button type="button" className="btn link" onClick={() => setOpen(true)} /> }} />
       </p>
     );
   }
   const chosen = idSel || mine[0]?.id || '';
   return (
-    <form className="card" style={{ marginTop: 12 }} aria-label="Request access" onSubmit={(e) => {
+    <form className="card" style={{ marginTop: 12 }} aria-label={t('request.title')} onSubmit={(e) => {
       e.preventDefault();
       setBusy(true);
       setError(null);
       setStatus(null);
       coffer().members.requestAccess({ dir: vault.path, identityId: chosen, name: name.trim() }).then(
-        () => setStatus('Request left in the vault folder. A member sees it under Members & sharing and can grant it; then unlock with your member key.'),
-        (err: unknown) => setError(errorOf(err).message),
+        () => setStatus(t('request.sent')),
+        (err: unknown) => setError(errorText(err)),
       ).finally(() => setBusy(false));
     }}>
-      <h3 style={{ marginTop: 0 }}>Request access</h3>
+      <h3 style={{ marginTop: 0 }}>{t('request.title')}</h3>
       {mine.length === 0 ? (
-        <p className="hint">You need a member key first: create one under Member keys, then come back here.</p>
+        <p className="hint">{t('request.needKey')}</p>
       ) : (
         <>
-          <label className="field"><span>With my member key</span>
-            <select value={chosen} onChange={(e) => setIdSel(e.target.value)}>{mine.map((i) => <option key={i.id} value={i.id}>{i.label} ({i.fingerprint})</option>)}</select>
+          <label className="field"><span>{t('request.withKey')}</span>
+            <select value={chosen} onChange={(e) => setIdSel(e.target.value)}>{mine.map((i) => <option key={i.id} value={i.id}>{t('request.keyOption', { label: i.label, fp: i.fingerprint })}</option>)}</select>
           </label>
-          <label className="field"><span>Your name, as members will see it</span><input value={name} onChange={(e) => setName(e.target.value)} /></label>
+          <label className="field"><span>{t('request.yourName')}</span><input value={name} onChange={(e) => setName(e.target.value)} /></label>
         </>
       )}
       {error && <div className="alert error" role="alert">{error}</div>}
       {status && <div className="alert ok" role="status">{status}</div>}
       <div className="toolbar">
-        <button type="submit" className="btn primary" disabled={busy || mine.length === 0 || !name.trim() || !chosen}>Send request</button>
-        <button type="button" className="btn" onClick={() => setOpen(false)}>Close</button>
+        <button type="submit" className="btn primary" disabled={busy || mine.length === 0 || !name.trim() || !chosen}>{t('request.send')}</button>
+        <button type="button" className="btn" onClick={() => setOpen(false)}>{t('common.close')}</button>
       </div>
     </form>
   );
 }
 
 export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChanged: () => Promise<void>; goTo: (v: View) => void }) {
-  const { vault } = props;
   const { t } = useTranslation();
-  const [tab, setTab] = useState<'files' | 'members' | 'admin' | 'drive'>('files');
+  const { vault } = props;
+  const [tab, setTab] = useState<'files' | 'members' | 'admin' | 'drive' | 'trash'>('files');
   const [error, setError] = useState<string | null>(null);
   /** Files open through the drive when Lock was pressed: shown for a confirmation first. */
   const [openOnLock, setOpenOnLock] = useState<DriveOpenFile[] | null>(null);
@@ -204,7 +196,7 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
       await coffer().vaults.lock({ vaultId: vault.id });
       await props.onChanged();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
   const forget = async () => {
@@ -213,7 +205,7 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
       await props.onChanged();
       props.goTo({ name: 'vaults' });
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
 
@@ -221,10 +213,10 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
     <section aria-labelledby="vault-title">
       <div className="row">
         <h1 id="vault-title">{vault.name}</h1>
-        <span className={`state ${vault.state}`}>{vault.state === 'missing' ? 'unavailable' : vault.state}</span>
+        <span className={`state ${vault.state}`}>{t(`state.${vault.state}`)}</span>
         <span className="spacer" />
-        {vault.state !== 'locked' && <button type="button" className="btn" onClick={() => void lock()}>Lock</button>}
-        {vault.state !== 'unlocked' && <button type="button" className="btn small" onClick={() => void forget()}>Remove from list</button>}
+        {vault.state !== 'locked' && <button type="button" className="btn" onClick={() => void lock()}>{t('vault.lock')}</button>}
+        {vault.state !== 'unlocked' && <button type="button" className="btn small" onClick={() => void forget()}>{t('vault.forget')}</button>}
       </div>
       <p className="mono muted truncate" title={vault.path} style={{ display: 'block' }}>{vault.path}</p>
       {error && <div className="alert error" role="alert">{error}</div>}
@@ -240,23 +232,23 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
       )}
       {vault.state === 'missing' && (
         <div className="alert error" role="alert">
-          <strong>This vault is unavailable:</strong> its folder is not there any more. Was it moved or deleted, or is its drive disconnected?
-          {' '}Nothing can be read or written until it is back; Coffer notices by itself when it returns.
+          <Trans i18nKey="vault.missing" components={{ b: <strong /> }} />
         </div>
       )}
       {vault.state === 'locked' && <Unlock vault={vault} onUnlocked={props.onChanged} />}
       {vault.state === 'unlocked' && (
         <>
           <div className="tabs" role="tablist">
-            <button type="button" role="tab" className="tab" aria-selected={tab === 'files'} onClick={() => setTab('files')}>Files</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'files'} onClick={() => setTab('files')}>{t('vault.tabFiles')}</button>
             <button type="button" role="tab" className="tab" aria-selected={tab === 'members'} onClick={() => setTab('members')}>
-              Members & sharing{vault.pendingRequests > 0 ? ` (${vault.pendingRequests})` : ''}
+              {vault.pendingRequests > 0 ? t('vault.tabMembersN', { count: vault.pendingRequests }) : t('vault.tabMembers')}
             </button>
-            <button type="button" role="tab" className="tab" aria-selected={tab === 'admin'} onClick={() => setTab('admin')}>Keys & health</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'admin'} onClick={() => setTab('admin')}>{t('vault.tabAdmin')}</button>
             <button type="button" role="tab" className="tab" aria-selected={tab === 'drive'} onClick={() => setTab('drive')}>{t('drive.tab')}</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'trash'} onClick={() => setTab('trash')}>{t('trash.tab')}</button>
           </div>
           <div role="tabpanel">
-            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : tab === 'drive' ? <DrivePanel vault={vault} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
+            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'trash' ? <TrashView vault={vault} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : tab === 'drive' ? <DrivePanel vault={vault} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
           </div>
         </>
       )}

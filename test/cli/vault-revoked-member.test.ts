@@ -4,7 +4,9 @@
  * knew, and writes into the folder with test/hostile/attacker.ts (what a modified client would do):
  *   1. fork: a new epoch from the last one he knew, wrapped for everyone, with a slot of his own;
  *   2. forge: a replaced and a planted record under the epoch the revocation closed;
- *   3. restore: his copy from before the revocation, opened on a computer with no state.
+ *   3. restore: his copy from before the revocation, opened on a computer with no state;
+ *   4. the same restore against a vault anchored to a Vault Transit key (`grant --transit-key K --anchor`):
+ *      refused on the computer with no state (3. is its positive control: without the anchor it opened).
  * Each attack succeeded against the code before this change (commit e93c914; see test/hostile/).
  */
 import { cpSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -16,6 +18,8 @@ import type { X25519Identity } from '../../main/core/keys/x25519';
 import { copyKeys, forgeFile, forkEpoch, stealEpochKeys } from '../hostile/attacker';
 import { runCoffer, tempDir, type CliResult } from '../helpers/cli';
 import type { EpochKeys } from '../../main/core/vault/crypto';
+import { makeHarness, policyFor, type Harness } from '../core/keys/transit/harness';
+import type { TransitServer } from '../servers/transit/server';
 
 vi.setConfig({ testTimeout: 180_000 });
 
@@ -119,5 +123,66 @@ describe('revoked member, through the CLI', () => {
     // Once the computer has state, the warning is not repeated.
     const again = await run(['ls', dir, ...PASS], stateOf('new-computer'));
     expect(again.stderr).toBe('');
+  });
+});
+
+describe('revoked member against a freshness anchor, through the CLI', () => {
+  let h: Harness;
+  let srv: TransitServer;
+  let vaultEnv: NodeJS.ProcessEnv;
+  const KEY = 'team-anchor';
+  beforeAll(async () => {
+    h = await makeHarness();
+    srv = await h.server();
+    srv.createKey(KEY);
+    srv.putPolicy('anchored', `${policyFor(KEY)}path "transit/keys/${KEY}/rotate" { capabilities = ["update"] }\npath "transit/keys/${KEY}/config" { capabilities = ["update"] }\n`);
+    vaultEnv = { VAULT_ADDR: srv.url, VAULT_CACERT: h.files.ca, VAULT_TOKEN: srv.createToken({ policies: ['anchored'] }) };
+  });
+  afterAll(async () => h?.cleanup());
+
+  it('restore an old copy of a Transit-anchored vault: a fresh state folder refuses it (the unanchored one above opened)', async () => {
+    const dir = p('anchored');
+    const withVault = (state: string): NodeJS.ProcessEnv => ({ ...stateOf(state), ...vaultEnv });
+    const bob = await keygen('anchored-bob.key');
+    ok(await run(['init', dir, '--name', 'Team', ...PASS, '--kdf-params', '1:8', '-r', bob.recipient]));
+    const granted = ok(await run(['grant', dir, '--transit-key', KEY, '--anchor', ...PASS], withVault('owner-state')));
+    expect(granted).toMatch(new RegExp(`anchored: epoch \\S+; Vault Transit key transit/${KEY} now decrypts only version 2 and later`));
+    mkdirSync(p('anchored-src'), { recursive: true });
+    writeFileSync(p('anchored-src/plan.txt'), 'the plan\n');
+    ok(await run(['add', dir, p('anchored-src/plan.txt'), ...PASS], withVault('owner-state')));
+    const m = JSON.parse(ok(await run(['members', dir, '--json', ...PASS], withVault('owner-state')))) as Members;
+    const bobSlot = m.slots.find((s) => s.type === 'x25519')?.id as string;
+    const transitSlot = m.slots.find((s) => s.type === 'vault-transit')?.id as string;
+    const oldCopy = p('anchored-bob-copy');
+    cpSync(dir, oldCopy, { recursive: true });
+    // The anchor slot cannot be revoked; Bob can, and his revocation advances the anchor.
+    const refused = await run(['revoke', dir, transitSlot, ...PASS], withVault('owner-state'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/anchors the freshness of vault Team and cannot be revoked/);
+    ok(await run(['revoke', dir, bobSlot, ...PASS], withVault('owner-state')));
+    expect(srv.key(KEY)).toMatchObject({ latestVersion: 3, minDecryptionVersion: 3 });
+
+    // The real folder on a new computer: no rollback warning, the anchor confirmed it.
+    const real = await run(['ls', dir, ...PASS], withVault('laptop'));
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout.toString()).toBe('plan.txt\n');
+    expect(real.stderr).not.toMatch(/warning|rolled back/);
+
+    // The attack: Bob's copy from before his revocation replaces the folder.
+    rmSync(dir, { recursive: true });
+    cpSync(oldCopy, dir, { recursive: true });
+    const fresh = await run(['ls', dir, ...PASS], withVault('new-computer'));
+    expect(fresh.code).toBe(1);
+    expect(fresh.stdout.toString()).toBe('');
+    expect(fresh.stderr).toMatch(new RegExp(`^coffer: vault Team was rolled back: its newest epoch \\S+ is wrapped with version 2 of Transit key transit/${KEY}, but that key accepts only versions 3 and later`, 'm'));
+    // Adding to it is refused the same way: nothing reaches Bob's copy.
+    writeFileSync(p('secret.txt'), 'not for Bob\n');
+    const add = await run(['add', dir, p('secret.txt'), ...PASS], withVault('new-computer'));
+    expect(add.code).toBe(1);
+    expect(readFileSync(p('secret.txt'), 'utf8')).toBe('not for Bob\n');
+    // Without Vault configured the same open is not silent: a warning names the anchor it could not ask.
+    const blind = await run(['ls', dir, ...PASS], stateOf('offline-computer'));
+    expect(blind.code).toBe(0);
+    expect(blind.stderr).toMatch(new RegExp(`^coffer: warning: vault Team is anchored to Vault Transit key transit/${KEY}, but Vault could not be asked`, 'm'));
   });
 });

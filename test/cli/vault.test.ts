@@ -125,12 +125,13 @@ describe('coffer vault', () => {
     failsWith(await run(['ls', V, '-i', p('bob.key')]), 1, /coffer: /);
     const aliceSlot = (JSON.parse(ok(await run(['members', V, '--json', ...PASS]))) as typeof m).slots.find((s) => s.label === 'Alice')?.id as string;
     const rev2 = JSON.parse(ok(await run(['revoke', V, aliceSlot, '--reencrypt', '--json', ...PASS]))) as { blobsReencrypted: number; reencrypted: boolean };
-    expect(rev2).toMatchObject({ reencrypted: true, blobsReencrypted: 1 });
+    // 2: renamed.txt and docs/src/sub/b.txt, which `rm -r docs` moved to the trash (re-encrypted too).
+    expect(rev2).toMatchObject({ reencrypted: true, blobsReencrypted: 2 });
     failsWith(await run(['ls', V, '-i', p('alice.key')]), 1, /coffer: /);
     const rot = JSON.parse(ok(await run(['rotate', V, '--json', ...PASS]))) as { epoch: string; records: number; slots: number };
-    expect(rot.records).toBe(3);
+    expect(rot.records).toBe(7); // 3 live entries and the 4 of docs/ in the trash
     expect(rot.slots).toBe(2);
-    expect(ok(await run(['rotate', V, ...PASS]))).toMatch(/new vault key for 2 slots; 3 records carried over, records and content untouched/);
+    expect(ok(await run(['rotate', V, ...PASS]))).toMatch(/new vault key for 2 slots; 7 records carried over, records and content untouched/);
   });
 
   it('passwd, export (decryptable with coffer decrypt), verify and verify --repair', async () => {
@@ -145,7 +146,7 @@ describe('coffer vault', () => {
     expect(dec.stdout.toString()).toBe('alpha\n');
     failsWith(await run(['export', V, 'archive/2026/renamed.txt', '-o', p('o2'), ...P2]), 2, /usage/);
 
-    expect(ok(await run(['verify', V, ...P2]))).toMatch(/^ok: 3 records, 1 blobs/m);
+    expect(ok(await run(['verify', V, ...P2]))).toMatch(/^ok: 7 records, 2 blobs/m); // with docs/ in the trash
     // A leftover from a dead process: verify fails (exit 1), --repair removes it.
     writeFileSync(path.join(V, 'tmp', `${(await import('node:os')).hostname().replace(/[^A-Za-z0-9.-]/g, '_')}~999999~0123456789abcdef.tmp`), 'junk');
     const bad = await run(['verify', V, '--json', ...P2]);

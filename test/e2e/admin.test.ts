@@ -2,8 +2,8 @@
  * Issue 11, item 5: admin tasks in the app, through the real preload, handlers and services: change
  * the passphrase (then unlock with the new one), a health check that previews what repair removes
  * before removing it, and "Request access" on the unlock screen of a vault we cannot open.
- * (Adding a hardware key or a Transit slot uses the same screen; those need a token or a Vault
- * server and are left to the hardware-key and Transit journeys.)
+ * (Adding a hardware key or a Transit slot to an existing vault, with a SoftHSM2 token and the
+ * Transit test server, is in admin-slots.test.ts.)
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -37,8 +37,6 @@ export function bridgeBundle(): Promise<string> {
 
 export interface BrowserApp extends AppUnderTest {
   readonly ui: RunningUi;
-  /** Files the browser downloaded (drag-out), saved by the test. */
-  readonly downloads: string[];
 }
 
 export interface BrowserStartOptions {
@@ -56,11 +54,9 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `coffer-ui-${opts.name}-`));
   const profile = mkdtempSync(path.join(os.tmpdir(), `coffer-chromium-ui-${opts.name}-`));
-  const downloadsDir = mkdtempSync(path.join(os.tmpdir(), `coffer-downloads-${opts.name}-`));
   const messages: IpcMessage[] = [];
   const opened: string[] = [];
-  const dragged: string[] = [];
-  const downloads: string[] = [];
+  const dragged: string[] = []; // stays empty: there is no OS drag from a page (drag-out is a download)
   const pageErrors: string[] = [];
   const ui = await startUi({
     rendererDir: RENDERER,
@@ -74,7 +70,6 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
     pollMs: 1000,
     hooks: { onMessage: (direction, channel, payload) => void messages.push({ direction, channel, json: JSON.stringify(payload) ?? 'undefined' }) },
     openPath: async (p) => (opened.push(p), ''),
-    onDragOut: (file) => void dragged.push(file),
     ...(opts.transitPort ? { transitPort: opts.transitPort } : {}),
     ...(opts.drive ? { drive: opts.drive } : {}),
   });
@@ -93,10 +88,6 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
     if (m.type() === 'error') pageErrors.push(m.text());
   });
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('download', (d) => {
-    const to = path.join(downloadsDir, d.suggestedFilename());
-    void d.saveAs(to).then(() => downloads.push(to));
-  });
   await page.goto(ui.shell.launchUrl);
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 
@@ -123,7 +114,6 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
     dialogs: { folders: [], files: [], saves: [], modules: [] },
     opened,
     dragged,
-    downloads,
     pageErrors,
     async pick(kind, value, open) {
       const list = Array.isArray(value) ? value : [value];
@@ -144,6 +134,13 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
         await picker.getByRole('button', { name: 'Choose', exact: true }).click();
       }
       await picker.waitFor({ state: 'detached' });
+    },
+    async exportTo(out, action) {
+      // Export and drag-out are downloads here: the person saves the download as `out`.
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), action()]);
+      await download.saveAs(out); // waits until the download has finished; throws if it failed
+      const failure = await download.failure();
+      if (failure) throw new Error(`the download of ${download.suggestedFilename()} failed: ${failure}`);
     },
     async screenshot(name, docs) {
       const file = path.join(ARTIFACTS, `${name}.png`);
@@ -202,7 +199,7 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
     async close() {
       await context.close().catch(() => undefined);
       await ui.stop().catch(() => undefined);
-      for (const d of [profile, dataDir, downloadsDir]) rmSync(d, { recursive: true, force: true });
+      for (const d of [profile, dataDir]) rmSync(d, { recursive: true, force: true });
     },
   };
 }

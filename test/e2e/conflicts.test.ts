@@ -91,9 +91,9 @@ describe('sync conflicts in the file browser', () => {
     // Both contents survive.
     const a = path.join(work, 'a.txt');
     const b = path.join(work, 'b.txt');
-    await app.pick('save', a, () => page.getByRole('button', { name: 'Export plan.txt' }).click());
-    await app.pick('save', b, () => page.getByRole('button', { name: 'Export plan (conflict 1).txt' }).click());
-    await expect.poll(() => { try { return [readFileSync(a, 'utf8'), readFileSync(b, 'utf8')].sort(); } catch { return []; } }, { timeout: 15_000 }).toEqual(['version 2 from here', 'version 2 from the laptop, longer']);
+    await app.exportTo(a, () => page.getByRole('button', { name: 'Export plan.txt' }).click());
+    await app.exportTo(b, () => page.getByRole('button', { name: 'Export plan (conflict 1).txt' }).click());
+    expect([readFileSync(a, 'utf8'), readFileSync(b, 'utf8')].sort()).toEqual(['version 2 from here', 'version 2 from the laptop, longer']);
     expect(app.pageErrors).toEqual([]);
   });
 });

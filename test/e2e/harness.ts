@@ -124,6 +124,12 @@ export interface AppUnderTest {
   readonly pageErrors: string[];
   /** Saves test-artifacts/e2e/NAME.png; with COFFER_UPDATE_SCREENSHOTS=1 also docs/screenshots/DOCS. */
   screenshot(name: string, docs?: string): Promise<string>;
+  /**
+   * The person exports a file to `out` through whatever `action` starts: the native Save dialog in
+   * Electron (answered with `out`), a download in the browser shell (saved as `out`). Resolves once
+   * `out` is complete.
+   */
+  exportTo(out: string, action: () => Promise<void>): Promise<void>;
   /** Drops files/folders from disk onto the file browser, as a drag from the file manager does. */
   drop(paths: string[]): Promise<void>;
   close(): Promise<void>;
@@ -246,6 +252,15 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
       else if (kind === 'save') dialogs.saves.push(one);
       else dialogs.modules.push(one);
       await open();
+    },
+    async exportTo(out, action) {
+      dialogs.saves.push(out);
+      await action();
+      // The export job writes a temp file and renames it into place: `out` appears complete.
+      for (const until = Date.now() + 60_000; !existsSync(out); ) {
+        if (Date.now() > until) throw new Error(`the export to ${out} did not finish within a minute`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     async screenshot(name, docs) {
       const file = path.join(ARTIFACTS, `${name}.png`);

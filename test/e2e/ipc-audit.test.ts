@@ -96,8 +96,8 @@ describe.each([
     await table.getByRole('row', { name: 'folder' }).waitFor();
     await table.getByRole('row', { name: 'b.bin' }).waitFor();
     const out = path.join(work, 'a-out.bin');
-    await app.pick('save', out, () => page.getByRole('button', { name: 'Export a.bin' }).click());
-    await expect.poll(() => readFileSync(out, { flag: 'r' }).length, { timeout: 15_000 }).toBe(200_000);
+    await app.exportTo(out, () => page.getByRole('button', { name: 'Export a.bin' }).click());
+    expect(readFileSync(out).equals(contents[0] as Buffer)).toBe(true);
     await table.getByRole('button', { name: 'folder', exact: true }).click();
     await page.getByRole('button', { name: 'Open c.txt' }).click();
     await expect.poll(() => app.opened.length, { timeout: 15_000 }).toBe(1);
@@ -174,7 +174,16 @@ describe.each([
     const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(leaves) : v && typeof v === 'object' ? Object.values(v).flatMap(leaves) : []);
     // (picker:list replies are names of folders and files on this disk, e.g. other programs' temp
     // folders with long random names: they are covered by checks 1-4, not by this shape check.)
-    for (const m of log.filter((x) => x.channel !== 'picker:list')) {
+    // (files:exportDownload replies carry a one-time download URL: 32 random bytes that are a
+    // capability for one GET of one file by this session, not key material; their shape is checked
+    // here instead, and checks 1-4 above still cover them.)
+    for (const m of log.filter((x) => x.channel === 'files:exportDownload' && x.direction === 'response')) {
+      const reply = JSON.parse(m.json) as { ok: boolean; value: Record<string, string> };
+      expect(reply.ok).toBe(true);
+      expect(Object.keys(reply.value).sort()).toEqual(['name', 'url']);
+      expect(reply.value.url).toMatch(/^\/download\/[A-Za-z0-9_-]{43}$/);
+    }
+    for (const m of log.filter((x) => x.channel !== 'picker:list' && !(x.channel === 'files:exportDownload' && x.direction === 'response'))) {
       for (const leaf of leaves(JSON.parse(m.json === 'undefined' ? 'null' : m.json))) {
         expect(/^[0-9a-f]{64,}$/i.test(leaf), `hex key-like value on ${m.channel}`).toBe(false);
         expect(/^[A-Za-z0-9+/_-]{43,}={0,2}$/.test(leaf) && !/^coffer/.test(leaf), `base64 key-like value on ${m.channel}: ${leaf.slice(0, 12)}…`).toBe(false);

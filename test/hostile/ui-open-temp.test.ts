@@ -98,7 +98,7 @@ describe('hostile UI/L: stale "Open" folders and a full disk (finding 14, app si
       slots: async () => [], requests: async () => [], grant: async () => { throw new Error('x'); }, revoke: async () => ({ rotatedTo: null, reencryptedFiles: 0 }),
       rotate: async () => ({ epoch: 1, records: 0 }), dismissRequest: async () => undefined, close: () => undefined,
       fileVersion: async () => ({ id: 'e1', version: 1 }), saveEdit: async () => { throw enospc(); },
-      stageUpload: async () => { throw enospc(); }, commitUpload: async () => { throw enospc(); }, discardUpload: async () => undefined,
+      readTo: async () => { throw enospc(); }, stageUpload: async () => { throw enospc(); }, commitUpload: async () => { throw enospc(); }, discardUpload: async () => undefined,
     };
     const core: VaultCore = {
       peek: async () => ({ id: 'v1', name: 'Full', slots: [] }),

@@ -232,10 +232,49 @@ export class PivP256Identity implements Identity {
     return resolveModulePath({ env: this.opts.env ?? process.env });
   }
 
-  /** Wipes a cached PIN (call on lock). */
+  /** Wipes a cached PIN (call on lock) and ends holdPin(). */
   forgetPin(): void {
     if (this.pin) this.pin.fill(0);
     this.pin = null;
+    this.pinHeld = false;
+  }
+
+  private pinHeld = false;
+  /**
+   * Keeps the PIN after the next successful login until forgetPin(): an unlocked vault reads and
+   * writes its freshness anchor on the token without asking again (the vault calls forgetPin on lock).
+   */
+  holdPin(): void {
+    this.pinHeld = true;
+  }
+
+  /**
+   * Runs `fn` in a logged-in session on this identity's token (read-write if asked): for the private
+   * data objects of a vault's freshness anchor (main/core/vault/anchor.ts).
+   */
+  async withTokenSession<T>(ui: ProviderUI, readWrite: boolean, fn: (session: TokenSession) => T): Promise<T> {
+    return withModule(this.modulePath(), async (mod) => {
+      const token = mod.findToken({ serial: this.stub.serial, label: this.stub.serial ? undefined : this.stub.tokenLabel });
+      const session = mod.openSession(token, readWrite);
+      try {
+        await this.login(mod, session, token, ui);
+        return fn(session);
+      } finally {
+        session.logout();
+        session.close();
+      }
+    });
+  }
+
+  /** Whether a PIN is held in memory now (the token was unlocked in this session with holdPin or cachePin). */
+  get hasPin(): boolean {
+    return this.pin !== null;
+  }
+
+  /** The token's display name, for messages (without loading the module). */
+  get tokenName(): string {
+    const l = this.stub.tokenLabel || 'hardware key';
+    return this.stub.serial ? `${l} (serial ${this.stub.serial})` : l;
   }
 
   async unwrap(stanzas: readonly Stanza[], ui: ProviderUI): Promise<Uint8Array | null> {
@@ -295,7 +334,7 @@ export class PivP256Identity implements Identity {
       this.forgetPin();
       throw e;
     }
-    if (this.opts.cachePin && !this.pin) this.pin = Buffer.from(pin, 'utf8');
+    if ((this.opts.cachePin || this.pinHeld) && !this.pin) this.pin = Buffer.from(pin, 'utf8');
   }
 }
 

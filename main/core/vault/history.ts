@@ -31,6 +31,11 @@ export interface HistoryInput {
   /** Epoch ids present in the folder (opened or not). */
   readonly present: ReadonlySet<string>;
   readonly vaultName: string;
+  /**
+   * Epochs recorded outside the folder (a hardware key's freshness anchor, anchor.ts): like seen
+   * revocations, each must be in the folder and every candidate must descend from it.
+   */
+  readonly anchors?: readonly { readonly id: string; readonly source: string }[];
 }
 
 export interface Fork {
@@ -92,12 +97,30 @@ export function chooseHistory(input: HistoryInput, anc: Ancestry = new Ancestry(
       throw new CofferError('VAULT_ROLLBACK', `vault ${input.vaultName}: this computer has seen revocation epoch ${r}, which is no longer in the folder: it was rolled back to a copy from before that revocation, or the epoch was deleted`);
     }
   }
+  const anchors = input.anchors ?? [];
+  for (const a of anchors) {
+    if (!input.present.has(a.id)) {
+      throw new CofferError('VAULT_ROLLBACK', `vault ${input.vaultName} was rolled back: ${a.source} records epoch ${a.id} of this vault, which is not in the folder. This is an older copy (perhaps restored by a removed member): do not add files to it. Restore the newest copy, or ask the vault's owner`);
+    }
+  }
   let cand = tops.filter((t) => seen.every((r) => anc.descends(t, r)));
   for (const t of tops) {
     if (!cand.includes(t)) {
       const missing = seen.find((r) => !anc.descends(t, r)) as string;
       forks.push({ id: t, reason: `it does not descend from revocation ${missing}, which this computer has seen: it was made with a key from before that revocation` });
     }
+  }
+  if (anchors.length > 0 && cand.length > 0) {
+    const kept = cand.filter((t) => anchors.every((a) => anc.descends(t, a.id)));
+    for (const t of cand) {
+      if (kept.includes(t)) continue;
+      const a = anchors.find((x) => !anc.descends(t, x.id)) as { id: string; source: string };
+      forks.push({ id: t, reason: `it does not descend from epoch ${a.id}, which ${a.source} records: it was made with a key from before that epoch` });
+    }
+    if (kept.length === 0) {
+      throw new CofferError('VAULT_ROLLBACK', `vault ${input.vaultName}: no epoch these keys open descends from epoch ${anchors.map((a) => a.id).join(', ')}, which ${anchors.map((a) => a.source).join(', ')} records: the folder was rolled back or forked from an older copy. Restore the newest copy, or ask the vault's owner`);
+    }
+    cand = kept;
   }
   if (cand.length === 0) {
     if (tops.length === 0) throw new CofferError('NO_IDENTITY', `none of the keys given opens vault ${input.vaultName}`);

@@ -18,3 +18,8 @@ export { parseObjectName, type ConflictSource, type ObjectName } from './names';
 export { decodeRecoveryKey, encodeRecoveryKey, generateRecoveryKey } from './recovery';
 export { readMemory, type VaultMemory } from './state';
 export { PROPS_LIMITS, validProps } from './types';
+export type { HistoryItem, TrashMark, ReleasedBlob } from './types';
+export {
+  DEFAULT_RETENTION, RETENTION_BOUNDS, SYNC_GRACE_MS, DAY_MS, checkRetention,
+  type Retention, type VersionInfo, type TrashInfo, type CollectResult,
+} from './versions';

@@ -27,6 +27,41 @@ export interface RecordBody {
    * Optional and bounded (see `PROPS_LIMITS`); kept across new versions and moves.
    */
   readonly props?: Readonly<Record<string, string>>;
+  /** Files: previous versions, newest first (versions.ts; docs/FORMAT.md §6.16). */
+  readonly history?: readonly HistoryItem[];
+  /** Set while the entry is in the trash (and, with `purged`, after it was removed from there). */
+  readonly trashed?: TrashMark;
+  /** Blobs this entry no longer names, deleted by collection once the sync grace has passed. */
+  readonly released?: readonly ReleasedBlob[];
+}
+
+/** One previous version of a file: what its record said while it was current. */
+export interface HistoryItem {
+  /** The entry's `version` while this content was current. */
+  readonly version: number;
+  readonly size: number;
+  readonly mtime: number;
+  readonly key: string;
+  readonly blob: string;
+  /** When it stopped being current (ms since 1970). */
+  readonly replaced: number;
+}
+
+export interface TrashMark {
+  /** When it was deleted (ms since 1970). */
+  readonly at: number;
+  /** The entry the person deleted: this one, or a folder it was in. */
+  readonly root: string;
+  /** Its vault path when it was deleted (where restore puts it back). */
+  readonly path: string;
+  /** Removed from the trash (emptied or expired) at this time: a tombstone until its blobs are collected. */
+  readonly purged?: number;
+}
+
+export interface ReleasedBlob {
+  readonly blob: string;
+  /** When the record stopped naming it (ms since 1970). */
+  readonly at: number;
 }
 
 /** Bounds of a record's `props` (checked when writing and when reading a record). */
@@ -84,8 +119,8 @@ export type ProblemSeverity = 'error' | 'warning' | 'info';
 
 export interface VaultProblem {
   readonly severity: ProblemSeverity;
-  /** FORK: an epoch, slot or record on a branch that is not part of the vault's history (history.ts). */
-  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE' | 'FORK';
+  /** FORK: an epoch, slot or record on a branch that is not part of the vault's history (history.ts). ANCHOR: a freshness anchor could not be read or updated (anchor.ts). */
+  readonly code: ErrorCode | 'LEFTOVER' | 'CONFLICT' | 'STALE_EPOCH' | 'UNKNOWN_FILE' | 'FORK' | 'ANCHOR';
   /** The storage object concerned, e.g. `records/3f…a1.rec`. */
   readonly object: string;
   /** Vault path when known. */

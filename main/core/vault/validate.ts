@@ -9,6 +9,7 @@
 import { CofferError } from '../errors';
 import { ID_RE } from './names';
 import { validProps, type RecordBody } from './types';
+import { historyProblem } from './versions';
 
 /** Longest entry name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 1024;
@@ -60,7 +61,7 @@ export function recordProblem(b: unknown, id: string): string | null {
     if (typeof b.blob !== 'string' || !ID_RE.test(b.blob)) return 'the blob id is malformed';
   }
   if (b.props !== undefined && !validProps(b.props)) return 'the properties are malformed or exceed their limits';
-  return null;
+  return historyProblem(b);
 }
 
 /**

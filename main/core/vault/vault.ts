@@ -44,12 +44,21 @@ import {
 } from './slots';
 import { readMemory, updateMemory } from './state';
 import { Ancestry, chooseHistory } from './history';
+import {
+  anchorClient, checkTransitAnchor, epochFileHash, hardwareIdentities, keyRefOf, readHardwareAnchor, transitStanzaFor,
+  validEpochAnchor, writeHardwareAnchor, type EpochAnchor, type TransitAnchor,
+} from './anchor';
+import { parseTransitRecipientString } from '../keys/transit/slot';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
 import './transit-slot';
 import {
   FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
 } from './storage';
 import { nameProblem, validateRecordBody } from './validate';
+import {
+  DEFAULT_RETENTION, VersionStore, checkRetention, isLive, liveBlobs, namedBlobs, parseRetention, withPrevious,
+  type CollectResult, type Retention, type TrashInfo, type VersionInfo, type VersionPort,
+} from './versions';
 import { confinedPath, partialPath, sweepPartials } from './confine';
 import { payloadSize } from '../format/sizes';
 import {
@@ -108,6 +117,13 @@ export interface EpochBody {
   readonly memberKeys?: Record<string, string>;
   /** v2 revocations: SHA-256 (hex) of `epochs/<E>.manifest`, the record files current when it was made. */
   readonly manifest?: string;
+  /**
+   * Freshness anchor (anchor.ts, FORMAT.md §6.16): the Transit slot and key version this epoch is
+   * anchored at. Once an epoch is anchored, every epoch descending from it is (the anchor is permanent).
+   */
+  readonly anchor?: EpochAnchor;
+  /** How long previous versions and trash entries are kept (versions.ts); absent: the defaults. */
+  readonly retention?: Retention;
 }
 
 interface EpochObj {
@@ -147,6 +163,8 @@ export interface OpenOptions {
    * members that lack it (default true; a read-only folder is left as is).
    */
   readonly heal?: boolean;
+  /** The clock for version and trash times and their collection (ms since 1970; tests inject one). */
+  readonly clock?: () => number;
 }
 
 export interface InitOptions {
@@ -397,8 +415,14 @@ export async function openVault(dir: string, opts: OpenOptions): Promise<Vault> 
   const storage = opts.storage ?? new FsStorage(dir);
   const { desc, bytes } = await readDescriptor(storage);
   const v = new Vault(storage, desc, bytes, opts.stateDir, opts.ui ?? nonInteractiveUI, opts.credentials);
-  await v.load();
-  if (opts.heal !== false) await v.healIfNeeded();
+  if (opts.clock) v.useClock(opts.clock);
+  try {
+    await v.load();
+    if (opts.heal !== false) await v.healIfNeeded();
+  } catch (e) {
+    v.lock(); // keys opened before the refusal (a rollback, a tampered object) are wiped
+    throw e;
+  }
   return v;
 }
 
@@ -434,6 +458,10 @@ export class Vault {
   private readonly slotIdentityCache = new Map<string, { ids?: SlotIdentities; error?: CofferError }>();
   private readonly slotSecrets = new Map<string, Uint8Array>();
   private readonly openedBy = new Set<string>();
+  /** Epoch → the slot whose wrap opened it this session (a Transit anchor needs no second decrypt then). */
+  private readonly unlockedVia = new Map<string, string>();
+  /** Epochs the hardware keys given record (their freshness anchors), required in every history chosen. */
+  private hwAnchors: { id: string; source: string; hash: string }[] = [];
   private memEntries: Record<string, number> = {};
   /** Strict mode: seals/opens file keys (batched); opened keys live in keyCache only during an operation. */
   private readonly keyGuard: FileKeyGuard | undefined;
@@ -450,6 +478,9 @@ export class Vault {
     this.id = desc.id;
     this.name = desc.name;
     this.keyGuard = desc.strict ? fileKeyGuardFor(desc.strict) : undefined;
+    // Hardware keys keep their PIN while the vault is unlocked, so the freshness anchor on the token
+    // is read and written without asking again; forgotten on lock.
+    for (const id of hardwareIdentities(credentials.identities)) id.holdPin();
   }
 
   /** The strict-mode key guard id, if this vault is strict. */
@@ -506,6 +537,7 @@ export class Vault {
     this.keyCache.clear();
     this.records.clear();
     this.tree = null;
+    for (const id of hardwareIdentities(this.credentials.identities)) id.forgetPin();
     this.credentials = {};
   }
 
@@ -631,7 +663,8 @@ export class Vault {
           || typeof b.chain !== 'object' || b.chain === null || Array.isArray(b.chain) || Object.values(b.chain).some((x) => typeof x !== 'string')
           || !strings(b.members) || !strings(b.revoked) || !strings(b.revokedFingerprints)
           || (b.memberKeys !== undefined && (typeof b.memberKeys !== 'object' || b.memberKeys === null || Array.isArray(b.memberKeys)))
-          || (b.manifest !== undefined && (typeof b.manifest !== 'string' || !/^[0-9a-f]{64}$/.test(b.manifest)))) {
+          || (b.manifest !== undefined && (typeof b.manifest !== 'string' || !/^[0-9a-f]{64}$/.test(b.manifest)))
+          || !validEpochAnchor(b.anchor)) {
           throw new CofferError('VAULT_TAMPERED', `epoch ${n.id} does not belong to this vault or is malformed`);
         }
         out.set(n.id, { id: n.id, obj });
@@ -749,6 +782,7 @@ export class Vault {
         }
         this.addKeys(keys);
         this.openedBy.add(b.slot);
+        this.unlockedVia.set(epoch, b.slot);
         if (ids.secret && b.type === 'passphrase' && !this.slotSecrets.has(b.slot)) {
           const s = na.secureAlloc(32);
           s.set(ids.secret);
@@ -1027,6 +1061,9 @@ export class Vault {
       const tampered = this.loadProblems.find((p) => p.object.startsWith(`${EPOCHS}/`) && p.code === 'VAULT_TAMPERED' && /failed authentication/.test(p.message));
       if (tampered) throw new CofferError('VAULT_TAMPERED', `vault ${this.name}: ${tampered.message}`);
       const first = errors.find((e) => e.code === 'WRONG_PASSPHRASE') ?? errors[0];
+      if (first?.code === 'TRANSIT_VERSION_TOO_OLD') {
+        throw new CofferError(first.code, `${first.message} If vault ${this.name} is anchored to this key (coffer vault anchor), this folder is an older copy: restore the newest one, or wait for it to finish syncing.`);
+      }
       if (first) throw first;
       throw new CofferError('NO_IDENTITY', this.credentialsGiven()
         ? `none of the keys given opens vault ${this.name} (its slots: ${[...new Set(this.slots.map((s) => s.obj.body.type))].join(', ')}; a member who was removed no longer has a key file for it)`
@@ -1041,9 +1078,17 @@ export class Vault {
     }
     const opened = new Map([...this.keyring.keys()].map((id) => [id, { n: this.bodyOf(id).n, revokes: this.bodyOf(id).revoked.length > 0 }]));
     this.ancestry = new Ancestry(this.links);
+    if (this.firstLoad) await this.readHardwareAnchors();
     const choice = chooseHistory({
       opened, links: this.links, seenRevocations: mem.revocations, remembered: mem.epochId, present: new Set(this.epochs.keys()), vaultName: this.name,
+      anchors: this.hwAnchors,
     }, this.ancestry);
+    for (const a of this.hwAnchors) {
+      const e = this.epochs.get(a.id);
+      if (e && epochFileHash(`${e.obj.text}\nmac: ${encodeB64(e.obj.mac)}\n`) !== a.hash) {
+        throw new CofferError('VAULT_TAMPERED', `vault ${this.name}: epoch ${a.id} is not the one ${a.source} records (its file differs): the folder was altered. Restore the newest copy, or ask the vault's owner`);
+      }
+    }
     const current = choice.current;
     const maxN = Math.max(...[...choice.trusted].map((e) => this.bodyOf(e).n));
     if (mem.epochN > maxN) {
@@ -1073,16 +1118,116 @@ export class Vault {
     }
     this.needsMigration = interrupted || this.desc.version === 1;
     this.verifySlots();
+    if (this.firstLoad) await this.confirmTransitAnchor(current);
     await this.loadManifests();
     await this.loadRecords();
     const versions: Record<string, number> = {};
     for (const n of this.records.values()) if (!n.conflict) versions[n.body.id] = Math.max(versions[n.body.id] ?? 0, n.body.version);
     const saved = await updateMemory(this.stateDir, this.id, { epochN: headBody.n, epochId: current, entries: versions, revocations: choice.revocations });
     this.memEntries = saved.entries;
-    if (this.firstLoad && !this.hadState) {
-      this.openWarnings = [`this computer has not opened vault ${this.name} before, so it cannot tell whether the folder was rolled back to an older copy (for example one from before a member was removed). If that matters, confirm with another member that epoch ${current} is the newest`];
+    if (this.firstLoad && !this.hadState && this.freshness.length === 0) {
+      this.openWarnings.push(`this computer has not opened vault ${this.name} before, so it cannot tell whether the folder was rolled back to an older copy (for example one from before a member was removed). If that matters, confirm with another member that epoch ${current} is the newest`);
     }
     this.firstLoad = false;
+  }
+
+  /** What confirmed this open's freshness (anchors), for people; empty if nothing did. */
+  private freshness: string[] = [];
+
+  /** What confirmed that the folder is the newest copy on this open (e.g. "Transit key transit/k"); empty if nothing did. */
+  get freshnessAnchors(): readonly string[] {
+    return this.freshness;
+  }
+
+  /**
+   * The Transit anchor in force at `epoch`: the newest anchored epoch on its verified history (an
+   * anchor is permanent, so descendants of an anchored epoch are held to it even if they omit it).
+   */
+  private transitAnchorAt(epoch: string): { epoch: string; anchor: TransitAnchor } | null {
+    let best: { epoch: string; anchor: TransitAnchor; n: number } | null = null;
+    for (const e of this.ancestry.of(epoch)) {
+      const b = this.epochs.get(e)?.obj.body;
+      const t = b?.anchor?.transit;
+      if (b && t && (!best || b.n > best.n)) best = { epoch: e, anchor: t, n: b.n };
+    }
+    return best ? { epoch: best.epoch, anchor: best.anchor } : null;
+  }
+
+  /** On open: hardware keys given may hold this vault's freshness anchor (read once, then required on every load). */
+  private async readHardwareAnchors(): Promise<void> {
+    for (const id of hardwareIdentities(this.credentials.identities)) {
+      // A token is never prompted only for this where this computer's state already guards against
+      // rollback and another key opened the vault; on a first open the anchor is worth one PIN.
+      if (this.hadState && !id.hasPin) continue;
+      const r = await readHardwareAnchor(id, this.id, this.ui);
+      if (r.error) {
+        const msg = `could not read the freshness anchor of vault ${this.name} on ${r.token} (${r.error.message})`;
+        if (!this.hadState) this.openWarnings.push(`${msg}: this computer cannot use it to rule out a rollback`);
+        else this.problem({ severity: 'info', code: 'ANCHOR', object: DESCRIPTOR_KEY, message: msg });
+        continue;
+      }
+      if (!r.anchor) continue;
+      this.hwAnchors.push({ id: r.anchor.epoch, source: `hardware key ${r.token}`, hash: r.anchor.hash });
+      this.freshness.push(`hardware key ${r.token}`);
+    }
+  }
+
+  /** On open: the Transit anchor, if the history has one (anchor.ts). */
+  private async confirmTransitAnchor(current: string): Promise<void> {
+    const found = this.transitAnchorAt(current);
+    if (!found) return;
+    const a = found.anchor;
+    const slot = this.slots.find((s) => s.verified && s.obj.body.slot === a.slot && s.obj.body.type === 'vault-transit');
+    const recipient = slot?.obj.body.recipient ?? `vault-transit:${a.key}`;
+    const vk = this.headKeysOf(current).vk;
+    let stanzas: Stanza[] | null = null;
+    try {
+      const raw = await this.storage.get(wrapKeyName(a.slot, current));
+      if (raw) {
+        const h = parseHeader(raw);
+        verifyHeaderMac(h, vk);
+        stanzas = [...h.stanzas];
+      }
+    } catch (e) {
+      if (!isCofferError(e)) throw e;
+      stanzas = null;
+    }
+    let res;
+    try {
+      res = await checkTransitAnchor({
+        vaultName: this.name, epoch: current, anchor: a, recipient, stanzas, epochKey: vk, proved: this.unlockedVia.get(current) === a.slot, ui: this.ui,
+      });
+    } catch (e) {
+      // A key that no longer exists cannot confirm anything; where state protects, say so and go on.
+      if (this.hadState && isCofferError(e) && e.code === 'VAULT_ROLLBACK' && /no longer exists/.test(e.message)) {
+        this.openWarnings.push(e.message);
+        return;
+      }
+      throw e;
+    }
+    if (res.status === 'unreachable') {
+      const msg = `vault ${this.name} is anchored to Vault Transit key ${a.key}, but Vault could not be asked (${res.reason})`;
+      if (!this.hadState) this.openWarnings.push(`${msg}: this computer has not opened it before, so it cannot rule out a rollback to an older copy (for example one from before a member was removed). Configure Vault and open it again, or confirm with another member that epoch ${current} is the newest`);
+      else this.problem({ severity: 'info', code: 'ANCHOR', object: DESCRIPTOR_KEY, message: msg });
+      return;
+    }
+    this.freshness.push(`Vault Transit key ${a.key}`);
+    // An anchored change that stopped before raising min_decryption_version: finish it.
+    const own = this.bodyOf(current).anchor?.transit;
+    if (own && own.slot === a.slot && own.version > res.minDecryption) {
+      try {
+        await anchorClient(recipient).setMinDecryptionVersion(keyRefOf(own), own.version);
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        this.problem({ severity: 'warning', code: 'ANCHOR', object: epochKey(current), message: `could not raise min_decryption_version of Transit key ${a.key} to ${own.version} (${e.message}); the next change retries` });
+      }
+    }
+  }
+
+  private headKeysOf(epoch: string): EpochKeys {
+    const k = this.keyring.get(epoch);
+    if (!k) throw new CofferError('INTERNAL', `no key for epoch ${epoch}`);
+    return k;
   }
 
   private credentialsGiven(): boolean {
@@ -1097,8 +1242,10 @@ export class Vault {
     // A conflict copy identical in content to its original (e.g. both copies rewrapped the same
     // record during concurrent rotations) holds nothing new: it is not shown; verify --repair removes it.
     const primaryBody = new Map<string, string>();
-    for (const n of this.records.values()) if (!n.conflict) primaryBody.set(n.body.id, JSON.stringify(n.body));
-    const nodes = [...this.records.values()].filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
+    // Entries in the trash are not in the tree (versions.ts lists them).
+    const live = [...this.records.values()].filter((n) => isLive(n.body));
+    for (const n of live) if (!n.conflict) primaryBody.set(n.body.id, JSON.stringify(n.body));
+    const nodes = live.filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
     const dirIds = new Set(nodes.filter((n) => !n.conflict && n.body.type === 'dir').map((n) => n.body.id));
     const primaryIds = new Set(nodes.filter((n) => !n.conflict).map((n) => n.body.id));
     const byParent = new Map<string, Node[]>();
@@ -1258,11 +1405,6 @@ export class Vault {
     this.tree = null;
   }
 
-  private blobReferenced(blob: string, except?: string): boolean {
-    for (const n of this.records.values()) if (n.file !== except && n.body.blob === blob) return true;
-    return false;
-  }
-
   private async saveVersions(entries: Record<string, number>): Promise<void> {
     if (Object.keys(entries).length === 0) return;
     const saved = await updateMemory(this.stateDir, this.id, { entries });
@@ -1289,7 +1431,7 @@ export class Vault {
   /** Merges concurrent epochs into one and wraps the current epoch for members that lack it. */
   private async heal(): Promise<void> {
     if (this.joinable.length > 0) {
-      await this.newEpoch({ revoke: [] });
+      await this.newEpoch({ revoke: [], anchor: 'carry' });
       return;
     }
     const present = new Set((await this.storage.list(KEYS)).map((o) => o.name));
@@ -1374,15 +1516,20 @@ export class Vault {
     this.ensureOpen();
     if (!this.keyGuard) return 0;
     return this.mutate(async () => {
-      const targets = [...this.records.values()].filter((r) => r.body.type === 'file' && !!r.body.key && isSealedFileKey(r.body.key));
+      // Previous versions' keys too (versions.ts), so that old versions stay readable after the rewrap.
+      const sealedOf = (b: RecordBody): string[] => [b.key as string, ...(b.history ?? []).map((h) => h.key)].filter((k) => isSealedFileKey(k));
+      const targets = [...this.records.values()].filter((r) => r.body.type === 'file' && !!r.body.key && sealedOf(r.body).length > 0);
       if (targets.length === 0) return 0;
-      const next = await transform(targets.map((r) => r.body.key as string));
+      const all = targets.flatMap((r) => sealedOf(r.body));
+      const out = await transform(all);
+      const map = new Map(all.map((k, i) => [k, out[i] || k]));
       const versions: Record<string, number> = {};
       let n = 0;
-      for (const [i, r] of targets.entries()) {
-        const key = next[i];
-        if (!key || key === r.body.key) continue;
-        const b: RecordBody = { ...r.body, key, version: r.body.version + 1 };
+      for (const r of targets) {
+        const key = map.get(r.body.key as string) ?? (r.body.key as string);
+        const history = r.body.history?.map((h) => ({ ...h, key: map.get(h.key) ?? h.key }));
+        if (key === r.body.key && (history ?? []).every((h, j) => h.key === r.body.history?.[j]?.key)) continue;
+        const b: RecordBody = { ...r.body, key, version: r.body.version + 1, ...(history ? { history } : {}) };
         await this.storage.put(`${RECORDS}/${r.file}`, sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')));
         this.records.set(r.file, { ...r, body: b });
         this.recordEpochs.set(r.file, this.head);
@@ -1395,9 +1542,10 @@ export class Vault {
     });
   }
 
-  private async writeWrap(slot: SlotBody, epoch: string, vk: Uint8Array): Promise<void> {
+  private async writeWrap(slot: SlotBody, epoch: string, vk: Uint8Array): Promise<Stanza[]> {
     const stanzas = await slotKind(slot.type).recipient(slot).wrap(vk);
     await this.storage.put(wrapKeyName(slot.slot, epoch), encodeHeader(stanzas, vk));
+    return stanzas;
   }
 
   private async writeIntent(op: string, objects: string[]): Promise<string> {
@@ -1423,7 +1571,7 @@ export class Vault {
   /** Original (non-conflict) entries by parent id and NFC name; the lowest id wins among same-name entries. */
   private childIndex(): Map<string, Node> {
     const idx = new Map<string, Node>();
-    const nodes = [...this.records.values()].filter((n) => !n.conflict).sort((a, b) => a.body.id.localeCompare(b.body.id));
+    const nodes = [...this.records.values()].filter((n) => !n.conflict && isLive(n.body)).sort((a, b) => a.body.id.localeCompare(b.body.id));
     for (const n of nodes) {
       const k = `${n.body.parent}\0${n.body.name.normalize('NFC')}`;
       if (!idx.has(k)) idx.set(k, n);
@@ -1555,11 +1703,10 @@ export class Vault {
           this.tree = null;
         }
         const versions: Record<string, number> = {};
-        const oldBlobs: string[] = [];
         const bodies: RecordBody[] = [];
         const current = new Map<string, RecordBody>();
         for (const n of this.records.values()) {
-          if (!n.conflict && n.body.type === 'file') current.set(`${n.body.parent}/${n.body.name.normalize('NFC')}`, n.body);
+          if (!n.conflict && n.body.type === 'file' && isLive(n.body)) current.set(`${n.body.parent}/${n.body.name.normalize('NFC')}`, n.body);
         }
         for (const { body } of batch) {
           // The new content does not depend on the old, so it becomes the next version of whatever entry
@@ -1569,8 +1716,8 @@ export class Vault {
           const cur = current.get(slot);
           let b = body;
           if (cur) {
-            b = { ...body, id: cur.id, version: cur.version + 1 };
-            if (cur.blob) oldBlobs.push(cur.blob);
+            // The old content stays as a previous version (versions.ts), collected by retention.
+            b = withPrevious(cur, { ...body, id: cur.id, version: cur.version + 1 }, this.now(), this.retention);
             replaced++;
           }
           current.set(slot, b);
@@ -1581,7 +1728,6 @@ export class Vault {
           versions[b.id] = b.version;
           recorded.add(b.blob as string);
         }
-        for (const blob of oldBlobs) if (!this.blobReferenced(blob)) await this.storage.delete(blobKey(blob));
         await this.saveVersions(versions);
       } finally {
         await release();
@@ -1911,18 +2057,19 @@ export class Vault {
           throw new CofferError('VAULT_CONFLICT', `${vpath} changed in the vault since it was opened (now ${cur ? `version ${cur.body.version}` : 'gone'})`);
         }
         await this.storage.commit([{ staged: f.staged, key: blobKey(blob) }]);
-        const body: RecordBody = {
+        const fresh: RecordBody = {
           v: 1, id: cur ? cur.body.id : newId(), type: 'file', parent, name: cur ? cur.body.name : name, size: f.size,
           mtime: Math.round(opts.mtime ?? Date.now()), version: cur ? cur.body.version + 1 : 1, key: f.key, blob,
           ...(cur?.body.props ? { props: cur.body.props } : {}),
         };
+        // The content replaced stays as a previous version (versions.ts): a bad save can be undone.
+        const body = cur ? withPrevious(cur.body, fresh, this.now(), this.retention) : fresh;
         try {
           await this.writeRecord(body);
         } catch (e) {
           await this.storage.delete(blobKey(blob)).catch(() => undefined);
           throw e;
         }
-        if (cur?.body.blob && !this.blobReferenced(cur.body.blob)) await this.storage.delete(blobKey(cur.body.blob));
         await this.saveVersions({ [body.id]: body.version });
         return this.getTree().infoByFile.get(`${body.id}.rec`) as EntryInfo;
       });
@@ -2067,32 +2214,127 @@ export class Vault {
     });
   }
 
-  /** Removes a file, or a folder with `recursive`; their blobs are deleted after their records. */
-  async rm(vpath: string, opts: { recursive?: boolean } = {}): Promise<{ files: number; folders: number }> {
-    return this.mutate(async () => {
-      const r = this.mustResolve(vpath);
-      const victims: Node[] = [];
-      if (r.node.body.type === 'dir' && !r.node.conflict) {
-        const sub = this.list(r.info.path, { recursive: true });
-        if (sub.length > 0 && !opts.recursive) throw new CofferError('USAGE', `${vpath} is a folder and not empty; use -r to remove it and everything in it`);
+  /**
+   * Moves a file, or a folder with `recursive`, to the trash (versions.ts): `restoreFromTrash` brings it
+   * back until retention collects it. `permanent` skips the trash: its content is released for collection.
+   */
+  async rm(vpath: string, opts: { recursive?: boolean; permanent?: boolean } = {}): Promise<{ files: number; folders: number; trashId: string }> {
+    const r = await this.mutate(async () => {
+      const target = this.mustResolve(vpath);
+      const sub: { node: Node; info: EntryInfo }[] = [];
+      if (target.node.body.type === 'dir' && !target.node.conflict) {
+        const list = this.list(target.info.path, { recursive: true });
+        if (list.length > 0 && !opts.recursive) throw new CofferError('USAGE', `${vpath} is a folder and not empty; use -r to remove it and everything in it`);
         const tree = this.getTree();
-        for (const e of sub.reverse()) victims.push((tree.byPath.get(e.path) as { node: Node }).node);
+        for (const e of list.reverse()) sub.push(tree.byPath.get(e.path) as { node: Node; info: EntryInfo });
       }
-      victims.push(r.node);
-      const versions: Record<string, number> = {};
-      let files = 0;
-      let folders = 0;
-      for (const n of victims) {
-        await this.deleteRecord(n);
-        if (!n.conflict) versions[n.body.id] = -(n.body.version);
-        if (n.body.type === 'file') {
-          files++;
-          if (n.body.blob && !this.blobReferenced(n.body.blob)) await this.storage.delete(blobKey(n.body.blob));
-        } else folders++;
-      }
-      await this.saveVersions(versions);
-      return { files, folders };
+      return this.versionStore.trashInMutation(target, sub);
     });
+    if (opts.permanent) await this.versionStore.emptyTrash([r.trashId]);
+    return r;
+  }
+
+  /* ------------------------------------------------------------------ versions and trash (versions.ts) */
+
+  private clock: () => number = Date.now;
+  private now(): number {
+    return this.clock();
+  }
+
+  /** @internal openVault's `clock` option. */
+  useClock(clock: () => number): void {
+    this.clock = clock;
+  }
+
+  /** How long previous versions and trash entries are kept: the current epoch's setting, or the defaults. */
+  get retention(): Retention {
+    this.ensureOpen();
+    return parseRetention(this.bodyOf(this.head).retention) ?? DEFAULT_RETENTION;
+  }
+
+  /** Changes the retention: a new epoch carries it (authenticated like every vault setting). */
+  async setRetention(r: Retention): Promise<Retention> {
+    const want = checkRetention(r);
+    await this.mutate(() => this.newEpoch({ revoke: [], retention: want }));
+    return this.retention;
+  }
+
+  private versionsCache: VersionStore<Node> | null = null;
+  private get versionStore(): VersionStore<Node> {
+    if (this.versionsCache) return this.versionsCache;
+    const port: VersionPort<Node> = {
+      name: this.name,
+      storage: this.storage,
+      now: () => this.now(),
+      retention: () => this.retention,
+      ensureOpen: () => this.ensureOpen(),
+      mutate: (fn) => this.mutate(fn),
+      nodes: () => [...this.records.values()],
+      resolve: (vpath) => this.resolve(vpath),
+      child: (parent, name) => this.childIndex().get(`${parent}\0${name.normalize('NFC')}`),
+      infoOf: (file) => this.getTree().infoByFile.get(file),
+      writeRecord: (body, file) => this.writeRecord(body, file),
+      deleteRecord: (n) => this.deleteRecord(n),
+      saveVersions: (v) => this.saveVersions(v),
+      ensureDirs: (parts, versions) => this.ensureDirs(parts, versions),
+      unreadableIds: () => {
+        const ids = new Set<string>();
+        for (const p of this.loadProblems) {
+          if (!p.object.startsWith(`${RECORDS}/`)) continue;
+          const n = parseObjectName(p.object.slice(RECORDS.length + 1), '.rec', HEX32);
+          if (n) ids.add(n.id);
+        }
+        return ids;
+      },
+      decryptTo: (body, out, signal) => this.withFileKeys([body], () => this.decryptBlobTo(body, out, undefined, signal)),
+    };
+    this.versionsCache = new VersionStore(port);
+    return this.versionsCache;
+  }
+
+  /** The versions of a file, current first (previous versions are kept by retention). */
+  versions(vpath: string): VersionInfo[] {
+    return this.versionStore.versions(vpath);
+  }
+
+  /** Makes an earlier version of a file current again (the one it replaces is kept as a previous version). */
+  restoreVersion(vpath: string, version: number): Promise<EntryInfo> {
+    return this.versionStore.restoreVersion(vpath, version);
+  }
+
+  /** Streams one version's plaintext to `out`. */
+  readVersion(vpath: string, version: number, out: Writable, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.versionStore.read(vpath, version, out, opts.signal);
+  }
+
+  /** Writes one version of a file to the new file `dest`. */
+  getVersion(vpath: string, version: number, dest: string, opts: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<{ bytes: number }> {
+    return this.versionStore.get(vpath, version, dest, opts);
+  }
+
+  /** What is in the trash, newest first. */
+  trash(): TrashInfo[] {
+    return this.versionStore.trash();
+  }
+
+  /** The trash id of the entry most recently deleted at `vpath`, or null. */
+  trashIdFor(vpath: string): string | null {
+    return this.versionStore.trashIdFor(vpath);
+  }
+
+  /** Puts a trash entry back where it was (as `NAME (restored)` if the name is taken). */
+  restoreFromTrash(id: string): Promise<EntryInfo> {
+    return this.versionStore.restoreFromTrash(id);
+  }
+
+  /** Empties the trash (or removes the entries given) and collects what the sync grace allows. */
+  emptyTrash(ids?: readonly string[]): Promise<CollectResult & { emptied: number }> {
+    return this.versionStore.emptyTrash(ids);
+  }
+
+  /** Applies retention to versions and trash, and deletes released content whose grace has passed. */
+  collect(): Promise<CollectResult> {
+    return this.versionStore.collect();
   }
 
   /* ------------------------------------------------------------------ epochs and members */
@@ -2102,13 +2344,38 @@ export class Vault {
    * asked) every record re-encrypted under it. Order: wraps, then the epoch (the commit point), then
    * slots and records; a crash before the commit leaves only leftovers, after it a readable vault.
    */
-  private async newEpoch(opts: { revoke: string[] }): Promise<RotateResult> {
+  private async newEpoch(opts: { revoke: string[]; retention?: Retention; anchor?: 'advance' | 'carry'; anchorSlot?: string }): Promise<RotateResult> {
     const t0 = Date.now();
     const na = sodium();
     // Parents: the current epoch and the heads to join; never a fork (history.ts).
     const parents = [this.head, ...this.joinable];
     const members = this.memberSlots().filter((m) => m.status === 'active' && !opts.revoke.includes(m.slot.obj.body.slot));
     if (members.length === 0) throw new CofferError('USAGE', 'this would leave the vault with no way in; add another slot first');
+    // The Transit freshness anchor (anchor.ts): permanent once set, so every new epoch carries it; a
+    // rotation or revocation ("advance") first rotates the Transit key, and raises min_decryption_version
+    // to the new version once the epoch is committed.
+    const inherited = parents.map((p) => this.transitAnchorAt(p)).filter((x) => x !== null)
+      .sort((a, b) => this.bodyOf(b.epoch).n - this.bodyOf(a.epoch).n)[0]?.anchor;
+    const anchorSlotId = opts.anchorSlot ?? inherited?.slot;
+    let anchorPlan: { slot: string; recipient: string; ref: { mount: string; key: string }; version: number; client: ReturnType<typeof anchorClient> | null } | null = null;
+    if (anchorSlotId !== undefined) {
+      const m = members.find((x) => x.slot.obj.body.slot === anchorSlotId && x.slot.obj.body.type === 'vault-transit');
+      if (!m) {
+        throw new CofferError('VAULT_INVALID', `vault ${this.name} is anchored to Vault Transit slot ${anchorSlotId}, which is no longer an active member, so no new epoch can be anchored; grant that Transit key again (coffer vault grant DIR --transit-key NAME) or ask the vault's owner`);
+      }
+      const recipient = m.slot.obj.body.recipient;
+      anchorPlan = { slot: anchorSlotId, recipient, ref: parseTransitRecipientString(recipient).ref, version: 0, client: null };
+      if (opts.anchor === 'advance') {
+        const name = `${anchorPlan.ref.mount}/${anchorPlan.ref.key}`;
+        try {
+          anchorPlan.client = anchorClient(recipient);
+          await anchorPlan.client.rotateKey(anchorPlan.ref);
+        } catch (e) {
+          if (!isCofferError(e)) throw e;
+          throw new CofferError(e.code, `vault ${this.name} is anchored to Vault Transit key ${name}: this change must rotate that key (transit/keys/${anchorPlan.ref.key}/rotate) and could not: ${e.message} Nothing was changed.`);
+        }
+      }
+    }
     const revokedFps = this.memberSlots().filter((m) => opts.revoke.includes(m.slot.obj.body.slot)).map((m) => m.slot.obj.body.fingerprint).filter((f) => f !== '');
     // Numbered after the trusted history only: a planted epoch with a huge number changes nothing.
     const n = Math.max(...[...this.trusted].map((e) => this.bodyOf(e).n)) + 1;
@@ -2117,6 +2384,9 @@ export class Vault {
     vk.set(na.randomBytes(VAULT_KEY_BYTES));
     const keys = new EpochKeys(eid, vk, this.id);
     const revoking = opts.revoke.length > 0;
+    let epochText = '';
+    // A vault setting carried from epoch to epoch (versions.ts); changed only by setRetention.
+    const retention = opts.retention ?? parseRetention(this.bodyOf(this.head).retention) ?? undefined;
     const intent = await this.writeIntent('epoch', [epochKey(eid), ...(revoking ? [manifestKey(eid)] : []), ...members.map((m) => wrapKeyName(m.slot.obj.body.slot, eid))]);
     let kept: Set<string> | null = null;
     try {
@@ -2129,7 +2399,14 @@ export class Vault {
         manifest = sha256hex(Buffer.from(text, 'latin1'));
         kept = parseManifest(text, eid);
       }
-      for (const m of members) await this.writeWrap(m.slot.obj.body, eid, vk);
+      for (const m of members) {
+        const stanzas = await this.writeWrap(m.slot.obj.body, eid, vk);
+        if (anchorPlan && m.slot.obj.body.slot === anchorPlan.slot) {
+          const found = transitStanzaFor(stanzas, anchorPlan.ref);
+          if (!found) throw new CofferError('INTERNAL', `the Transit wrap for slot ${anchorPlan.slot} has no stanza for ${anchorPlan.ref.mount}/${anchorPlan.ref.key}`);
+          anchorPlan.version = found.version;
+        }
+      }
       const chain: Record<string, string> = {};
       for (const p of parents) chain[p] = sealChain(keys, p, (this.keyring.get(p) as EpochKeys).vk);
       const body: EpochBody = {
@@ -2137,8 +2414,11 @@ export class Vault {
         members: members.map((m) => m.slot.obj.body.slot), revoked: [...opts.revoke], revokedFingerprints: revokedFps,
         memberKeys: Object.fromEntries(members.map((m) => [m.slot.obj.body.slot, sha256hex(Buffer.from(m.slot.obj.body.recipient, 'utf8'))])),
         ...(manifest ? { manifest } : {}),
+        ...(anchorPlan ? { anchor: { transit: { slot: anchorPlan.slot, key: `${anchorPlan.ref.mount}/${anchorPlan.ref.key}`, version: anchorPlan.version } } } : {}),
+        ...(retention ? { retention } : {}),
       };
       const signed = signObject('epoch', body, keys.mac);
+      epochText = signed;
       await this.storage.put(epochKey(eid), signed);
       this.epochs.set(eid, { id: eid, obj: parseSignedObject<EpochBody>(signed, 'epoch') });
       this.keyring.set(eid, keys);
@@ -2157,7 +2437,9 @@ export class Vault {
       await this.storage.delete(intent).catch(() => undefined);
       throw e;
     }
-    // Committed. Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
+    // Committed. The anchors follow: Transit's min_decryption_version, then the hardware keys present.
+    await this.advanceAnchors(eid, n, epochText, anchorPlan, opts.anchor === 'advance' ? 'update' : 'quiet');
+    // Re-sign remaining slots under the new epoch; drop the revoked ones and their wraps.
     for (const m of members) {
       const b: SlotBody = { ...m.slot.obj.body, epoch: eid };
       const text = signObject('slot', b, keys.mac);
@@ -2177,6 +2459,78 @@ export class Vault {
   }
 
   /**
+   * After a committed epoch: raises the Transit anchor, and updates the hardware anchors that exist on
+   * the tokens given (`hw`: 'create' also creates one; 'update' may ask for a PIN, as a rotation or
+   * revocation is an explicit act with the token given; 'quiet' only where the PIN is held, so an
+   * automatic join never prompts). Failures are warnings: the epoch is already made.
+   */
+  private async advanceAnchors(eid: string, n: number, epochText: string, plan: { recipient: string; ref: { mount: string; key: string }; version: number; client: ReturnType<typeof anchorClient> | null } | null, hw: 'create' | 'update' | 'quiet'): Promise<void> {
+    const hwCreate = hw === 'create';
+    if (plan?.client) {
+      try {
+        await plan.client.setMinDecryptionVersion(plan.ref, plan.version);
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        this.openWarnings.push(`epoch ${eid} is made, but min_decryption_version of Vault Transit key ${plan.ref.mount}/${plan.ref.key} could not be raised to ${plan.version} (${e.message}); until it is, older copies of the folder are not refused. The next open with Vault reachable, or the next change, retries`);
+      }
+    }
+    for (const id of hardwareIdentities(this.credentials.identities)) {
+      if (hw === 'quiet' && !id.hasPin) continue;
+      try {
+        const wrote = await writeHardwareAnchor(id, { v: 1, vault: this.id, epoch: eid, n, hash: epochFileHash(epochText) }, this.ui, !hwCreate);
+        if (wrote && hwCreate) this.freshness.push(`hardware key ${id.tokenName}`);
+      } catch (e) {
+        if (!isCofferError(e)) throw e;
+        this.openWarnings.push(`epoch ${eid} is made, but the freshness anchor on ${id.tokenName} could not be updated (${e.message}); run coffer vault anchor DIR --hwkey with the token present`);
+        if (hwCreate) throw e;
+      }
+    }
+  }
+
+  /**
+   * Anchors the vault's freshness to its Vault Transit slot (`slotId`, or the only one): a new epoch
+   * (rotating the Transit key, then raising min_decryption_version to the new version), and every later
+   * rotation and revocation does the same. The Transit key must be dedicated to this vault: raising
+   * min_decryption_version makes anything else it wrapped under older versions undecryptable.
+   * Permanent: the anchor cannot be removed (a forged epoch could otherwise remove it).
+   */
+  async anchorTransit(slotId?: string): Promise<RotateResult & { anchor: TransitAnchor }> {
+    return this.mutate(async () => {
+      const transit = this.memberSlots().filter((m) => m.status === 'active' && m.slot.obj.body.type === 'vault-transit' && (slotId === undefined || m.slot.obj.body.slot === slotId));
+      if (transit.length === 0) throw new CofferError('USAGE', slotId ? `vault ${this.name} has no active Vault Transit slot ${slotId} (see: coffer vault members)` : `vault ${this.name} has no Vault Transit slot to anchor to; add one first (coffer vault grant DIR --transit-key NAME --anchor)`);
+      if (transit.length > 1) throw new CofferError('USAGE', `vault ${this.name} has ${transit.length} Vault Transit slots; say which one anchors it (--slot ${transit.map((t) => t.slot.obj.body.slot).join(' or --slot ')})`);
+      const slot = (transit[0] as { slot: SlotObj }).slot.obj.body;
+      const current = this.transitAnchorAt(this.head)?.anchor;
+      if (current && current.slot !== slot.slot) throw new CofferError('EXISTS', `vault ${this.name} is already anchored to Vault Transit key ${current.key} (slot ${current.slot}); an anchor is permanent`);
+      const ref = parseTransitRecipientString(slot.recipient).ref;
+      if (this.desc.strict) {
+        const g = parseTransitRecipientString(this.desc.strict).ref;
+        if (g.mount === ref.mount && g.key === ref.key) {
+          throw new CofferError('USAGE', `Transit key ${ref.mount}/${ref.key} also seals this strict vault's file keys; anchoring raises its min_decryption_version, which would make older sealed keys unreadable. Anchor to a separate key dedicated to this vault`);
+        }
+      }
+      const r = await this.newEpoch({ revoke: [], anchor: 'advance', anchorSlot: slot.slot });
+      const a = this.bodyOf(r.epoch).anchor?.transit as TransitAnchor;
+      this.freshness.push(`Vault Transit key ${a.key}`);
+      return { ...r, anchor: a };
+    });
+  }
+
+  /**
+   * Writes this vault's freshness anchor (the current epoch) to every hardware key given to unlock it;
+   * later rotations and revocations made with the token present update it. Returns the tokens written.
+   */
+  async anchorHardware(): Promise<string[]> {
+    return this.mutate(async () => {
+      const ids = hardwareIdentities(this.credentials.identities);
+      if (ids.length === 0) throw new CofferError('USAGE', `give the hardware key to anchor vault ${this.name} to with -i STUB (its identity stub) and have the token present`);
+      const e = this.epochs.get(this.head) as EpochObj;
+      await this.advanceAnchors(this.head, e.obj.body.n, `${e.obj.text}\nmac: ${encodeB64(e.obj.mac)}\n`, null, 'create');
+      return ids.map((i) => i.tokenName);
+    });
+  }
+
+  /**
    * Moves a format 1 vault to format 2 (docs/FORMAT.md §6.14): the descriptor first (so builds that
    * read only format 1 stop touching the folder), then a new epoch bound to it. Runs on the first
    * change; `migrate()` asks for it explicitly.
@@ -2189,7 +2543,7 @@ export class Vault {
       this.desc = desc;
       this.descBytes = bytes;
     }
-    await this.newEpoch({ revoke: [] });
+    await this.newEpoch({ revoke: [], anchor: 'carry' });
     this.needsMigration = false;
   }
 
@@ -2208,7 +2562,7 @@ export class Vault {
    */
   async rotate(opts: OpProgress = {}): Promise<RotateResult> {
     throwIfAborted(opts.signal);
-    return this.mutate(() => this.newEpoch({ revoke: [] }));
+    return this.mutate(() => this.newEpoch({ revoke: [], anchor: 'advance' }));
   }
 
   /** Members (key slots) and pending access requests. */
@@ -2274,8 +2628,12 @@ export class Vault {
     return this.mutate(async () => {
       const m = this.memberSlots().find((s) => s.slot.obj.body.slot === slotId);
       if (!m) throw new CofferError('NOT_FOUND', `vault ${this.name} has no slot ${slotId} (see: coffer vault members)`);
+      const anchored = this.transitAnchorAt(this.head)?.anchor;
+      if (anchored?.slot === slotId) {
+        throw new CofferError('USAGE', `slot ${slotId} (Vault Transit key ${anchored.key}) anchors the freshness of vault ${this.name} and cannot be revoked: an anchor is permanent. To stop using that key, move the files to a new vault`);
+      }
       this.revokedHere.add(slotId);
-      const r = await this.newEpoch({ revoke: [slotId] });
+      const r = await this.newEpoch({ revoke: [slotId], anchor: 'advance' });
       if (!opts.reencrypt) return r;
       const n = await this.reencryptAll(opts);
       return { ...r, records: n.records, blobsReencrypted: n.blobs, ms: r.ms + n.ms };
@@ -2288,14 +2646,23 @@ export class Vault {
     const all = [...this.records.values()];
     const progress = new ProgressTracker(opts.onProgress);
     progress.setTotals(all.length, all.reduce((a, r) => a + r.body.size, 0));
+    // Every blob a record keeps alive: current content and previous versions (versions.ts), each with the
+    // key and size that open it. Released blobs (awaiting collection) are deleted below, not re-encrypted.
+    const sources = new Map<string, RecordBody>();
+    for (const r of all) {
+      const b = r.body;
+      if (b.type !== 'file') continue;
+      if (liveBlobs(b).includes(b.blob as string)) sources.set(b.blob as string, b);
+      for (const h of b.history ?? []) if (!sources.has(h.blob)) sources.set(h.blob, { ...b, key: h.key, size: h.size, blob: h.blob });
+    }
     const newBlobs = new Map<string, string>();
-    for (const r of all) if (r.body.type === 'file' && r.body.blob && !newBlobs.has(r.body.blob)) newBlobs.set(r.body.blob, newId());
+    for (const blob of sources.keys()) newBlobs.set(blob, newId());
     const intent = await this.writeIntent('reencrypt', [...newBlobs.values()].map(blobKey));
     const keyFor = new Map<string, string>();
     const stagedNew: { staged: StagedObject; key: string }[] = [];
     let blobs = 0;
-    await this.withFileKeys(all.map((r) => r.body), () => runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
-      const owner = all.find((r) => r.body.blob === oldB) as Node;
+    await this.withFileKeys([...sources.values()], () => runPool([...newBlobs.entries()], defaultConcurrency(), async ([oldB, newB]) => {
+      const owner = { body: sources.get(oldB) as RecordBody };
       const na = sodium();
       const k = na.secureAlloc(32);
       k.set(na.randomBytes(32));
@@ -2323,12 +2690,19 @@ export class Vault {
       sealed.forEach((x, i) => keyFor.set(olds[i] as string, x.body.key as string));
     }
     const versions: Record<string, number> = {};
+    const releasedOld = new Set<string>();
     let records = 0;
     for (let i = 0; i < all.length; i += 1024) {
       const part = all.slice(i, i + 1024).map((r) => {
         let b = r.body;
-        if (b.type === 'file' && b.blob) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
+        if (b.type === 'file' && b.blob && newBlobs.has(b.blob)) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
         else b = { ...b, version: b.version + 1 };
+        if (b.history) b = { ...b, history: b.history.map((h) => ({ ...h, blob: newBlobs.get(h.blob) as string, key: keyFor.get(h.blob) as string })) };
+        if (b.released) {
+          for (const x of b.released) releasedOld.add(x.blob);
+          const { released: _r, ...rest } = b;
+          b = rest;
+        }
         return { r, b, text: sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')) };
       });
       await this.storage.putMany(part.map((x) => ({ key: `${RECORDS}/${x.r.file}`, data: x.text })));
@@ -2340,7 +2714,7 @@ export class Vault {
         progress.fileDone();
       }
     }
-    for (const oldB of newBlobs.keys()) await this.storage.delete(blobKey(oldB));
+    for (const oldB of new Set([...newBlobs.keys(), ...releasedOld])) await this.storage.delete(blobKey(oldB));
     await this.storage.delete(intent);
     await this.saveVersions(versions);
     this.tree = null;
@@ -2447,25 +2821,33 @@ export class Vault {
         }
       }
       for (const n of this.records.values()) {
-        if (n.conflict && !tree.infoByFile.has(n.file)) {
+        if (n.conflict && isLive(n.body) && !tree.infoByFile.has(n.file)) {
           problems.push({ severity: 'info', code: 'CONFLICT', object: `${RECORDS}/${n.file}`, path: null, message: 'conflict copy identical to its original', repairable: true });
         }
       }
       // Blobs: every referenced blob decrypts completely.
-      const files = [...this.records.values()].filter((n) => n.body.type === 'file');
+      // Previous versions and trash entries too (versions.ts); purged entries keep nothing alive.
+      const files: { n: Node; body: RecordBody; label: string }[] = [];
+      for (const n of this.records.values()) {
+        const b = n.body;
+        if (b.type !== 'file') continue;
+        const where = pathOf(n) ?? (b.trashed ? `${b.trashed.path || b.name} (in the trash)` : null);
+        if (liveBlobs(b).includes(b.blob as string)) files.push({ n, body: b, label: where ?? '' });
+        for (const h of b.history ?? []) files.push({ n, body: { ...b, key: h.key, size: h.size, blob: h.blob }, label: `${where ?? b.name} (version ${h.version})` });
+      }
       const progress = new ProgressTracker(opts.onProgress);
-      progress.setTotals(files.length, files.reduce((a, n) => a + n.body.size, 0));
+      progress.setTotals(files.length, files.reduce((a, f) => a + f.body.size, 0));
       let bytes = 0;
       // Strict vaults: file keys are opened in batches first, not one Vault request per file.
-      await this.withFileKeys(files.map((n) => n.body), () => runPool(files, defaultConcurrency(), async (n) => {
+      await this.withFileKeys(files.map((f) => f.body), () => runPool(files, defaultConcurrency(), async (f) => {
         try {
           const sink = new Writable({ write: (_c, _e, cb) => cb() });
-          const got = await this.decryptBlobTo(n.body, sink, (d) => progress.addBytes(d), opts.signal);
+          const got = await this.decryptBlobTo(f.body, sink, (d) => progress.addBytes(d), opts.signal);
           bytes += got;
         } catch (e) {
           if (isCofferError(e) && e.code === 'CANCELLED') throw e;
           const info = isCofferError(e) ? e : new CofferError('IO', (e as Error).message);
-          problems.push({ severity: 'error', code: info.code, object: blobKey(n.body.blob as string), path: pathOf(n), message: info.message, repairable: false });
+          problems.push({ severity: 'error', code: info.code, object: blobKey(f.body.blob as string), path: f.label || null, message: info.message, repairable: false });
         }
         progress.fileDone();
       }, opts.signal), true);
@@ -2496,7 +2878,8 @@ export class Vault {
         if (dead || old) problems.push({ severity: 'error', code: 'LEFTOVER', object: key, path: null, message: o.name.endsWith('.intent') ? 'record of an interrupted operation' : 'temporary file of an interrupted operation', repairable: true });
       }
       const proven = (obj: string): boolean => deadIntents.some((d) => d.objects.has(obj));
-      const referenced = new Set(files.map((n) => `${n.body.blob as string}.blob`));
+      // Released blobs (awaiting collection after the sync grace) are named too: not leftovers.
+      const referenced = new Set([...this.records.values()].flatMap((n) => namedBlobs(n.body)).map((b) => `${b}.blob`));
       let blobCount = 0;
       for (const o of await this.storage.list(BLOBS)) {
         const n = parseObjectName(o.name, '.blob', HEX32);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decryptFile } from '../../../main/core/format/file';
 import { nonInteractiveUI } from '../../../main/core/keys/types';
-import { readVaultInfo, requestAccess } from '../../../main/core/vault';
+import { openVault, readVaultInfo, requestAccess, SYNC_GRACE_MS } from '../../../main/core/vault';
 import { makeTree, member, newVault, open, paths, sandbox, TEST_KDF, type Sandbox } from './helpers';
 
 let sb: Sandbox;
@@ -43,7 +43,7 @@ describe('vault operations', () => {
     await expect(async () => v2.list('')).rejects.toMatchObject({ code: 'VAULT_LOCKED' });
   });
 
-  it('adding a file that exists makes a new version and collects the old blob', async () => {
+  it('adding a file that exists makes a new version and keeps the old one as a previous version', async () => {
     sb = sandbox();
     const { vault } = await newVault(sb);
     const f = path.join(sb.base, 'note.txt');
@@ -54,14 +54,15 @@ describe('vault operations', () => {
     expect(r.replaced).toBe(1);
     expect(vault.list('')).toHaveLength(1);
     expect(vault.stat('note.txt')).toMatchObject({ size: 4, version: 2 });
-    expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(1);
+    expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(2);
+    expect(vault.versions('note.txt').map((x) => [x.version, x.size, x.current])).toEqual([[2, 4, true], [1, 3, false]]);
     const chunks: Buffer[] = [];
     await vault.readFile('note.txt', new Writable({ write: (c: Buffer, _e, cb) => { chunks.push(c); cb(); } }));
     expect(Buffer.concat(chunks).toString()).toBe('two!');
     vault.lock();
   });
 
-  it('mkdir, mv (rename and move), rm with blob collection', async () => {
+  it('mkdir, mv (rename and move), rm to the trash, then collection after the sync grace', async () => {
     sb = sandbox();
     const { vault } = await newVault(sb);
     makeTree(path.join(sb.base, 'in'), { 'x.txt': 'x', 'y.txt': 'y' });
@@ -75,17 +76,26 @@ describe('vault operations', () => {
     await expect(vault.mv('a/renamed.txt', 'a/b/x.txt')).rejects.toMatchObject({ code: 'EXISTS' });
     await expect(vault.rm('a')).rejects.toMatchObject({ code: 'USAGE' });
     await vault.rm('a/renamed.txt');
-    expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(1);
+    // In the trash: the content stays until the trash is emptied and collected.
+    expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(2);
     const r = await vault.rm('a', { recursive: true });
-    expect(r).toEqual({ files: 1, folders: 2 });
+    expect(r).toMatchObject({ files: 1, folders: 2 });
     expect(paths(vault)).toEqual([]);
+    expect(vault.trash().map((t) => [t.path, t.type, t.files])).toEqual([['a', 'dir', 1], ['a/renamed.txt', 'file', 1]]);
+    await expect(vault.rm('nothing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const e = await vault.emptyTrash();
+    expect(e).toMatchObject({ emptied: 2, blobs: 0, pending: 2 });
+    expect(vault.trash()).toEqual([]);
+    expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(2); // released: kept through the sync grace
+    expect((await vault.verify()).ok).toBe(true);
+    vault.lock();
+    // Reopened after the grace (an injected clock), collection deletes the blobs and the tombstones.
+    const later = Date.now() + SYNC_GRACE_MS + 1000;
+    const v2 = await openVault(sb.dir, { credentials: { passphrase: 'correct horse' }, stateDir: sb.state, clock: () => later });
+    expect(paths(v2)).toEqual([]);
+    expect(await v2.collect()).toMatchObject({ blobs: 2, pending: 0 });
     expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(0);
     expect(readdirSync(path.join(sb.dir, 'records'))).toHaveLength(0);
-    await expect(vault.rm('nothing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    // Reopened, the changes are all there.
-    vault.lock();
-    const v2 = await open(sb, { passphrase: 'correct horse' });
-    expect(paths(v2)).toEqual([]);
     expect((await v2.verify()).ok).toBe(true);
     v2.lock();
   });

@@ -114,7 +114,9 @@ export class TransitKey {
   /** path_keys.go formatKeyPolicy (the fields Coffer and the docs rely on). */
   describe(): Record<string, unknown> {
     const keys: Record<string, number> = {};
-    for (const [v, kv] of this.versions) keys[String(v)] = Math.floor(kv.created.getTime() / 1000);
+    // keysutil/policy.go handleArchiving: versions below min_decryption_version are moved to the
+    // archive, so a read lists only the versions that still decrypt.
+    for (const [v, kv] of this.versions) if (v >= this.minDecryptionVersion) keys[String(v)] = Math.floor(kv.created.getTime() / 1000);
     return {
       name: this.name,
       type: this.type,

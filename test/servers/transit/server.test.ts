@@ -145,6 +145,9 @@ describe('keys: create, read, list, config, rotate, delete (path_keys.go, path_c
     const cfg = await post('transit/keys/rot/config', { min_decryption_version: 2 });
     expect(cfg.status).toBe(200);
     expect(cfg.body.data.min_decryption_version).toBe(2);
+    // A read lists only versions that still decrypt (keysutil handleArchiving moved v1 to the archive).
+    expect(Object.keys(cfg.body.data.keys as Record<string, number>)).toEqual(['2']);
+    expect(Object.keys(rot.body.data.keys as Record<string, number>)).toEqual(['1', '2']);
     const old = await post('transit/decrypt/rot', { ciphertext: v1 });
     expect(old.status).toBe(400);
     expect(old.body).toEqual({ errors: [ERR_TOO_OLD] });

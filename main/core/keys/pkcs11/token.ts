@@ -405,6 +405,43 @@ export class TokenSession {
     }
   }
 
+  /**
+   * The values of the private token data objects (CKO_DATA) labelled `label` with CKA_APPLICATION
+   * `application` (normally one; two after an interrupted writeData). Needs a logged-in session.
+   */
+  readData(application: string, label: string): Buffer[] {
+    const lib = pkcs11js();
+    try {
+      return this.find([{ type: lib.CKA_CLASS, value: lib.CKO_DATA }, { type: lib.CKA_APPLICATION, value: application }, { type: lib.CKA_LABEL, value: label }], 16)
+        .map((h) => this.attr(h, lib.CKA_VALUE) ?? Buffer.alloc(0));
+    } catch (e) {
+      throw this.module.mapError(e, this.token, 'reading a data object');
+    }
+  }
+
+  /**
+   * Creates or replaces the private token data object labelled `label`: the new object is created
+   * first, then older ones with that label are destroyed, so an interruption leaves at least one.
+   * Needs a read-write, logged-in session.
+   */
+  writeData(application: string, label: string, value: Uint8Array): void {
+    const lib = pkcs11js();
+    const match = [{ type: lib.CKA_CLASS, value: lib.CKO_DATA }, { type: lib.CKA_APPLICATION, value: application }, { type: lib.CKA_LABEL, value: label }];
+    try {
+      const old = this.find(match, 16);
+      const created = this.p.C_CreateObject(this.handle, [
+        ...match,
+        { type: lib.CKA_TOKEN, value: true },
+        { type: lib.CKA_PRIVATE, value: true },
+        { type: lib.CKA_MODIFIABLE, value: true },
+        { type: lib.CKA_VALUE, value: Buffer.from(value) },
+      ]);
+      for (const h of old) if (!h.equals(created)) this.p.C_DestroyObject(this.handle, h);
+    } catch (e) {
+      throw this.module.mapError(e, this.token, 'writing a data object');
+    }
+  }
+
   /** ECDH (CKM_ECDH1_DERIVE, CKD_NULL) with each peer point, in a worker thread; returns the 32-byte shared x-coordinates. */
   async derive(privateKey: Handle, peerPoints: readonly Uint8Array[]): Promise<Uint8Array[]> {
     const res = await deriveInWorker({

@@ -327,6 +327,26 @@ export class TransitClient {
     };
   }
 
+  /**
+   * transit/keys/NAME/rotate: a new key version becomes the latest. Older Vault answers 204, newer
+   * ones the key as a read returns it; either way the key is read afterwards (one more request).
+   */
+  async rotateKey(ref: TransitKeyRef): Promise<TransitKeyInfo> {
+    checkKeyRef(ref);
+    await this.write(`${ref.mount}/keys/${ref.key}/rotate`, {});
+    return this.readKey(ref);
+  }
+
+  /**
+   * transit/keys/NAME/config with min_decryption_version: ciphertexts of older versions no longer
+   * decrypt (Vault archives those versions). Used by a vault's freshness anchor (docs/SECURITY.md).
+   */
+  async setMinDecryptionVersion(ref: TransitKeyRef, version: number): Promise<void> {
+    checkKeyRef(ref);
+    if (!Number.isSafeInteger(version) || version < 1) throw new CofferError('INTERNAL', `bad min_decryption_version ${version}`);
+    await this.write(`${ref.mount}/keys/${ref.key}/config`, { min_decryption_version: version });
+  }
+
   async listKeys(mount: string): Promise<string[]> {
     try {
       const res = (await this.list(`${mount}/keys`)) as { data?: { keys?: unknown } };
