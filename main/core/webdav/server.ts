@@ -778,7 +778,7 @@ export class DavServer {
       case 'getlastmodified': return httpDate(r.mtime); // letters, digits, ',', ':' and spaces: nothing to escape
       // The vault keeps no creation time: clients that want one get the modification time.
       case 'creationdate': return new Date(r.mtime).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      case 'getetag': return escapeText(r.etag);
+      case 'getetag': return escapeXml(r.etag);
       case 'getcontenttype': return r.type === 'file' ? contentType(baseOf(r.path)) : null;
       case 'supportedlock': return this.readOnly ? '' : '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>'
         + '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
