@@ -11,6 +11,8 @@
 //     vault   the older per-operation vault table (build/bench-vault.mjs: verify, one large file, …)
 //     webdav  coffer vault serve beside rclone serve webdav: GET/PUT of SIZE, PROPFIND of 10,000 entries
 //             (build/bench-webdav.mjs)
+//     versions the cost of keeping versions: time and bytes per replaced file, beside restic's second
+//             snapshot (build/bench-versions.mjs; --versions-files N, --versions-size BYTES)
 //   e.g. `npm run bench -- --only file --size 256M --runs 5` re-runs one part; `--report` measures nothing
 //   and rebuilds the tables from docs/bench-results.json.
 // Every row writes its result to docs/bench-results.json; the goals table in docs/BENCHMARKS.md (between
@@ -26,7 +28,7 @@ import { makeRandomFile, measure, median, option, parseSize, writeSection } from
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => option(args, name, dflt);
-const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault', 'webdav'];
+const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault', 'webdav', 'versions'];
 const list = (s) => (s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : []);
 const only = list(opt('only', ''));
 const skip = list(opt('skip', ''));
@@ -392,6 +394,12 @@ async function main() {
     if (row === 'vault') {
       const r = spawnSync(process.execPath, [path.join(root, 'build/bench-vault.mjs'), ...args], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error('bench-vault failed');
+      continue;
+    }
+    if (row === 'versions') {
+      // The cost of keeping versions (build/bench-versions.mjs writes its own section).
+      const r = spawnSync(process.execPath, [path.join(root, 'build/bench-versions.mjs'), ...args], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('bench-versions failed');
       continue;
     }
     if (row === 'webdav') {

@@ -297,6 +297,33 @@ export const PickerListing = z.object({
 });
 export type PickerListing = z.infer<typeof PickerListing>;
 
+/** Versions and trash (issue 10 part 3; docs/FORMAT.md §6.16). Names and sizes only: no key, no content. */
+export const FileVersion = z.object({
+  version: z.number().int().min(1),
+  size: z.number().nonnegative(),
+  mtime: Iso,
+  /** When it was replaced; null for the current version. */
+  replaced: Iso.nullable(),
+  current: z.boolean(),
+  /** When it is collected at the latest (by age); null for the current version. */
+  expires: Iso.nullable(),
+});
+export type FileVersion = z.infer<typeof FileVersion>;
+export const TrashEntry = z.object({
+  id: Id,
+  name: z.string(),
+  /** Where it was when deleted ("/a/b"). */
+  path: z.string(),
+  type: z.enum(['file', 'dir']),
+  files: z.number().int().nonnegative(),
+  size: z.number().nonnegative(),
+  deleted: Iso,
+  expires: Iso,
+});
+export type TrashEntry = z.infer<typeof TrashEntry>;
+export const Retention = z.object({ days: z.number().int(), versions: z.number().int() });
+export type Retention = z.infer<typeof Retention>;
+
 const Empty = z.object({});
 const VaultRef = z.object({ vaultId: Id });
 const Ok = z.object({ ok: z.literal(true) });
@@ -343,7 +370,8 @@ export const channels = {
   'files:dragOut': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
   'files:mkdir': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
   'files:move': { request: z.object({ vaultId: Id, from: VPath, to: VPath }), response: Ok },
-  'files:remove': { request: z.object({ vaultId: Id, path: VPath, recursive: z.boolean() }), response: Ok },
+  /** Moves an entry to the trash; `trashId` undoes it through trash:restore (null: removed for good). */
+  'files:remove': { request: z.object({ vaultId: Id, path: VPath, recursive: z.boolean() }), response: z.object({ ok: z.literal(true), trashId: Id.nullable() }) },
   'files:resolveConflict': { request: z.object({ vaultId: Id, path: VPath, keep: z.enum(['both', 'mine', 'theirs']), versionId: z.string().optional() }), response: Ok },
 
   /** Opened files whose edits could not be saved back (after a failed lock or quit, or a crash). */
@@ -363,6 +391,18 @@ export const channels = {
   'members:rotate': { request: VaultRef, response: z.object({ epoch: z.number(), records: z.number() }) },
   'members:dismissRequest': { request: z.object({ vaultId: Id, requestId: Id }), response: Ok },
   'members:requestAccess': { request: z.object({ dir: FsPath, identityId: Id, name: z.string().min(1).max(200) }), response: Ok },
+
+  /** A file's versions (current first) and the vault's retention. */
+  'versions:list': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ versions: z.array(FileVersion), retention: Retention }) },
+  /** Makes an earlier version current again; the one it replaces is kept as a previous version. */
+  'versions:restore': { request: z.object({ vaultId: Id, path: VPath, version: z.number().int().min(1) }), response: z.object({ path: z.string(), version: z.number() }) },
+  /** Writes one version to a file the person picked in the Save dialog (like files:export). */
+  'versions:export': { request: z.object({ vaultId: Id, path: VPath, version: z.number().int().min(1), dest: FsPath }), response: z.object({ jobId: z.string() }) },
+  'trash:list': { request: VaultRef, response: z.object({ entries: z.array(TrashEntry), retention: Retention }) },
+  /** Puts a trash entry back where it was ("NAME (restored)" if the name is taken); the path it got. */
+  'trash:restore': { request: z.object({ vaultId: Id, id: Id }), response: z.object({ path: z.string() }) },
+  /** Empties the trash (or removes the entries given) for good; their space is freed by a collection after the sync grace. */
+  'trash:empty': { request: z.object({ vaultId: Id, ids: z.array(Id).max(10_000).optional() }), response: z.object({ emptied: z.number(), blobs: z.number(), pending: z.number() }) },
 
   'identities:list': { request: Empty, response: z.array(MemberIdentity) },
   'identities:create': { request: z.object({ label: z.string().min(1).max(200) }), response: MemberIdentity },

@@ -51,8 +51,20 @@ export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | '
     'files:dragOut': async (req, sender) => (await s.vaults.dragOut(req.vaultId, req.path, sender.webContentsId), ok),
     'files:mkdir': async (req) => (await s.vaults.mkdir(req.vaultId, req.path), ok),
     'files:move': async (req) => (await s.vaults.move(req.vaultId, req.from, req.to), ok),
-    'files:remove': async (req) => (await s.vaults.remove(req.vaultId, req.path, req.recursive), ok),
+    'files:remove': async (req) => ({ ok: true as const, trashId: await s.vaults.remove(req.vaultId, req.path, req.recursive) }),
     'files:resolveConflict': async (req) => (await s.vaults.resolveConflict(req.vaultId, req.path, req.keep), ok),
+  };
+}
+
+/** Versions and trash (issue 10 part 3). */
+export function setupVersions(s: AppServices): Group<'versions:list' | 'versions:restore' | 'versions:export' | 'trash:list' | 'trash:restore' | 'trash:empty'> {
+  return {
+    'versions:list': (req) => s.vaults.versions(req.vaultId, req.path),
+    'versions:restore': (req) => s.vaults.restoreVersion(req.vaultId, req.path, req.version),
+    'versions:export': (req) => ({ jobId: s.vaults.exportVersion(req.vaultId, req.path, req.version, req.dest) }),
+    'trash:list': (req) => s.vaults.trash(req.vaultId),
+    'trash:restore': (req) => s.vaults.restoreFromTrash(req.vaultId, req.id),
+    'trash:empty': (req) => s.vaults.emptyTrash(req.vaultId, req.ids),
   };
 }
 
@@ -154,6 +166,7 @@ export function createHandlers(s: AppServices): Handlers {
     ...setupApp(s),
     ...setupVaults(s),
     ...setupFiles(s),
+    ...setupVersions(s),
     ...setupEdits(s),
     ...setupJobs(s),
     ...setupMembers(s),

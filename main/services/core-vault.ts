@@ -11,7 +11,7 @@ import { initVault, openVault, readVaultInfo, requestAccess, type EntryInfo as C
 import { parseRecipient } from '../core/keys/recipients';
 import type { Progress } from '../core/jobs/progress';
 import type { ProviderUI } from '../core/keys/types';
-import type { ConflictInfo, EntryInfo, SlotInfo, SlotType } from '../../preload/contract';
+import type { ConflictInfo, EntryInfo, FileVersion, Retention, SlotInfo, SlotType, TrashEntry } from '../../preload/contract';
 import { DavServer } from '../core/webdav/server';
 import { parseEditConflict } from './saveback';
 import type { DriveServeOptions, DriveServer, HealthReport, OpenVault, TransferProgress, VaultCore } from './vault-port';
@@ -151,8 +151,45 @@ class CoreOpenVault implements OpenVault {
     await this.serial(() => this.v.mv(toCore(from), toCore(to)));
   }
 
-  async remove(vpath: string, recursive: boolean): Promise<void> {
-    await this.serial(() => this.v.rm(toCore(vpath), { recursive }));
+  async remove(vpath: string, recursive: boolean): Promise<string | null> {
+    const r = await this.serial(() => this.v.rm(toCore(vpath), { recursive }));
+    return r.trashId;
+  }
+
+  /* Versions and trash (issue 10 part 3): names, sizes and dates only; content leaves only through getVersion. */
+
+  versions(vpath: string): Promise<{ versions: FileVersion[]; retention: Retention }> {
+    return this.serial(() => ({ versions: this.v.versions(toCore(vpath)), retention: this.v.retention }));
+  }
+
+  async restoreVersion(vpath: string, version: number): Promise<{ path: string; version: number }> {
+    const e = await this.serial(() => this.v.restoreVersion(toCore(vpath), version));
+    return { path: toApp(e.path), version: e.version };
+  }
+
+  async getVersion(vpath: string, version: number, dest: string, p: TransferProgress): Promise<void> {
+    const size = this.v.versions(toCore(vpath)).find((x) => x.version === version)?.size ?? 0;
+    p.report({ filesDone: 0, filesTotal: 1, bytesDone: 0, bytesTotal: size, current: vpath });
+    await this.v.getVersion(toCore(vpath), version, dest, { signal: p.signal });
+    p.report({ filesDone: 1, filesTotal: 1, bytesDone: size, bytesTotal: size, current: null });
+  }
+
+  trash(): Promise<{ entries: TrashEntry[]; retention: Retention }> {
+    return this.serial(() => ({ entries: this.v.trash().map((t) => ({ ...t, path: toApp(t.path) })), retention: this.v.retention }));
+  }
+
+  async restoreFromTrash(id: string): Promise<{ path: string }> {
+    const e = await this.serial(() => this.v.restoreFromTrash(id));
+    return { path: toApp(e.path) };
+  }
+
+  async emptyTrash(ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }> {
+    const r = await this.serial(() => this.v.emptyTrash(ids));
+    return { emptied: r.emptied, blobs: r.blobs, pending: r.pending };
+  }
+
+  collect(): Promise<{ blobs: number; bytes: number }> {
+    return this.serial(() => this.v.collect());
   }
 
   resolveConflict(vpath: string, keep: 'both' | 'mine' | 'theirs'): Promise<void> {

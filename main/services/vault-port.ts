@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Identity, ProviderUI, Recipient } from '../core/keys/types';
 import type { StagedFile } from '../core/vault';
-import type { AccessRequest, ConflictInfo, EntryInfo, SlotInfo } from '../../preload/contract';
+import type { AccessRequest, ConflictInfo, EntryInfo, FileVersion, Retention, SlotInfo, TrashEntry } from '../../preload/contract';
 
 import type { JobControl as TransferProgress } from './jobs';
 
@@ -50,7 +50,8 @@ export interface OpenVault {
   readTo(path: string, out: Writable, p: TransferProgress): Promise<number>;
   mkdir(path: string): Promise<void>;
   move(from: string, to: string): Promise<void>;
-  remove(path: string, recursive: boolean): Promise<void>;
+  /** Moves to the trash; resolves with the trash id that restores it (issue 10 part 3). */
+  remove(path: string, recursive: boolean): Promise<string | null | void>;
   resolveConflict(path: string, keep: 'both' | 'mine' | 'theirs'): Promise<void>;
   slots(): Promise<SlotInfo[]>;
   requests(): Promise<AccessRequest[]>;
@@ -84,6 +85,16 @@ export interface OpenVault {
   passwd?(passphrase: string): Promise<SlotInfo>;
   /** Issue 11 admin tasks: authenticate everything; with `repair`, remove only proven leftovers. */
   verify?(repair: boolean): Promise<HealthReport>;
+  /** Issue 10 part 3: versions and trash (docs/FORMAT.md §6.16). */
+  versions?(path: string): Promise<{ versions: FileVersion[]; retention: Retention }>;
+  restoreVersion?(path: string, version: number): Promise<{ path: string; version: number }>;
+  /** Writes one version to `dest` (atomically; nothing at `dest` unless it completes). */
+  getVersion?(path: string, version: number, dest: string, p: TransferProgress): Promise<void>;
+  trash?(): Promise<{ entries: TrashEntry[]; retention: Retention }>;
+  restoreFromTrash?(id: string): Promise<{ path: string }>;
+  emptyTrash?(ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }>;
+  /** Applies retention and frees what the sync grace allows; blobs deleted. */
+  collect?(): Promise<{ blobs: number; bytes: number }>;
 }
 
 export interface DriveServeOptions {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CofferError, toErrorInfo } from '../core/errors';
 import type { Identity, ProviderNotice } from '../core/keys/types';
 import type { AccessRequest, ConflictInfo, CreateVaultRequest, EntryInfo, EventChannel, EventOf, SlotInfo, UnlockMethod, VaultSummary } from '../../preload/contract';
+import type { FileVersion, Retention, TrashEntry } from '../../preload/contract';
 import type { ActivityLog } from './activity';
 import { readJson, writeFileAtomic } from './fsutil';
 import type { ApprovingDialogs } from './dialogs';
@@ -20,6 +21,7 @@ import type { SaveBack } from './saveback';
 import type { PrivateTemp } from './tempfiles';
 import type { TransitService } from './transit';
 import { formUI } from './ui';
+import { zipFolder } from './zip-download';
 import { explainIfUnavailable, unavailableError, vaultFolderPresent } from './availability';
 import type { HealthReport, OpenVault, TransferProgress, VaultCore, VaultPeek } from './vault-port';
 
@@ -40,12 +42,13 @@ interface Unlocked {
 
 const DRAG_OUT_MAX = 256 * 1024 * 1024;
 
-/** What the browser shell's download route serves: one vault file, decrypted as it is sent. */
+/** What the browser shell's download route serves: one vault file, or a folder as a .zip, decrypted as it is sent. */
 export interface DownloadOffer {
   readonly vaultId: string;
   readonly path: string;
+  readonly kind: 'file' | 'folder';
+  /** The download's file name (a folder's ends in .zip). */
   readonly name: string;
-  readonly size: number;
 }
 
 export type LockReason = EventOf<'event:vaultLocked'>['reason'];
@@ -281,6 +284,11 @@ export class VaultService {
     u.poll = setInterval(poll, this.d.pollMs ?? 15_000);
     u.poll.unref?.();
     poll();
+    // Previous versions and trash past the vault's retention are collected once per unlock (a folder
+    // that cannot be written is left for later).
+    void vault.collect?.().then((r) => {
+      if (r.blobs > 0) this.log(vaultId, vault.name, 'collect', `${r.blobs} old versions and trash entries removed (${r.bytes} bytes freed)`, true);
+    }, () => undefined);
   }
 
   /** Emits conflicts / access-request events when they change. */
@@ -471,29 +479,40 @@ export class VaultService {
   }
 
   /**
-   * Browser shell: "Export" and drag-out are a download. Checks that `vpath` is a file and asks the
-   * shell for a one-time URL the page then opens; the plaintext is streamed by sendDownload.
+   * Browser shell: "Export" and drag-out are a download (a folder: one .zip). Checks what `vpath` is
+   * and asks the shell for a one-time URL the page then opens; the plaintext is streamed by sendDownload.
    */
   async exportDownload(vaultId: string, vpath: string, webContentsId: number): Promise<{ url: string; name: string }> {
     const u = this.unlocked(vaultId);
     if (!this.d.offerDownload) throw new CofferError('USAGE', 'downloads are only for the browser window; use Export to save a copy');
     this.touch(vaultId);
-    const entry = (await u.vault.list(path.posix.dirname(vpath))).find((e) => e.path === vpath);
-    if (!entry) throw new CofferError('NOT_FOUND', `${vpath} is not in this vault (any more)`);
-    if (entry.type !== 'file') throw new CofferError('USAGE', `${entry.name} is a folder: export the files in it`);
-    const url = this.d.offerDownload(webContentsId, { vaultId, path: vpath, name: entry.name, size: entry.size ?? 0 });
-    return { url, name: entry.name };
+    let offer: DownloadOffer;
+    // The whole vault: named after it (its name is free text: no slashes or control characters in a file name).
+    // eslint-disable-next-line no-control-regex
+    const vaultFileName = u.vault.name.replace(/[/\\\x00-\x1f\x7f]/g, '_').replace(/^\.+$/, '') || 'vault';
+    if (vpath === '/') offer = { vaultId, path: '/', kind: 'folder', name: `${vaultFileName}.zip` };
+    else {
+      const entry = (await u.vault.list(path.posix.dirname(vpath))).find((e) => e.path === vpath);
+      if (!entry) throw new CofferError('NOT_FOUND', `${vpath} is not in this vault (any more)`);
+      offer = { vaultId, path: vpath, kind: entry.type === 'dir' ? 'folder' : 'file', name: entry.type === 'dir' ? `${entry.name}.zip` : entry.name };
+    }
+    return { url: this.d.offerDownload(webContentsId, offer), name: offer.name };
   }
 
   /**
-   * Browser shell, the download route: decrypts `vpath` straight into `out` (the HTTP response) as an
-   * export job (progress and cancel in the Jobs panel). Nothing is written to disk.
+   * Browser shell, the download route: decrypts the offer straight into `out` (the HTTP response) as
+   * an export job (progress and cancel in the Jobs panel); a folder as a .zip (zip-download.ts).
+   * `onLength` gets the exact byte length before the first byte. Nothing is written to disk.
    */
-  sendDownload(vaultId: string, vpath: string, out: Writable): string {
-    const u = this.unlocked(vaultId);
-    this.touch(vaultId);
-    return this.job(vaultId, 'export', `Download ${path.posix.basename(vpath)}`, `${vpath} → download`, { name: path.posix.basename(vpath), count: 1 }, async (ctl) => {
-      await u.vault.readTo(vpath, out, ctl);
+  sendDownload(d: DownloadOffer, out: Writable, onLength: (bytes: number) => void): string {
+    const u = this.unlocked(d.vaultId);
+    this.touch(d.vaultId);
+    return this.job(d.vaultId, 'export', `Download ${d.name}`, `${d.path} → download`, { name: d.name, count: 1 }, async (ctl) => {
+      if (d.kind === 'folder') return zipFolder(u.vault, d.path, d.name.replace(/\.zip$/, ''), out, onLength, ctl);
+      const entry = (await u.vault.list(path.posix.dirname(d.path))).find((e) => e.path === d.path);
+      if (!entry || entry.type !== 'file') throw new CofferError('NOT_FOUND', `${d.path} is not in this vault (any more)`);
+      onLength(entry.size ?? 0);
+      await u.vault.readTo(d.path, out, ctl);
     });
   }
 
@@ -520,8 +539,51 @@ export class VaultService {
     await this.op(vaultId, 'move', `${from} → ${to}`, (v) => v.move(from, to));
   }
 
-  async remove(vaultId: string, vpath: string, recursive: boolean): Promise<void> {
-    await this.op(vaultId, 'delete', vpath, (v) => v.remove(vpath, recursive));
+  /** Moves to the trash; the trash id lets the window offer Undo (trash:restore). */
+  async remove(vaultId: string, vpath: string, recursive: boolean): Promise<string | null> {
+    return (await this.op(vaultId, 'delete', `${vpath} (to the trash)`, (v) => v.remove(vpath, recursive))) ?? null;
+  }
+
+  /* ------------------------------------------------ versions and trash (issue 10 part 3) */
+
+  private history<K extends 'versions' | 'restoreVersion' | 'getVersion' | 'trash' | 'restoreFromTrash' | 'emptyTrash'>(vaultId: string, k: K): NonNullable<OpenVault[K]> {
+    const f = this.unlocked(vaultId).vault[k];
+    if (!f) throw new CofferError('USAGE', 'this vault does not keep versions');
+    return f.bind(this.unlocked(vaultId).vault) as NonNullable<OpenVault[K]>;
+  }
+
+  async versions(vaultId: string, vpath: string): Promise<{ versions: FileVersion[]; retention: Retention }> {
+    this.touch(vaultId);
+    return this.history(vaultId, 'versions')(vpath);
+  }
+
+  async restoreVersion(vaultId: string, vpath: string, version: number): Promise<{ path: string; version: number }> {
+    const restore = this.history(vaultId, 'restoreVersion');
+    return this.op(vaultId, 'restore version', `${vpath}: version ${version}`, () => restore(vpath, version));
+  }
+
+  /** Writes one version to a path the person picked in the Save dialog (as exportFile). */
+  exportVersion(vaultId: string, vpath: string, version: number, dest: string): string {
+    const get = this.history(vaultId, 'getVersion');
+    this.d.dialogs.takeSaveApproval(dest, path.posix.basename(vpath));
+    this.touch(vaultId);
+    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)} (version ${version})`, `${vpath} version ${version} → ${dest}`, { name: `${path.posix.basename(vpath)} (${version})`, count: 1 }, (ctl) => get(vpath, version, path.resolve(dest), ctl));
+  }
+
+  async trash(vaultId: string): Promise<{ entries: TrashEntry[]; retention: Retention }> {
+    this.touch(vaultId);
+    return this.history(vaultId, 'trash')();
+  }
+
+  async restoreFromTrash(vaultId: string, id: string): Promise<{ path: string }> {
+    const restore = this.history(vaultId, 'restoreFromTrash');
+    const r = await this.op(vaultId, 'restore from trash', id, () => restore(id));
+    return r;
+  }
+
+  async emptyTrash(vaultId: string, ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }> {
+    const empty = this.history(vaultId, 'emptyTrash');
+    return this.op(vaultId, 'empty trash', ids ? `${ids.length} entries` : 'all entries', () => empty(ids));
   }
 
   async resolveConflict(vaultId: string, vpath: string, keep: 'both' | 'mine' | 'theirs'): Promise<void> {

@@ -5,6 +5,7 @@ import i18next from 'i18next';
 import { formatShortDateIn } from '../i18n';
 import { coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
+import { UndoBar, VersionsPanel } from './Versions';
 
 type Edit =
   | { kind: 'mkdir' }
@@ -154,6 +155,9 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const [query, setQuery] = useState('');
   const [, setRecentTick] = useState(0);
+  // Versions and trash (issue 10 part 3): the file whose versions are shown; what the last delete moved to the trash.
+  const [versionsOf, setVersionsOf] = useState<string | null>(null);
+  const [deleted, setDeleted] = useState<{ names: string[]; trashIds: string[] } | null>(null);
   const dragDepth = useRef(0);
   const internalDrag = useRef<EntryInfo[] | null>(null);
   forgetOnLock();
@@ -267,7 +271,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     }
   };
 
-  /** Browser shell: main decrypts the file into a one-time download; the browser saves it where the person says. */
+  /** Browser shell: main decrypts the file (a folder: one .zip) into a one-time download; the browser saves it. */
   const download = async (entry: EntryInfo) => {
     const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
     const a = document.createElement('a');
@@ -281,7 +285,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
 
   const exportEntry = async (entry: EntryInfo) => {
     if (browser) {
-      if (await run(() => download(entry), { row: entry.path }, t('files.downloading', { name: entry.name }))) remember(vault.id, entry.path);
+      if ((await run(() => download(entry), { row: entry.path }, t('files.downloading', { name: entry.name }))) && entry.type === 'file') remember(vault.id, entry.path);
       return;
     }
     try {
@@ -333,9 +337,17 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       }, 'form', t('files.moved', { what: what(edit.entries), dir: folderName(dir) }));
     }
     if (edit.kind === 'delete') {
+      // To the trash: the Undo beside the status restores exactly what this delete moved there.
+      const moved = { names: [] as string[], trashIds: [] as string[] };
+      setDeleted(null);
       ok = await run(async () => {
-        for (const x of edit.entries) await coffer().files.remove({ vaultId: vault.id, path: x.path, recursive: x.type === 'dir' });
-      }, 'form', t('files.deleted', { what: what(edit.entries) }));
+        for (const x of edit.entries) {
+          const r = await coffer().files.remove({ vaultId: vault.id, path: x.path, recursive: x.type === 'dir' });
+          moved.names.push(x.name);
+          if (r.trashId) moved.trashIds.push(r.trashId);
+        }
+      }, 'form');
+      if (moved.names.length > 0) setDeleted(moved);
     }
     if (ok) {
       setEdit(null);
@@ -396,16 +408,15 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
         )}
       </div>
       {status && <div className="alert info" role="status">{status}</div>}
+      {deleted && <UndoBar vaultId={vault.id} deleted={deleted} onDone={() => { setDeleted(null); void load(); }} />}
       {error && <div className="alert error" role="alert">{error}</div>}
+      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
       {edit && (
         <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label={t('files.editForm')}>
           {edit.kind === 'delete' && (
-            <p>
-              <Trans
-                i18nKey={edit.entries.length === 1 ? (edit.entries.some((x) => x.type === 'dir') ? 'files.deleteOneDir' : 'files.deleteOne') : edit.entries.some((x) => x.type === 'dir') ? 'files.deleteManyDir' : 'files.deleteMany'}
-                values={{ name: (edit.entries[0] as EntryInfo).name, count: edit.entries.length }}
-                components={{ b: edit.entries.length === 1 ? <strong className="truncate" title={(edit.entries[0] as EntryInfo).name} /> : <strong /> }}
-              />
+            <p className="truncate" title={edit.entries.map((x) => x.name).join(', ')}>
+              {t('trash.confirmDelete', { count: edit.entries.length, name: (edit.entries[0] as EntryInfo).name })}
+              {edit.entries.some((x) => x.type === 'dir') ? ` ${t('trash.confirmDeleteFolders')}` : ''}
             </p>
           )}
           {edit.kind === 'move' && (
@@ -517,10 +528,11 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                     <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
                     <td className="actions c-actions">
                       {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={t('files.openName', { name: e.name })} title={t('files.open')}>{t('files.open')}</button>}
-                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={t('files.exportCopy')}>{t('files.export')}</button>}
+                      {(e.type === 'file' || browser) && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={e.type === 'dir' ? t('files.exportZip') : t('files.exportCopy')}>{t('files.export')}</button>}
                       <MoreMenu name={e.name}>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={t('files.renameName', { name: e.name })}>{t('files.rename')}</button>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={t('files.moveName', { name: e.name })}>{t('files.move')}</button>
+                        {e.type === 'file' && !e.conflict && <button type="button" className="btn small" onClick={() => setVersionsOf(e.path)} aria-label={t('versions.actionLabel', { name: e.name })}>{t('versions.action')}</button>}
                         <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: [e] })} aria-label={t('files.deleteName', { name: e.name })}>{t('files.delete')}</button>
                       </MoreMenu>
                     </td>

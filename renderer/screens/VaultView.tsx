@@ -5,6 +5,7 @@ import type { View } from '../App';
 import { coffer, errorHelp, errorOf, errorText, slotLabel } from '../util';
 import { DrivePanel, OpenThroughDrive } from './DrivePanel';
 import { FileBrowser } from './FileBrowser';
+import { TrashView } from './Versions';
 import { Members } from './Members';
 import { VaultAdmin } from './VaultAdmin';
 
@@ -154,7 +155,7 @@ function RequestAccess({ vault, identities }: { vault: VaultSummary; identities:
 export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChanged: () => Promise<void>; goTo: (v: View) => void }) {
   const { t } = useTranslation();
   const { vault } = props;
-  const [tab, setTab] = useState<'files' | 'members' | 'admin' | 'drive'>('files');
+  const [tab, setTab] = useState<'files' | 'members' | 'admin' | 'drive' | 'trash'>('files');
   const [error, setError] = useState<string | null>(null);
   /** Files open through the drive when Lock was pressed: shown for a confirmation first. */
   const [openOnLock, setOpenOnLock] = useState<DriveOpenFile[] | null>(null);
@@ -244,9 +245,10 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
             </button>
             <button type="button" role="tab" className="tab" aria-selected={tab === 'admin'} onClick={() => setTab('admin')}>{t('vault.tabAdmin')}</button>
             <button type="button" role="tab" className="tab" aria-selected={tab === 'drive'} onClick={() => setTab('drive')}>{t('drive.tab')}</button>
+            <button type="button" role="tab" className="tab" aria-selected={tab === 'trash'} onClick={() => setTab('trash')}>{t('trash.tab')}</button>
           </div>
           <div role="tabpanel">
-            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : tab === 'drive' ? <DrivePanel vault={vault} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
+            {tab === 'files' ? <FileBrowser vault={vault} jobs={props.jobs} /> : tab === 'trash' ? <TrashView vault={vault} /> : tab === 'members' ? <Members vault={vault} onChanged={props.onChanged} /> : tab === 'drive' ? <DrivePanel vault={vault} /> : <VaultAdmin vault={vault} onChanged={props.onChanged} />}
           </div>
         </>
       )}

@@ -180,7 +180,7 @@ describe('issue 11: everyday use of the app', () => {
     await table.getByRole('checkbox', { name: 'Select a-small.txt' }).check();
     await table.getByRole('checkbox', { name: 'Select q1.txt' }).check();
     await page.getByRole('group', { name: 'Selection' }).getByRole('button', { name: 'Delete…' }).click();
-    await expect.poll(() => form.textContent()).toContain('Delete 2 items from the vault?');
+    await expect.poll(() => form.textContent()).toContain('Move 2 items to the trash?');
     await app.screenshot('u07-delete-two-confirm');
     await form.getByRole('button', { name: 'Delete 2 items' }).click();
     await expect.poll(rows).toEqual(['budget 2026.csv']);
