@@ -21,6 +21,7 @@ import type { SaveBack } from './saveback';
 import type { PrivateTemp } from './tempfiles';
 import type { TransitService } from './transit';
 import { formUI } from './ui';
+import { zipFolder } from './zip-download';
 import { explainIfUnavailable, unavailableError, vaultFolderPresent } from './availability';
 import type { HealthReport, OpenVault, TransferProgress, VaultCore, VaultPeek } from './vault-port';
 
@@ -41,12 +42,13 @@ interface Unlocked {
 
 const DRAG_OUT_MAX = 256 * 1024 * 1024;
 
-/** What the browser shell's download route serves: one vault file, decrypted as it is sent. */
+/** What the browser shell's download route serves: one vault file, or a folder as a .zip, decrypted as it is sent. */
 export interface DownloadOffer {
   readonly vaultId: string;
   readonly path: string;
+  readonly kind: 'file' | 'folder';
+  /** The download's file name (a folder's ends in .zip). */
   readonly name: string;
-  readonly size: number;
 }
 
 export type LockReason = EventOf<'event:vaultLocked'>['reason'];
@@ -477,29 +479,40 @@ export class VaultService {
   }
 
   /**
-   * Browser shell: "Export" and drag-out are a download. Checks that `vpath` is a file and asks the
-   * shell for a one-time URL the page then opens; the plaintext is streamed by sendDownload.
+   * Browser shell: "Export" and drag-out are a download (a folder: one .zip). Checks what `vpath` is
+   * and asks the shell for a one-time URL the page then opens; the plaintext is streamed by sendDownload.
    */
   async exportDownload(vaultId: string, vpath: string, webContentsId: number): Promise<{ url: string; name: string }> {
     const u = this.unlocked(vaultId);
     if (!this.d.offerDownload) throw new CofferError('USAGE', 'downloads are only for the browser window; use Export to save a copy');
     this.touch(vaultId);
-    const entry = (await u.vault.list(path.posix.dirname(vpath))).find((e) => e.path === vpath);
-    if (!entry) throw new CofferError('NOT_FOUND', `${vpath} is not in this vault (any more)`);
-    if (entry.type !== 'file') throw new CofferError('USAGE', `${entry.name} is a folder: export the files in it`);
-    const url = this.d.offerDownload(webContentsId, { vaultId, path: vpath, name: entry.name, size: entry.size ?? 0 });
-    return { url, name: entry.name };
+    let offer: DownloadOffer;
+    // The whole vault: named after it (its name is free text: no slashes or control characters in a file name).
+    // eslint-disable-next-line no-control-regex
+    const vaultFileName = u.vault.name.replace(/[/\\\x00-\x1f\x7f]/g, '_').replace(/^\.+$/, '') || 'vault';
+    if (vpath === '/') offer = { vaultId, path: '/', kind: 'folder', name: `${vaultFileName}.zip` };
+    else {
+      const entry = (await u.vault.list(path.posix.dirname(vpath))).find((e) => e.path === vpath);
+      if (!entry) throw new CofferError('NOT_FOUND', `${vpath} is not in this vault (any more)`);
+      offer = { vaultId, path: vpath, kind: entry.type === 'dir' ? 'folder' : 'file', name: entry.type === 'dir' ? `${entry.name}.zip` : entry.name };
+    }
+    return { url: this.d.offerDownload(webContentsId, offer), name: offer.name };
   }
 
   /**
-   * Browser shell, the download route: decrypts `vpath` straight into `out` (the HTTP response) as an
-   * export job (progress and cancel in the Jobs panel). Nothing is written to disk.
+   * Browser shell, the download route: decrypts the offer straight into `out` (the HTTP response) as
+   * an export job (progress and cancel in the Jobs panel); a folder as a .zip (zip-download.ts).
+   * `onLength` gets the exact byte length before the first byte. Nothing is written to disk.
    */
-  sendDownload(vaultId: string, vpath: string, out: Writable): string {
-    const u = this.unlocked(vaultId);
-    this.touch(vaultId);
-    return this.job(vaultId, 'export', `Download ${path.posix.basename(vpath)}`, `${vpath} → download`, async (ctl) => {
-      await u.vault.readTo(vpath, out, ctl);
+  sendDownload(d: DownloadOffer, out: Writable, onLength: (bytes: number) => void): string {
+    const u = this.unlocked(d.vaultId);
+    this.touch(d.vaultId);
+    return this.job(d.vaultId, 'export', `Download ${d.name}`, `${d.path} → download`, async (ctl) => {
+      if (d.kind === 'folder') return zipFolder(u.vault, d.path, d.name.replace(/\.zip$/, ''), out, onLength, ctl);
+      const entry = (await u.vault.list(path.posix.dirname(d.path))).find((e) => e.path === d.path);
+      if (!entry || entry.type !== 'file') throw new CofferError('NOT_FOUND', `${d.path} is not in this vault (any more)`);
+      onLength(entry.size ?? 0);
+      await u.vault.readTo(d.path, out, ctl);
     });
   }
 

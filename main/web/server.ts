@@ -7,8 +7,9 @@
  *   GET /download/TOKEN (export and drag-out: a vault file decrypted as it is sent). Nothing else: 404.
  * - Downloads: files:exportDownload asks offerDownload for a token (32 random bytes), which is good
  *   for one GET, within DOWNLOAD_TTL_MS, with the session cookie, while the page that asked is still
- *   connected; it names a vault file (never a path from the page). The response is an attachment with
- *   a sanitised file name and the file's exact Content-Length; it is streamed from the decryption
+ *   connected; it names a vault file or folder (never a path from the page). The response is an
+ *   attachment with a sanitised file name and its exact Content-Length (a folder: a .zip built as it
+ *   goes, services/zip-download.ts); it is streamed from the decryption
  *   (only authenticated chunks), and broken off if decryption fails, so the browser marks it failed.
  * - Every request: the Host header must be this server's own 127.0.0.1:PORT (DNS rebinding), a
  *   cross-site request (Origin or Sec-Fetch-Site) is refused, and without the session cookie the
@@ -230,23 +231,29 @@ export async function startWebShell(opts: WebShellOptions): Promise<WebShell> {
       const mode = req.headers['sec-fetch-mode'];
       if (mode !== undefined && mode !== 'navigate') return refuse(res, 403, 'refused: a download is opened as a link, not fetched by a script');
       if (!opts.services.vaults.isUnlocked(d.vaultId)) return refuse(res, 409, 'the vault was locked: unlock it and export again');
-      headers(res, 'application/octet-stream');
-      res.setHeader('Content-Disposition', attachment(d.name));
-      res.setHeader('Content-Length', d.size);
-      res.writeHead(200);
       let jobId: string;
       try {
-        jobId = opts.services.vaults.sendDownload(d.vaultId, d.path, res);
-      } catch {
-        res.destroy();
-        return;
+        jobId = opts.services.vaults.sendDownload(d, res, (bytes) => {
+          // Before the first byte: the exact length, so a response broken off short is a failed download.
+          headers(res, d.kind === 'folder' ? 'application/zip' : 'application/octet-stream');
+          res.setHeader('Content-Disposition', attachment(d.name));
+          if (bytes >= 0) res.setHeader('Content-Length', bytes);
+          res.writeHead(200);
+        });
+      } catch (e) {
+        const err = toErrorInfo(e);
+        return refuse(res, err.code === 'VAULT_LOCKED' ? 409 : 400, `${err.code}: ${err.message}`);
       }
       // The browser cancelled the download (or went away): stop decrypting.
       res.on('close', () => {
         if (!res.writableFinished) opts.services.jobs.cancel(jobId);
       });
       await opts.services.jobs.wait(jobId);
-      if (opts.services.jobs.get(jobId)?.state !== 'done') res.destroy();
+      const job = opts.services.jobs.get(jobId);
+      if (job?.state === 'done') return;
+      // Failed before the first byte (nothing sent yet): say why; else break the response off.
+      if (!res.headersSent && job?.error) return refuse(res, job.error.code === 'NOT_FOUND' ? 404 : 409, `${job.error.code}: ${job.error.message}`);
+      res.destroy();
       return;
     }
     refuse(res, 404, 'not found');

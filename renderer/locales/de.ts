@@ -152,7 +152,7 @@ export const de: Catalog = {
     emptyHint: 'Ziehen Sie Dateien oder Ordner hierher, oder verwenden Sie <b>Dateien hinzufügen…</b>. Sie werden auf diesem Computer verschlüsselt, bevor etwas in den Tresor-Ordner geschrieben wird.',
     noMatch: 'Kein Name in diesem Ordner enthält „{{query}}“.',
     table: 'Dateien', selectAll: 'Alle auswählen', actions: 'Aktionen', up: 'Einen Ordner nach oben', selectOne: '{{name}} auswählen',
-    conflict: 'Konflikt', open: 'Öffnen', openName: '{{name}} öffnen', exportCopy: 'Eine Kopie exportieren', export: 'Exportieren…', exportName: '{{name}} exportieren',
+    conflict: 'Konflikt', open: 'Öffnen', openName: '{{name}} öffnen', exportCopy: 'Eine Kopie exportieren', exportZip: 'Als eine .zip-Datei herunterladen', export: 'Exportieren…', exportName: '{{name}} exportieren',
     renameName: '{{name}} umbenennen', moveName: '{{name}} verschieben', deleteName: '{{name}} löschen',
     more: 'Weitere Aktionen für {{name}}', moreTitle: 'Umbenennen, verschieben, löschen', actionsFor: 'Aktionen für {{name}}',
   },

@@ -155,7 +155,7 @@ export const en = {
     emptyHint: 'Drag files or folders here, or use <b>Add files…</b>. They are encrypted on this computer before anything is written to the vault folder.',
     noMatch: 'No name in this folder contains “{{query}}”.',
     table: 'Files', selectAll: 'Select all', actions: 'Actions', up: 'Up one folder', selectOne: 'Select {{name}}',
-    conflict: 'conflict', open: 'Open', openName: 'Open {{name}}', exportCopy: 'Export a copy', export: 'Export…', exportName: 'Export {{name}}',
+    conflict: 'conflict', open: 'Open', openName: 'Open {{name}}', exportCopy: 'Export a copy', exportZip: 'Download as one .zip file', export: 'Export…', exportName: 'Export {{name}}',
     renameName: 'Rename {{name}}', moveName: 'Move {{name}}', deleteName: 'Delete {{name}}',
     more: 'More actions for {{name}}', moreTitle: 'Rename, move, delete', actionsFor: 'Actions for {{name}}',
   },

@@ -271,7 +271,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     }
   };
 
-  /** Browser shell: main decrypts the file into a one-time download; the browser saves it where the person says. */
+  /** Browser shell: main decrypts the file (a folder: one .zip) into a one-time download; the browser saves it. */
   const download = async (entry: EntryInfo) => {
     const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
     const a = document.createElement('a');
@@ -285,7 +285,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
 
   const exportEntry = async (entry: EntryInfo) => {
     if (browser) {
-      if (await run(() => download(entry), { row: entry.path }, t('files.downloading', { name: entry.name }))) remember(vault.id, entry.path);
+      if ((await run(() => download(entry), { row: entry.path }, t('files.downloading', { name: entry.name }))) && entry.type === 'file') remember(vault.id, entry.path);
       return;
     }
     try {
@@ -528,7 +528,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
                     <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
                     <td className="actions c-actions">
                       {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={t('files.openName', { name: e.name })} title={t('files.open')}>{t('files.open')}</button>}
-                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={t('files.exportCopy')}>{t('files.export')}</button>}
+                      {(e.type === 'file' || browser) && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={e.type === 'dir' ? t('files.exportZip') : t('files.exportCopy')}>{t('files.export')}</button>}
                       <MoreMenu name={e.name}>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={t('files.renameName', { name: e.name })}>{t('files.rename')}</button>
                         <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={t('files.moveName', { name: e.name })}>{t('files.move')}</button>

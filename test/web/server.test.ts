@@ -13,13 +13,15 @@
  *   passphrase journey asserted it was there until lock), so it fails this check;
  * - a tampered blob: the response is broken off short of its Content-Length (the browser marks the
  *   download failed), never completed with unauthenticated bytes;
+ * - a folder is one .zip (checked with Info-ZIP's unzip, not the library that wrote it);
  * - in Electron (no download route) the channel is refused.
  * Checked against a weakened server: without the single-use delete the reuse check fails (200), and
  * without the Sec-Fetch-Mode check the page's fetch() gets the plaintext (200).
  * Uploads: a file that has arrived is listed while the next is still coming; a client hanging up
  * mid-upload fails the job, drops its staged bytes, and the server carries on.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -247,9 +249,52 @@ describe('browser shell: download and upload routes', () => {
     expect(plaintextLeft()).toEqual([]);
   });
 
-  it('refuses folders, missing files, and a locked vault; Electron (no download route) refuses the channel', async () => {
-    await call(ws, 'files:mkdir', { vaultId, path: '/Folder' });
-    expect(await call(ws, 'files:exportDownload', { vaultId, path: '/Folder' })).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+  it('a folder downloads as one .zip: its name on top, sub-folders, empty folders and contents kept (checked with Info-ZIP unzip)', async () => {
+    if (!existsSync('/usr/bin/unzip')) throw new Error('/usr/bin/unzip is missing (Debian package unzip): it checks the zip independently of the library that wrote it');
+    const a = randomBytes(150_000);
+    const u = Buffer.from('Grüße aus dem Tresor\n');
+    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: 'Album/a.bin', size: a.length }, { path: 'Album/Sub/Ünïcode „x“.txt', size: u.length }], folders: ['Album', 'Album/Sub', 'Album/Empty'] });
+    for (const [i, b] of [a, u].entries()) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/${i}`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        req.on('error', reject);
+        req.end(b);
+      });
+    }
+    await ui.services.jobs.wait(up.value.jobId);
+    const offered = await call<{ url: string; name: string }>(ws, 'files:exportDownload', { vaultId, path: '/Album' });
+    expect(offered.value.name).toBe('Album.zip');
+    const r = await request(port, offered.value.url, { ...nav, Cookie: cookie });
+    expect(r.status).toBe(200);
+    expect(r.aborted).toBe(false);
+    expect(r.headers['content-type']).toBe('application/zip');
+    expect(r.headers['content-length']).toBe(String(r.body.length)); // known before the first byte
+    expect(r.headers['content-disposition']).toBe(attachment('Album.zip'));
+    const zip = path.join(work, 'Album.zip');
+    writeFileSync(zip, r.body);
+    execFileSync('/usr/bin/unzip', ['-tq', zip]); // every CRC checks out
+    const out = path.join(work, 'unzipped');
+    execFileSync('/usr/bin/unzip', ['-q', zip, '-d', out]);
+    expect(readFileSync(path.join(out, 'Album', 'a.bin')).equals(a)).toBe(true);
+    expect(readFileSync(path.join(out, 'Album', 'Sub', 'Ünïcode „x“.txt')).equals(u)).toBe(true);
+    expect(statSync(path.join(out, 'Album', 'Empty')).isDirectory()).toBe(true);
+    expect(readdirSync(out)).toEqual(['Album']);
+    expect(plaintextLeft()).toEqual([]);
+    // The whole vault: named after the vault.
+    const whole = await call<{ url: string; name: string }>(ws, 'files:exportDownload', { vaultId, path: '/' });
+    expect(whole.value.name).toBe('V.zip');
+    const all = await request(port, whole.value.url, { ...nav, Cookie: cookie });
+    expect(all.status).toBe(200);
+    writeFileSync(path.join(work, 'V.zip'), all.body);
+    const listing = execFileSync('/usr/bin/unzip', ['-Z1', path.join(work, 'V.zip')]).toString();
+    expect(listing).toContain('V/Album/a.bin');
+    expect(listing).toContain(`V/${NAME}`);
+  });
+
+  it('refuses missing files and, in Electron (no download route), the channel', async () => {
     expect(await call(ws, 'files:exportDownload', { vaultId, path: '/nothing.txt' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     // Electron's services have no download route.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'coffer-web-electron-'));
@@ -283,6 +328,11 @@ describe('browser shell: download and upload routes', () => {
     expect(r.aborted).toBe(true); // ... and the response was broken off there
     expect(r.body.length).toBeLessThan(body.length);
     expect(body.subarray(0, r.body.length).equals(r.body)).toBe(true); // only authenticated bytes were sent
+    // In a folder's zip too: the zip is broken off at the bad chunk, never finished.
+    const z = await request(port, (await call<{ url: string }>(ws, 'files:exportDownload', { vaultId, path: '/' })).value.url, { ...nav, Cookie: cookie });
+    expect(z.status).toBe(200);
+    expect(z.aborted).toBe(true);
+    expect(z.body.length).toBeLessThan(Number(z.headers['content-length']));
   });
 
   it('uploads: a client hanging up mid-file fails the job, leaves no staged bytes, and the server carries on', async () => {

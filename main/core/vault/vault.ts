@@ -329,6 +329,9 @@ export async function readVaultInfo(dir: string, storage: VaultStorage = new FsS
   return { id: desc.id, name: desc.name, created: desc.created, slots };
 }
 
+/** C0, DEL and C1 controls, the line and paragraph separators, and the bidi overrides and isolates. */
+const REQUEST_NAME_FORBIDDEN = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
 /** Drops an access request into the vault folder; no key needed. `members` lists it, `grant` approves it. */
 export async function requestAccess(dir: string, recipient: string, name: string, storage: VaultStorage = new FsStorage(dir)): Promise<AccessRequest> {
   await initSodium();
@@ -336,6 +339,10 @@ export async function requestAccess(dir: string, recipient: string, name: string
   const r = parseRecipient(recipient);
   const clean = name.trim();
   if (clean === '' || clean.length > 200) throw new CofferError('USAGE', 'give your name (1–200 characters) with --name');
+  // Shown to members in `members` and the app: no line breaks, escape sequences or direction overrides.
+  if (REQUEST_NAME_FORBIDDEN.test(clean)) {
+    throw new CofferError('USAGE', 'your name may not hold control characters (line breaks, tabs, terminal escape sequences) or text-direction overrides; give it as plain text');
+  }
   const req: AccessRequest = { id: newSlotId(), name: clean, recipient: recipient.trim(), fingerprint: r.fingerprint ?? '', created: nowIso() };
   await storage.put(`${REQUESTS}/${req.id}.req`, `${JSON.stringify({ v: 1, ...req })}\n`);
   return req;
@@ -988,8 +995,18 @@ export class Vault {
       }
       const text = raw.toString('latin1');
       const cached = this.records.get(t.file);
-      // Unchanged bytes under an epoch of the same history: nothing to decrypt or check again.
-      if (cached && cached.tag === text && this.trusted.has(this.recordEpochOf(cached))) return;
+      // Unchanged bytes under an epoch of the same history, checked against the same revocations:
+      // nothing to decrypt or check again. A revocation that arrived since (another writer's, synced
+      // in) must be applied to records this session already holds, as a fresh open would.
+      if (cached && cached.tag === text && this.trusted.has(this.recordEpochOf(cached))) {
+        const ep = this.recordEpochOf(cached);
+        let by = closed.get(ep);
+        if (!by) {
+          by = this.closedBy(ep);
+          closed.set(ep, by);
+        }
+        if (by.length === 0 || this.recordCheckedUnder.get(t.file) === this.revocationsKey) return;
+      }
       const epoch = recordEpoch(text);
       try {
         if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
@@ -1027,6 +1044,7 @@ export class Vault {
         }
         this.records.set(t.file, { file: t.file, tag: text, body, conflict: t.name.conflict });
         this.recordEpochs.set(t.file, epoch);
+        this.recordCheckedUnder.set(t.file, this.revocationsKey);
       } catch (e) {
         this.records.delete(t.file);
         const msg = e instanceof SyntaxError ? 'record content is malformed' : (e as Error).message;
@@ -1036,6 +1054,8 @@ export class Vault {
   }
 
   private readonly recordEpochs = new Map<string, string>();
+  /** Record file → the revocations in force (revocationsKey) when it was last checked against their manifests. */
+  private readonly recordCheckedUnder = new Map<string, string>();
   private recordEpochOf(n: Node): string {
     return this.recordEpochs.get(n.file) ?? '';
   }
