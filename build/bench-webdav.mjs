@@ -53,6 +53,12 @@ async function stop(s) {
   await done;
 }
 
+/** CPU time (user + system, ms) a process has used so far (/proc/PID/stat, clock ticks of 10 ms). */
+const cpuMs = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+
 const peakRss = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 function curl(argv) {
@@ -78,14 +84,18 @@ async function main() {
   console.log(`bench-webdav: ${fmtSize(size)} file, ${runs} alternating runs; PROPFIND of ${N} entries; in ${work}`);
   await makeRandomFile(input, size);
 
-  const res = { coffer: { put: [], get: [], rss: 0 }, rclone: { put: [], get: [], rss: 0 } };
+  const res = { coffer: { put: [], get: [], putCpu: [], getCpu: [], rss: 0 }, rclone: { put: [], get: [], putCpu: [], getCpu: [], rss: 0 } };
   const servers = { coffer: await serveCoffer(vault), rclone: await serveRclone(plain) };
   for (let r = 0; r < runs; r++) {
     const order = r % 2 ? ['rclone', 'coffer'] : ['coffer', 'rclone'];
     for (const name of order) {
       const s = servers[name];
+      const c0 = cpuMs(s.child.pid);
       const put = curl(['-T', input, `${s.url}big.bin`]);
+      const c1 = cpuMs(s.child.pid);
       const get = curl(['-o', '/dev/null', `${s.url}big.bin`]);
+      res[name].putCpu.push(c1 - c0);
+      res[name].getCpu.push(cpuMs(s.child.pid) - c1);
       res[name].put.push(put.wall);
       res[name].get.push(get.wall);
       console.log(`run ${r + 1} ${name.padEnd(6)} PUT ${(size / 2 ** 20 / put.wall).toFixed(0)} MiB/s, GET ${(size / 2 ** 20 / get.wall).toFixed(0)} MiB/s`);
@@ -113,13 +123,16 @@ async function main() {
     let entries = 0;
     // What file managers ask for (davfs2, Finder, Explorer name their properties), then allprop (no body).
     const body = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>';
+    const cpus = [];
     for (let i = 0; i < 6; i++) {
+      const c0 = cpuMs(s.child.pid);
       const t = curl(['-X', 'PROPFIND', '-H', 'Depth: 1', '-H', 'Content-Type: application/xml', '--data-binary', body, `${s.url}many/`]);
+      cpus.push(cpuMs(s.child.pid) - c0);
       times.push(t.wall);
       entries = (t.out.match(/<(?:D:|d:)?response[ >]/gi) ?? []).length - 1;
       all.push(curl(['-X', 'PROPFIND', '-H', 'Depth: 1', `${s.url}many/`]).wall);
     }
-    pf[name] = { first: times[0], warm: median(times.slice(1)), all: median(all), entries };
+    pf[name] = { first: times[0], warm: median(times.slice(1)), all: median(all), entries, cpuFirst: cpus[0], cpuWarm: median(cpus.slice(1)) };
     console.log(`${name} PROPFIND depth 1 of ${entries} entries: first ${(times[0] * 1000).toFixed(0)} ms, then ${(pf[name].warm * 1000).toFixed(0)} ms (median); allprop ${(pf[name].all * 1000).toFixed(0)} ms`);
     await stop(s);
   }
@@ -132,14 +145,13 @@ async function main() {
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpu} (load average ${os.loadavg()[0].toFixed(1)} at the end), Node ${process.version}, ${runs} alternating runs, medians; curl as the client on the same machine, ${fmtSize(size)} random file (page cache warm). Peer: \`rclone serve webdav\` (${spawnSync('rclone', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0]}) of a plain folder.`,
     '',
-    '| server | PUT | GET | server peak RSS |',
-    '|---|---|---|---|',
-    `| coffer vault serve | ${mibs('coffer', 'put').toFixed(0)} MiB/s | ${mibs('coffer', 'get').toFixed(0)} MiB/s | ${res.coffer.rss.toFixed(0)} MiB |`,
-    `| rclone serve webdav (plain folder) | ${mibs('rclone', 'put').toFixed(0)} MiB/s | ${mibs('rclone', 'get').toFixed(0)} MiB/s | ${res.rclone.rss.toFixed(0)} MiB |`,
+    '| server | PUT | GET | server CPU per GiB, PUT / GET | server peak RSS |',
+    '|---|---|---|---|---|',
+    ...['coffer', 'rclone'].map((n) => `| ${n === 'coffer' ? 'coffer vault serve' : 'rclone serve webdav (plain folder)'} | ${mibs(n, 'put').toFixed(0)} MiB/s | ${mibs(n, 'get').toFixed(0)} MiB/s | ${(median(res[n].putCpu) / 1000 / (size / 2 ** 30)).toFixed(2)} s / ${(median(res[n].getCpu) / 1000 / (size / 2 ** 30)).toFixed(2)} s | ${res[n].rss.toFixed(0)} MiB |`),
     '',
     `coffer / rclone throughput: PUT ${ratio('put')}×, GET ${ratio('get')}× (goal ≥ 0.8×; coffer encrypts and authenticates, rclone copies plaintext).`,
     '',
-    `PROPFIND depth 1 of a folder of ${pf.coffer.entries} entries (resourcetype, getcontentlength, getlastmodified, getetag, as file managers ask), first request after unlock: coffer ${(pf.coffer.first * 1000).toFixed(0)} ms (then ${(pf.coffer.warm * 1000).toFixed(0)} ms), rclone ${(pf.rclone.first * 1000).toFixed(0)} ms (then ${(pf.rclone.warm * 1000).toFixed(0)} ms); allprop: coffer ${(pf.coffer.all * 1000).toFixed(0)} ms, rclone ${(pf.rclone.all * 1000).toFixed(0)} ms. Goal ≤ 100 ms. Times include curl's start.`,
+    `PROPFIND depth 1 of a folder of ${pf.coffer.entries} entries (resourcetype, getcontentlength, getlastmodified, getetag, as file managers ask), first request after unlock: coffer ${(pf.coffer.first * 1000).toFixed(0)} ms (then ${(pf.coffer.warm * 1000).toFixed(0)} ms), rclone ${(pf.rclone.first * 1000).toFixed(0)} ms (then ${(pf.rclone.warm * 1000).toFixed(0)} ms); allprop: coffer ${(pf.coffer.all * 1000).toFixed(0)} ms, rclone ${(pf.rclone.all * 1000).toFixed(0)} ms. Goal ≤ 100 ms. Times include curl's start. Server CPU time for that request (from /proc, 10 ms ticks; less sensitive to the machine's load than wall time): coffer ${pf.coffer.cpuFirst} ms first, then ${pf.coffer.cpuWarm} ms; rclone ${pf.rclone.cpuFirst} ms first, then ${pf.rclone.cpuWarm} ms.`,
   ];
   const block = lines.join('\n');
   console.log(`\n${block}\n`);

@@ -41,6 +41,11 @@ export class PayloadSealer {
     return PAYLOAD_PREFIX_BYTES + (Math.floor(n / CHUNK_PLAINTEXT) + 1) * CHUNK_CIPHERTEXT;
   }
 
+  /** Exactly the bytes `update(data)` will write for `n` input bytes now (no spare room). */
+  outputFor(n: number): number {
+    return (this.stream ? 0 : PAYLOAD_PREFIX_BYTES) + Math.max(0, Math.floor((this.fill + n - 1) / CHUNK_PLAINTEXT)) * CHUNK_CIPHERTEXT;
+  }
+
   private begin(out: Buffer): number {
     if (this.stream) return 0;
     this.stream = this.na.pushStream(this.key as Buffer);
@@ -191,6 +196,15 @@ export class PayloadOpener {
  * Encrypts plaintext into a payload under file key `fileKey`, as a stream. `prefix` (a file header)
  * is emitted before the payload, saving a stream stage per buffer.
  */
+/**
+ * The streams seal and open their input in slices of this many bytes, each into its own output
+ * buffer. Measured (build/bench-webdav.mjs, a 1 MiB-batch profile): writing into a freshly allocated
+ * 1 MiB buffer made secretstream 3 to 4 times slower than into a reused one (the allocator hands out
+ * new pages, and each first touch is a page fault); buffers of up to a few hundred KiB are reused by
+ * the allocator and cost next to nothing.
+ */
+const OUTPUT_SLICE = 4 * CHUNK_CIPHERTEXT;
+
 export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress, prefix?: Uint8Array): Transform {
   const sealer = new PayloadSealer(fileKey);
   let first = true;
@@ -203,8 +217,12 @@ export function encryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     readableHighWaterMark: 1 << 20,
     writableHighWaterMark: 1 << 20,
     transform(data: Buffer, _enc, cb: TransformCallback) {
-      const out = Buffer.allocUnsafe(PayloadSealer.maxOutput(data.length));
-      emit(this, out, sealer.update(data, out));
+      // Output in pieces of at most OUTPUT_SLICE (see there: fresh large buffers are slow to fill).
+      for (let off = 0; off < data.length; off += OUTPUT_SLICE) {
+        const part = data.subarray(off, off + OUTPUT_SLICE);
+        const out = Buffer.allocUnsafe(sealer.outputFor(part.length));
+        emit(this, out, sealer.update(part, out));
+      }
       onProgress?.(sealer.total);
       cb();
     },
@@ -224,11 +242,15 @@ export function decryptPayload(fileKey: Uint8Array, onProgress?: PayloadProgress
     writableHighWaterMark: 1 << 20,
     transform(data: Buffer, _enc, cb: TransformCallback) {
       try {
-        const out = Buffer.allocUnsafe(PayloadOpener.maxOutput(data.length));
-        const n = opener.update(data, out);
-        // Release the chunks that authenticated, even when a later one in this batch did not.
-        if (n > 0) this.push(out.subarray(0, n));
-        if (opener.error) throw opener.error;
+        // Output in pieces of at most OUTPUT_SLICE (see there: fresh large buffers are slow to fill).
+        for (let off = 0; off < data.length; off += OUTPUT_SLICE) {
+          const part = data.subarray(off, off + OUTPUT_SLICE);
+          const out = Buffer.allocUnsafe(PayloadOpener.maxOutput(part.length));
+          const n = opener.update(part, out);
+          // Release the chunks that authenticated, even when a later one in this batch did not.
+          if (n > 0) this.push(out.subarray(0, n));
+          if (opener.error) throw opener.error;
+        }
         onProgress?.(opener.total);
         cb();
       } catch (e) {

@@ -593,7 +593,9 @@ export class FsStorage implements VaultStorage {
     let fh: FileHandle | null = null;
     let pos = 0;
     let end = 0;
-    const CHUNK = 1 << 20;
+    // 256 KiB reads: a fresh buffer much larger than this is slower to fill (page faults; see
+    // OUTPUT_SLICE in format/stream.ts), and this still keeps the syscalls few.
+    const CHUNK = 256 * 1024;
     return new Readable({
       highWaterMark: CHUNK,
       construct: (cb) => {

@@ -2158,6 +2158,12 @@ export class Vault {
     return this.resolve(vpath)?.node.body.props ?? {};
   }
 
+  /** props() of a path exactly as list() or stat() gave it (no normalising: a listing's hot path). */
+  propsAt(treePath: string): Readonly<Record<string, string>> {
+    this.ensureOpen();
+    return this.getTree().byPath.get(treePath)?.node.body.props ?? {};
+  }
+
   /**
    * Sets and removes dead properties of an entry, all or nothing, as a new version of its record.
    * USAGE when the result exceeds PROPS_LIMITS.

@@ -77,6 +77,26 @@ interface Res {
   readonly junk: boolean;
 }
 
+/** Formatted Last-Modified dates, by millisecond time (a batch of files often shares a few). */
+const httpDates = new Map<number, string>();
+function httpDate(ms: number): string {
+  let d = httpDates.get(ms);
+  if (d === undefined) {
+    if (httpDates.size >= 4096) httpDates.clear();
+    d = new Date(ms).toUTCString();
+    httpDates.set(ms, d);
+  }
+  return d;
+}
+
+/**
+ * Text content for XML: only & < > need escaping there (quotes do not), and entity tags and
+ * percent-encoded hrefs hold none of them, so this is usually one failed test.
+ */
+function escapeText(t: string): string {
+  return /[&<>]/.test(t) ? t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : t;
+}
+
 interface JunkFile {
   data: Buffer;
   mtime: number;
@@ -111,8 +131,29 @@ interface PropPlan {
   readonly signature: string;
 }
 
-/** Rendered PROPFIND responses kept, in total characters (an LRU by insertion order). */
-const RESPONSE_CACHE_CHARS = 16 * 1024 * 1024;
+/** Rendered PROPFIND responses kept, in characters (oldest first out). */
+const RESPONSE_CACHE_BYTES = 32 * 1024 * 1024;
+/** Whole listings kept (each also bounded by RESPONSE_CACHE_BYTES / 4). */
+const LISTING_CACHE_ENTRIES = 8;
+
+interface CachedResponse {
+  readonly etag: string;
+  readonly mtime: number;
+  readonly size: number;
+  readonly type: 'file' | 'dir';
+  readonly xml: string;
+}
+
+interface CachedListing {
+  /** The folder's own entry and its children, as the vault handed them out (compared by identity). */
+  readonly self: EntryInfo | null;
+  readonly entries: readonly EntryInfo[];
+  /** macOS metadata files listed in it (name and counter). */
+  readonly junk: string;
+  readonly buf: Buffer;
+}
+const MULTISTATUS_OPEN = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">`;
+const MULTISTATUS_CLOSE = '</D:multistatus>\n';
 const isLive = (ns: string, local: string): local is LiveProp => ns === DAV && (LIVE_PROPS as readonly string[]).includes(local);
 
 const TYPES: Record<string, string> = {
@@ -162,6 +203,13 @@ export function vaultPathOf(urlPath: string): string {
 
 const stripWeak = (e: string): string => e.replace(/^W\//, '');
 
+/** Whether two listings hold the very same entry objects, in order. */
+function sameEntries(a: readonly EntryInfo[], b: readonly EntryInfo[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class DavServer {
   private readonly server: http.Server;
   private readonly vault: Vault;
@@ -179,8 +227,15 @@ export class DavServer {
   private readonly running = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
   private closing = false;
-  private readonly responseCache = new Map<string, string>();
-  private responseCacheChars = 0;
+  /**
+   * Rendered PROPFIND responses, per property plan, per path: reused while the entry is the same
+   * version (etag, size, mtime, type). Bounded in bytes (oldest out first).
+   */
+  private readonly responseCache = new Map<string, Map<string, CachedResponse>>();
+  private responseCacheBytes = 0;
+  /** Whole depth-1 listings: reused while the folder's entries are the very same objects (no change since). */
+  private readonly listingCache = new Map<string, CachedListing>();
+
   /** The root has no record: it reports the server's start as its modification time. */
   private readonly started = Math.floor(Date.now() / 1000) * 1000;
 
@@ -601,10 +656,18 @@ export class DavServer {
     return `<!doctype html><meta charset="utf-8"><title>${escapeXml(path || '/')}</title><ul>${rows.join('')}</ul>\n`;
   }
 
-  private children(path: string): Res[] {
-    const out = this.vault.list(path).filter((e) => !isMacJunk(e.name)).map((e) => this.resOf(e));
+  private children(path: string, entries: readonly EntryInfo[] = this.vault.list(path)): Res[] {
+    const out: Res[] = [];
+    for (const e of entries) if (!isMacJunk(e.name)) out.push(this.resOf(e));
     for (const k of this.junk.keys()) if (parentOf(k) === path) out.push(this.statJunk(k) as Res);
     return out;
+  }
+
+  /** The macOS metadata files in a folder, as a string that changes when any of them does. */
+  private junkSignature(path: string): string {
+    let sig = '';
+    for (const [k, j] of this.junk) if (parentOf(k) === path) sig += `${k}\0${j.n}\0`;
+    return sig;
   }
 
   /* ------------------------------------------------------------------ PROPFIND, PROPPATCH */
@@ -633,31 +696,70 @@ export class DavServer {
       } else throw new DavError(400, 'PROPFIND needs prop, propname or allprop');
     }
     const quota = mode === 'props' && wanted.some((w) => w.ns === DAV && w.local.startsWith('quota-')) ? await this.quota() : null;
-    const xml = await this.serial(() => {
+    const data = await this.serial(() => {
       const r = this.stat(path);
       if (!r) throw new DavError(404, 'not found');
-      const items = depthH === '1' && r.type === 'dir' ? [r, ...this.children(path)] : [r];
-      const parts: string[] = ['<D:multistatus xmlns:D="DAV:">'];
       const plan = this.propPlan(mode, wanted, include);
       // Responses that depend only on the entry's version are kept (a listing asked again is a lookup).
       const cacheable = !plan.items.some((i) => i.live === 'lockdiscovery' || (i.live?.startsWith('quota-') ?? false));
-      for (const it of items) {
-        if (!cacheable) {
-          parts.push(this.propResponse(it, plan, quota));
-          continue;
+      const listing = depthH === '1' && r.type === 'dir';
+      if (!listing) return Buffer.from(MULTISTATUS_OPEN + this.responseXml(r, plan, quota, cacheable) + MULTISTATUS_CLOSE, 'utf8');
+      // A folder: one pass over the in-memory listing. When nothing in it changed since the same
+      // question was last answered (the vault hands out the very same entry objects), the answer is reused.
+      const self = path === '' ? null : this.vault.stat(path);
+      const entries = this.vault.list(path);
+      const junk = this.junkSignature(path);
+      const lkey = `${plan.signature}\0${path}`;
+      const memo = cacheable ? this.listingCache.get(lkey) : undefined;
+      if (memo && memo.self === self && memo.junk === junk && sameEntries(memo.entries, entries)) return memo.buf;
+      const parts = [MULTISTATUS_OPEN, this.responseXml(r, plan, quota, cacheable)];
+      for (const it of this.children(path, entries)) parts.push(this.responseXml(it, plan, quota, cacheable));
+      parts.push(MULTISTATUS_CLOSE);
+      const out = Buffer.from(parts.join(''), 'utf8');
+      if (cacheable && out.length <= RESPONSE_CACHE_BYTES / 4) {
+        this.listingCache.delete(lkey);
+        this.listingCache.set(lkey, { self, entries, junk, buf: out });
+        for (const k of this.listingCache.keys()) {
+          if (this.listingCache.size <= LISTING_CACHE_ENTRIES) break;
+          this.listingCache.delete(k);
         }
-        const key = `${plan.signature}\0${it.path}\0${it.etag}\0${it.mtime}\0${it.size}\0${it.type}`;
-        let out = this.responseCache.get(key);
-        if (out === undefined) {
-          out = this.propResponse(it, plan, quota);
-          this.remember(key, out);
-        }
-        parts.push(out);
       }
-      parts.push('</D:multistatus>\n');
-      return parts.join('');
+      return out;
     });
-    this.xml(res, 207, xml);
+    res.statusCode = 207;
+    res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+    res.setHeader('Content-Length', data.length);
+    res.end(data);
+  }
+
+  /** One `<D:response>`, from the per-entry cache when the entry is the same version. */
+  private responseXml(r: Res, plan: PropPlan, quota: { avail: number; used: number } | null, cacheable: boolean): string {
+    if (!cacheable) return this.propResponse(r, plan, quota);
+    let byPath = this.responseCache.get(plan.signature);
+    if (!byPath) {
+      byPath = new Map();
+      this.responseCache.set(plan.signature, byPath);
+    }
+    const c = byPath.get(r.path);
+    if (c && c.etag === r.etag && c.mtime === r.mtime && c.size === r.size && c.type === r.type) return c.xml;
+    const xml = this.propResponse(r, plan, quota);
+    if (c) this.responseCacheBytes -= c.xml.length + r.path.length;
+    byPath.set(r.path, { etag: r.etag, mtime: r.mtime, size: r.size, type: r.type, xml });
+    this.responseCacheBytes += xml.length + r.path.length;
+    if (this.responseCacheBytes > RESPONSE_CACHE_BYTES) this.trimResponseCache();
+    return xml;
+  }
+
+  /** Drops the oldest cached responses (oldest plan first) until under the bound. */
+  private trimResponseCache(): void {
+    for (const [sig, byPath] of this.responseCache) {
+      for (const [p, c] of byPath) {
+        if (this.responseCacheBytes <= RESPONSE_CACHE_BYTES * 0.75) return;
+        byPath.delete(p);
+        this.responseCacheBytes -= c.xml.length + p.length;
+      }
+      if (byPath.size === 0) this.responseCache.delete(sig);
+    }
   }
 
   private async quota(): Promise<{ avail: number; used: number } | null> {
@@ -673,7 +775,7 @@ export class DavServer {
     switch (name) {
       case 'resourcetype': return r.type === 'dir' ? '<D:collection/>' : '';
       case 'getcontentlength': return r.type === 'file' ? String(r.size) : null;
-      case 'getlastmodified': return escapeXml(new Date(r.mtime).toUTCString());
+      case 'getlastmodified': return httpDate(r.mtime); // letters, digits, ',', ':' and spaces: nothing to escape
       // The vault keeps no creation time: clients that want one get the modification time.
       case 'creationdate': return new Date(r.mtime).toISOString().replace(/\.\d{3}Z$/, 'Z');
       case 'getetag': return escapeXml(r.etag);
@@ -687,17 +789,8 @@ export class DavServer {
   }
 
   private deadProps(r: Res): Readonly<Record<string, string>> {
-    return r.junk || r.path === '' ? {} : this.vault.props(r.path);
-  }
-
-  private remember(key: string, out: string): void {
-    this.responseCache.set(key, out);
-    this.responseCacheChars += key.length + out.length;
-    for (const [k, v] of this.responseCache) {
-      if (this.responseCacheChars <= RESPONSE_CACHE_CHARS) break;
-      this.responseCache.delete(k);
-      this.responseCacheChars -= k.length + v.length;
-    }
+    // r.path is the tree's own path (from list/stat): looked up as it is.
+    return r.junk || r.path === '' ? {} : this.vault.propsAt(r.path);
   }
 
   /** What each response of a PROPFIND holds, decided once per request (not per entry). */
@@ -740,7 +833,7 @@ export class DavServer {
         }
       }
     }
-    let out = `<D:response><D:href>${escapeXml(hrefOf(r.path, r.type === 'dir'))}</D:href>`;
+    let out = `<D:response><D:href>${escapeText(hrefOf(r.path, r.type === 'dir'))}</D:href>`;
     if (found !== '') out += `<D:propstat><D:prop>${found}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>`;
     if (missing !== '') out += `<D:propstat><D:prop>${missing}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>`;
     if (found === '' && missing === '') out += '<D:propstat><D:prop/><D:status>HTTP/1.1 200 OK</D:status></D:propstat>';

@@ -152,6 +152,27 @@ describe('protocol', () => {
     await other.setProps('c.txt', { '{urn:z}tag': 'set elsewhere' });
     other.lock();
     expect((await dav(d, 'PROPFIND', '/', { headers: { Depth: '1' }, body: ask })).text).toContain('set elsewhere');
+    // Whole listings are reused only while nothing in the folder changed: each kind of change shows.
+    const list = async (p = '/'): Promise<string> => (await dav(d, 'PROPFIND', p, { headers: { Depth: '1' } })).text;
+    await dav(d, 'MKCOL', '/sub/');
+    await dav(d, 'PUT', '/sub/a.txt', { body: 'a' });
+    expect(await list('/sub/')).toContain('/sub/a.txt');
+    expect(await list('/sub/')).toBe(await list('/sub/'));
+    await dav(d, 'PUT', '/sub/b.txt', { body: 'b' });
+    expect(await list('/sub/')).toContain('/sub/b.txt');
+    await dav(d, 'MOVE', '/sub/a.txt', { headers: { Destination: `http://127.0.0.1:${d.port}/sub/renamed.txt` } });
+    expect(await list('/sub/')).not.toContain('/sub/a.txt');
+    expect(await list('/sub/')).toContain('/sub/renamed.txt');
+    await dav(d, 'DELETE', '/sub/b.txt');
+    expect(await list('/sub/')).not.toContain('/sub/b.txt');
+    await dav(d, 'PUT', '/sub/._renamed.txt', { body: 'finder' });
+    expect(await list('/sub/')).toContain('/sub/._renamed.txt');
+    await dav(d, 'PUT', '/sub/._renamed.txt', { body: 'finder, longer' });
+    expect(await list('/sub/')).toContain('<D:getcontentlength>14</D:getcontentlength>');
+    const w = await otherWriter(d);
+    await w.mv('sub/renamed.txt', 'sub/by-other.txt');
+    w.lock();
+    expect(await list('/sub/')).toContain('/sub/by-other.txt');
   });
 
   it('an upload cut off midway leaves nothing: no entry, no blob, no temp file', async () => {
