@@ -33,7 +33,7 @@ export function usage(op: string, rest: string): string {
 const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
 
   init DIR [--name NAME] [-p] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... [--json]
-       [--transit-key NAME [--transit-mount M] [--strict]]  create a vault; prints the recovery key once
+       [--transit-key NAME [--transit-mount M] [--strict | --anchor]]  create a vault; prints the recovery key once
   add DIR SRC... [--to VPATH]                                add files and folders (recursively)
   ls DIR [VPATH] [-l] [-R] [--json]                          list
   get DIR VPATH -o DEST [--force]                            decrypt a file or folder out (VPATH / is the whole vault)
@@ -183,16 +183,18 @@ function rotateText(r: RotateResult): string {
 /* ---------------------------------------------------------------- commands */
 
 async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
-  const use = `usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... ${TRANSIT_MEMBER_USAGE} [--kdf-params OPS:MEMKIB] [--json]`;
+  const use = `usage: coffer vault init DIR [--name NAME] [-p | --passphrase-file F] [-r RECIPIENT]... [--hwkey RECIPIENT_OR_STUB]... ${TRANSIT_MEMBER_USAGE} [--anchor] [--kdf-params OPS:MEMKIB] [--json]`;
   const { values, positionals } = parse(args, {
     ...unlockOptions(), ...JSON_OPT, ...KDF_OPT, ...TRANSIT_MEMBER_OPTIONS,
     name: { type: 'string' },
     recipient: { type: 'string', short: 'r', multiple: true },
     hwkey: { type: 'string', multiple: true },
     label: { type: 'string' },
+    anchor: { type: 'boolean' },
   }, use);
   const dir = needDir(positionals, use);
   if (positionals.length > 1) throw new UsageError(use);
+  if (values.anchor === true && typeof values['transit-key'] !== 'string') throw new UsageError(`--anchor goes with --transit-key NAME (a Transit key dedicated to this vault)\n${use}`);
   const kdf = parseKdf(values['kdf-params']);
   await initSodium();
   const wantPass = values.passphrase === true || values['passphrase-file'] !== undefined;
@@ -213,14 +215,16 @@ async function cmdInit(args: string[], ctx: CliContext): Promise<void> {
     throw explainFsError(e, { verb: 'create', vaultDir: dir });
   });
   try {
+    const anchored = values.anchor === true ? await vault.anchorTransit() : null;
     const m = await vault.members();
     if (values.json) {
-      json(ctx, { vault: vault.id, name: vault.name, dir, epoch: vault.epoch, recoveryKey, slots: m.slots });
+      json(ctx, { vault: vault.id, name: vault.name, dir, epoch: vault.epoch, recoveryKey, slots: m.slots, ...(anchored ? { anchor: anchored.anchor } : {}) });
       return;
     }
     out(ctx, `Created vault "${termSafe(vault.name)}" (${vault.id}) in ${termSafe(dir)}`);
     for (const s of m.slots) out(ctx, `  slot ${s.id}  ${termSafe(s.type).padEnd(10)}  ${termSafe(s.fingerprint)}  ${termSafe(s.label)}`);
     if (vault.strict) out(ctx, `Strict mode: every file key is also wrapped by ${vault.strict}; each file open asks Vault (docs/VAULT-TRANSIT.md).`);
+    if (anchored) out(ctx, anchorText(anchored.anchor.key, anchored.anchor.version, anchored.epoch));
     out(ctx, '\nRecovery key (write it down and keep it safe; it is shown only this once):\n');
     out(ctx, `    ${recoveryKey}\n`);
   } finally {

@@ -127,6 +127,27 @@ describe('vaults through the CLI', () => {
     await expect(run(vaultCommand, ['grant', dir, '--transit-key', 'x', '--strict'])).rejects.toBeInstanceOf(UsageError);
   });
 
+  it('init --transit-key K --anchor and vault anchor --transit: the key is rotated and min_decryption_version raised', async () => {
+    srv.createKey('init-anchor');
+    srv.createKey('later-anchor');
+    const admin = { ...env, VAULT_TOKEN: srv.rootToken };
+    const dir = path.join(work, 'anchored-init');
+    const out = await run(vaultCommand, ['init', dir, '--transit-key', 'init-anchor', '--anchor'], admin);
+    expect(out).toMatch(/^anchored: epoch 00000002-[0-9a-f]{8}; Vault Transit key transit\/init-anchor now decrypts only version 2 and later/m);
+    expect(srv.key('init-anchor')).toMatchObject({ latestVersion: 2, minDecryptionVersion: 2 });
+    await expect(run(vaultCommand, ['init', path.join(work, 'no-key'), '--anchor', '--recipient', 'coffer1x'], admin)).rejects.toBeInstanceOf(UsageError);
+    // An existing vault: grant, then anchor; a second Transit slot makes --slot necessary.
+    const dir2 = path.join(work, 'anchored-later');
+    await run(vaultCommand, ['init', dir2, '--transit-key', 'later-anchor'], admin);
+    const json = JSON.parse(await run(vaultCommand, ['anchor', dir2, '--transit', '--json'], admin)) as { anchored: string; anchor: { key: string; version: number } };
+    expect(json).toMatchObject({ anchored: 'transit', anchor: { key: 'transit/later-anchor', version: 2 } });
+    // rewrap leaves the older epoch's wrap (below min_decryption_version, reached through the chain) alone.
+    expect(await run(vaultCommand, ['rewrap', dir2, '--json'], admin)).toMatch(/"wraps": 0/);
+    expect((await run(vaultCommand, ['ls', dir2], admin))).toBe('');
+    await expect(run(vaultCommand, ['anchor', dir2], admin)).rejects.toBeInstanceOf(UsageError);
+    await expect(run(vaultCommand, ['anchor', dir2, '--hwkey'], admin)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/-i STUB/) });
+  });
+
   it('unlocks with AppRole from --vault-config; refuses VAULT_SKIP_VERIFY', async () => {
     const dir = path.join(work, 'approle');
     configureTransit({}, ctxFor(env));

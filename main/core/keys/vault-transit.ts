@@ -164,17 +164,23 @@ export class TransitIdentity implements Identity {
  */
 export async function rewrapTransitStanzas(client: TransitClient, stanzas: readonly Stanza[]): Promise<{ stanzas: Stanza[]; rewrapped: number }> {
   const parsed = stanzas.map((s) => parseTransitStanza(s));
-  const latest = new Map<string, number>();
+  const versions = new Map<string, { latest: number; min: number }>();
   for (const p of parsed) {
     if (!p) continue;
     const k = `${p.mount}\n${p.key}`;
-    if (!latest.has(k)) latest.set(k, (await client.readKey(p)).latestVersion);
+    if (!versions.has(k)) {
+      const info = await client.readKey(p);
+      versions.set(k, { latest: info.latestVersion, min: info.minDecryptionVersion });
+    }
   }
   const out = [...stanzas];
   let rewrapped = 0;
   const groups = new Map<string, number[]>();
   parsed.forEach((p, i) => {
-    if (p && p.version < (latest.get(`${p.mount}\n${p.key}`) ?? 0)) {
+    const v = p ? versions.get(`${p.mount}\n${p.key}`) : undefined;
+    // Below min_decryption_version Vault cannot rewrap it: left as it is (a freshness-anchored vault's
+    // older epochs, which are reached through the chain; or a slot that needs the admin's recovery steps).
+    if (p && v && p.version < v.latest && p.version >= v.min) {
       const k = `${p.mount}\n${p.key}`;
       groups.set(k, [...(groups.get(k) ?? []), i]);
     }

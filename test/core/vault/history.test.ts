@@ -50,6 +50,21 @@ describe('chooseHistory', () => {
     expect(c.forks.map((f) => f.id)).toEqual(['e3']);
   });
 
+  it('an epoch a hardware anchor records must be in the folder and every candidate must descend from it', () => {
+    const anchor = [{ id: 'e3', source: 'hardware key T' }];
+    // The folder lost e3 (an older copy): rollback, whatever the numbers.
+    expect(() => chooseHistory({ ...input({ e9: ['e1'], e2: ['e1'], e1: [] }), anchors: anchor })).toThrow(expect.objectContaining({ code: 'VAULT_ROLLBACK', message: expect.stringMatching(/hardware key T records epoch e3/) }));
+    // e3 is there, and a fork from e1 with a bigger number is not chosen: it does not descend from e3.
+    const c = chooseHistory({ ...input({ e9: ['e1'], e4: ['e3'], e3: ['e2'], e2: ['e1'], e1: [] }), anchors: anchor });
+    expect(c.current).toBe('e4');
+    expect(c.forks.map((f) => f.id)).toEqual(['e9']);
+    expect(c.forks[0]?.reason).toMatch(/does not descend from epoch e3, which hardware key T records/);
+    // Present but nothing opened descends from it (only the fork opens): rollback.
+    expect(() => chooseHistory({ ...input({ e9: ['e1'], e1: [] }, [], {}, ['e3']), anchors: anchor })).toThrow(expect.objectContaining({ code: 'VAULT_ROLLBACK' }));
+    // Without the anchor the fork would have been chosen (the positive control).
+    expect(chooseHistory(input({ e9: ['e1'], e2: ['e1'], e1: [] })).current).toBe('e9');
+  });
+
   it('an unrelated history (planted with a fresh key) is a fork with state, refused without', () => {
     const g = { e2: ['e1'], e1: [], e7: [] };
     const c = chooseHistory(input(g, [], { remembered: 'e2' }));
