@@ -13,6 +13,7 @@
  *   passphrase journey asserted it was there until lock), so it fails this check;
  * - a tampered blob: the response is broken off short of its Content-Length (the browser marks the
  *   download failed), never completed with unauthenticated bytes;
+ * - a browser that cancels the download mid-way cancels the export job;
  * - a folder is one .zip (checked with Info-ZIP's unzip, not the library that wrote it);
  * - in Electron (no download route) the channel is refused.
  * Checked against a weakened server: without the single-use delete the reuse check fails (200), and
@@ -367,6 +368,40 @@ describe('browser shell: download and upload routes', () => {
     const after = await call<{ entries: { name: string }[] }>(ws, 'files:list', { vaultId, path: '/' });
     expect(after.value.entries.map((e) => e.name)).not.toContain('cut.bin');
     // The server carries on.
+    expect((await request(port, '/', { Cookie: cookie })).status).toBe(200);
+  });
+
+  it('a browser that cancels a download (or goes away) cancels its job; nothing is left behind', async () => {
+    const big = Buffer.alloc(48 << 20, 0x5a);
+    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: 'big.bin', size: big.length }], folders: [] });
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/0`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end(big);
+    });
+    await ui.services.jobs.wait(up.value.jobId);
+    const url = (await call<{ url: string }>(ws, 'files:exportDownload', { vaultId, path: '/big.bin' })).value.url;
+    const received = await new Promise<number>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port, path: url, headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, ...nav } }, (res) => {
+        let n = 0;
+        res.on('data', (c: Buffer) => {
+          n += c.length;
+          if (n >= 1 << 20) {
+            req.destroy(); // the person cancels the download in the browser
+            resolve(n);
+          }
+        });
+        res.on('error', () => undefined);
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+    expect(received).toBeLessThan(big.length);
+    await expect.poll(() => ui.services.jobs.list().find((j) => j.title === 'Download big.bin')?.state, { timeout: 30_000 }).toBe('cancelled');
+    expect(plaintextLeft()).toEqual([]);
     expect((await request(port, '/', { Cookie: cookie })).status).toBe(200);
   });
 

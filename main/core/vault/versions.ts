@@ -376,12 +376,22 @@ export class VersionStore<N extends VersionNode> {
   trash(): TrashInfo[] {
     this.v.ensureOpen();
     const days = this.v.retention().days;
+    // Files and bytes per trash entry, in one pass over the records.
+    const sums = new Map<string, { files: number; size: number }>();
+    for (const m of this.v.nodes()) {
+      const t = m.body.trashed;
+      if (m.conflict || !t || t.purged !== undefined || m.body.type !== 'file') continue;
+      const x = sums.get(t.root) ?? { files: 0, size: 0 };
+      x.files++;
+      x.size += m.body.size;
+      sums.set(t.root, x);
+    }
     return this.roots().map((n): TrashInfo => {
       const t = n.body.trashed as TrashMark;
-      const inside = this.members(n.body.id).filter((m) => m.body.type === 'file');
+      const inside = sums.get(n.body.id) ?? { files: 0, size: 0 };
       return {
-        id: n.body.id, name: n.body.name, path: t.path || n.body.name, type: n.body.type, files: inside.length,
-        size: inside.reduce((a, m) => a + m.body.size, 0), deleted: iso(t.at), expires: iso(t.at + days * DAY_MS),
+        id: n.body.id, name: n.body.name, path: t.path || n.body.name, type: n.body.type, files: inside.files,
+        size: inside.size, deleted: iso(t.at), expires: iso(t.at + days * DAY_MS),
       };
     }).sort((a, b) => b.deleted.localeCompare(a.deleted) || a.path.localeCompare(b.path));
   }
@@ -424,9 +434,17 @@ export class VersionStore<N extends VersionNode> {
   /** Removes trash entries for good (all, or those given): their blobs are released for collection. */
   private async purge(ids: ReadonlySet<string> | null, now: number, versions: Record<string, number>): Promise<number> {
     let n = 0;
+    const byRoot = new Map<string, N[]>();
+    for (const m of this.v.nodes()) {
+      const t = m.body.trashed;
+      if (m.conflict || !t || t.purged !== undefined) continue;
+      const list = byRoot.get(t.root);
+      if (list) list.push(m);
+      else byRoot.set(t.root, [m]);
+    }
     for (const root of this.roots()) {
       if (ids && !ids.has(root.body.id)) continue;
-      for (const m of this.members(root.body.id)) {
+      for (const m of byRoot.get(root.body.id) ?? []) {
         const b = m.body;
         const t = b.trashed as TrashMark;
         const released = addReleased(b.released ?? [], liveBlobs(b), now, new Set());
@@ -453,9 +471,32 @@ export class VersionStore<N extends VersionNode> {
     });
   }
 
-  /** Applies retention and deletes released blobs whose grace has passed (under the writer lock). */
+  /**
+   * Applies retention and deletes released blobs whose grace has passed (under the writer lock). When
+   * nothing is due it does not take the lock or write anything (so a read-only use, or a format 1 vault
+   * that would migrate on its first change, is left as it is).
+   */
   async collect(): Promise<CollectResult> {
+    this.v.ensureOpen();
+    if (!this.due()) {
+      const pending = this.v.nodes().reduce((a, n) => a + (n.conflict ? 0 : (n.body.released ?? []).length), 0);
+      return { versions: 0, trash: 0, blobs: 0, bytes: 0, pending };
+    }
     return this.v.mutate(() => this.collectInMutation());
+  }
+
+  /** Whether collection has anything to do now (read from the records in memory). */
+  private due(): boolean {
+    const now = this.v.now();
+    const r = this.v.retention();
+    return this.v.nodes().some((n) => {
+      if (n.conflict) return false;
+      const b = n.body;
+      if (b.trashed === undefined && applyRetention(b, now, r) !== b) return true;
+      if (b.trashed !== undefined && b.trashed.purged === undefined && b.trashed.root === b.id && now - b.trashed.at >= r.days * DAY_MS) return true;
+      if ((b.released ?? []).some((x) => now - x.at >= SYNC_GRACE_MS)) return true;
+      return b.trashed?.purged !== undefined && now - b.trashed.purged >= SYNC_GRACE_MS;
+    });
   }
 
   private async collectInMutation(): Promise<CollectResult> {

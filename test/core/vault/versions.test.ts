@@ -427,3 +427,23 @@ describe('collection is safe', () => {
     vault.lock();
   });
 });
+
+describe('older vaults', () => {
+  it('a format 1 vault (frozen vector) opens without versions or trash, and a collection with nothing due writes nothing', async () => {
+    sb = sandbox();
+    const VEC = path.resolve(__dirname, '../../vectors/vault');
+    cpSync(path.join(VEC, 'v1'), sb.dir, { recursive: true });
+    const before = readFileSync(path.join(sb.dir, 'coffer-vault.json'), 'utf8');
+    const v = await openVault(sb.dir, { credentials: { passphrase: readFileSync(path.join(VEC, 'passphrase.txt'), 'utf8').split('\n')[0] as string }, stateDir: sb.state });
+    const files = v.list('', { recursive: true }).filter((e) => e.type === 'file' && !e.conflict);
+    for (const f of files) expect(v.versions(f.path)).toHaveLength(1);
+    expect(v.trash()).toEqual([]);
+    expect(v.retention).toEqual({ days: 30, versions: 10 });
+    const listing = readdirSync(sb.dir, { recursive: true }).map(String).sort();
+    expect(await v.collect()).toEqual({ versions: 0, trash: 0, blobs: 0, bytes: 0, pending: 0 });
+    expect(readFileSync(path.join(sb.dir, 'coffer-vault.json'), 'utf8')).toBe(before); // not migrated
+    expect(readdirSync(sb.dir, { recursive: true }).map(String).sort()).toEqual(listing);
+    expect(v.formatVersion).toBe(1);
+    v.lock();
+  });
+});
