@@ -95,6 +95,8 @@ export const JobInfo = z.object({
   id: z.string(),
   kind: z.enum(['add', 'export', 'open', 'reencrypt', 'rotate']),
   title: z.string(),
+  /** What the job works on, so the window can word its title in its own language (title is the English). */
+  subject: z.object({ name: z.string(), count: z.number(), vault: z.string() }).nullable(),
   vaultId: z.string().nullable(),
   state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
   filesDone: z.number(),

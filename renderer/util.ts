@@ -1,7 +1,7 @@
 /** Small helpers shared by the screens. No Node, no electron: only window.coffer. */
 import { useState } from 'react';
 import i18next from 'i18next';
-import type { ErrorInfo } from '../preload/contract';
+import type { ErrorInfo, JobInfo } from '../preload/contract';
 import { formatDateIn, formatRateIn, formatSize } from './i18n';
 
 export const coffer = (): Window['coffer'] => window.coffer;
@@ -81,6 +81,19 @@ const SLOT_TYPES = ['passphrase', 'x25519', 'recovery', 'piv-p256', 'vault-trans
 export function slotTypeLabel(type: string): string {
   const known = SLOT_TYPES.find((s) => s === type);
   return known ? i18next.t(`slotType.${known}`) : type;
+}
+
+/** A job's title in the window's language (main's English title as it is, or when it says nothing of its subject). */
+export function jobTitle(job: Pick<JobInfo, 'kind' | 'title' | 'subject'>): string {
+  if ((i18next.language || 'en') === 'en' || !job.subject) return job.title;
+  const { name, count, vault } = job.subject;
+  return job.kind === 'add' ? i18next.t('jobs.kind.add', { name, count, vault }) : i18next.t(`jobs.kind.${job.kind}`, { name, vault });
+}
+
+/** A slot's label; the default labels the core writes ("passphrase", "recovery key") in the current language. */
+export function slotLabel(slot: { type: string; label: string }): string {
+  if ((slot.type === 'recovery' && slot.label === 'recovery key') || (slot.type === 'passphrase' && slot.label === 'passphrase')) return slotTypeLabel(slot.type);
+  return slot.label;
 }
 
 /**

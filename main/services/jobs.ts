@@ -32,6 +32,8 @@ export interface JobSpec {
   kind: JobKind;
   title: string;
   vaultId: string | null;
+  /** The name (or count) and vault the title speaks of, for the window's own wording. */
+  subject?: JobInfo['subject'];
 }
 
 interface JobState {
@@ -74,6 +76,7 @@ export class JobManager {
       id,
       kind: spec.kind,
       title: spec.title,
+      subject: spec.subject ?? null,
       vaultId: spec.vaultId,
       state: 'queued',
       filesDone: 0,

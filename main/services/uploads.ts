@@ -132,7 +132,7 @@ export class UploadService {
       this.uploads.delete(id);
       controller.abort();
       await this.discardAll(upload);
-    });
+    }, { name: top[0] ?? '', count: top.length });
     this.uploads.set(id, upload);
     return { jobId: upload.jobId, uploadId: id };
   }

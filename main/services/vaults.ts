@@ -412,17 +412,17 @@ export class VaultService {
     this.touch(vaultId);
     const names = sources.map((s) => path.basename(s));
     const title = `Add ${names.length === 1 ? names[0] : `${names.length} items`} to ${u.vault.name}${to === '/' ? '' : to}`;
-    return this.job(vaultId, 'add', title, `${names.join(', ')} → ${to}`, (ctl) => u.vault.add(sources.map((s) => path.resolve(s)), to, ctl));
+    return this.job(vaultId, 'add', title, `${names.join(', ')} → ${to}`, { name: names[0] ?? '', count: names.length }, (ctl) => u.vault.add(sources.map((s) => path.resolve(s)), to, ctl));
   }
 
   /**
    * Browser-shell uploads: `run` receives the unlocked vault and the job's progress, and adds the files
    * as they arrive (see uploads.ts); `cleanup` runs however the job ends.
    */
-  addUploaded(vaultId: string, to: string, title: string, run: (vault: OpenVault, ctl: TransferProgress) => Promise<void>, cleanup: () => Promise<void>): string {
+  addUploaded(vaultId: string, to: string, title: string, run: (vault: OpenVault, ctl: TransferProgress) => Promise<void>, cleanup: () => Promise<void>, subject: { name: string; count: number } = { name: title, count: 1 }): string {
     const u = this.unlocked(vaultId);
     this.touch(vaultId);
-    return this.job(vaultId, 'add', `Add ${title} to ${u.vault.name}${to === '/' ? '' : to}`, `${title} (uploaded) → ${to}`, async (ctl) => {
+    return this.job(vaultId, 'add', `Add ${title} to ${u.vault.name}${to === '/' ? '' : to}`, `${title} (uploaded) → ${to}`, subject, async (ctl) => {
       try {
         await run(u.vault, ctl);
       } finally {
@@ -435,14 +435,14 @@ export class VaultService {
     const u = this.unlocked(vaultId);
     this.d.dialogs.takeSaveApproval(dest, path.posix.basename(vpath));
     this.touch(vaultId);
-    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)}`, `${vpath} → ${dest}`, (ctl) => u.vault.get(vpath, path.resolve(dest), ctl));
+    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)}`, `${vpath} → ${dest}`, { name: path.posix.basename(vpath), count: 1 }, (ctl) => u.vault.get(vpath, path.resolve(dest), ctl));
   }
 
   openFile(vaultId: string, vpath: string): string {
     const u = this.unlocked(vaultId);
     this.touch(vaultId);
     const name = path.posix.basename(vpath);
-    return this.job(vaultId, 'open', `Open ${name}`, vpath, async (ctl) => {
+    return this.job(vaultId, 'open', `Open ${name}`, vpath, { name, count: 1 }, async (ctl) => {
       const dest = await this.d.temp.pathFor(vaultId, name);
       // The version opened: a save-back commits only over this very version (else both are kept).
       // Read before the content, so a change in between makes a conflict rather than a lost update.
@@ -507,7 +507,7 @@ export class VaultService {
   sendDownload(d: DownloadOffer, out: Writable, onLength: (bytes: number) => void): string {
     const u = this.unlocked(d.vaultId);
     this.touch(d.vaultId);
-    return this.job(d.vaultId, 'export', `Download ${d.name}`, `${d.path} → download`, async (ctl) => {
+    return this.job(d.vaultId, 'export', `Download ${d.name}`, `${d.path} → download`, { name: d.name, count: 1 }, async (ctl) => {
       if (d.kind === 'folder') return zipFolder(u.vault, d.path, d.name.replace(/\.zip$/, ''), out, onLength, ctl);
       const entry = (await u.vault.list(path.posix.dirname(d.path))).find((e) => e.path === d.path);
       if (!entry || entry.type !== 'file') throw new CofferError('NOT_FOUND', `${d.path} is not in this vault (any more)`);
@@ -516,10 +516,10 @@ export class VaultService {
     });
   }
 
-  private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, run: Parameters<JobManager['start']>[1]): string {
+  private job(vaultId: string, kind: 'add' | 'export' | 'open', title: string, detail: string, subject: { name: string; count: number }, run: Parameters<JobManager['start']>[1]): string {
     const name = this.unlockedVaults.get(vaultId)?.vault.name ?? null;
     const where = this.known.find((k) => k.id === vaultId)?.path;
-    const id = this.d.jobs.start({ kind, title, vaultId }, (ctl) => reportDiskFull(kind, ctl, run).catch(async (e: unknown) => {
+    const id = this.d.jobs.start({ kind, title, vaultId, subject: { ...subject, vault: name ?? '' } }, (ctl) => reportDiskFull(kind, ctl, run).catch(async (e: unknown) => {
       throw where === undefined ? e : await explainIfUnavailable(e, where);
     }));
     void this.d.jobs.wait(id).then(() => {
@@ -567,7 +567,7 @@ export class VaultService {
     const get = this.history(vaultId, 'getVersion');
     this.d.dialogs.takeSaveApproval(dest, path.posix.basename(vpath));
     this.touch(vaultId);
-    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)} (version ${version})`, `${vpath} version ${version} → ${dest}`, (ctl) => get(vpath, version, path.resolve(dest), ctl));
+    return this.job(vaultId, 'export', `Export ${path.posix.basename(vpath)} (version ${version})`, `${vpath} version ${version} → ${dest}`, { name: `${path.posix.basename(vpath)} (${version})`, count: 1 }, (ctl) => get(vpath, version, path.resolve(dest), ctl));
   }
 
   async trash(vaultId: string): Promise<{ entries: TrashEntry[]; retention: Retention }> {
@@ -627,7 +627,7 @@ export class VaultService {
     if (!reencrypt) return this.op(vaultId, 'revoke', `${what}; vault key rotated`, (v) => v.revoke(slotId, false, null));
     // Re-encrypting rewrites every blob: run it as a job so it shows progress and can be cancelled.
     let result: { rotatedTo: number | null; reencryptedFiles: number } = { rotatedTo: null, reencryptedFiles: 0 };
-    const id = this.d.jobs.start({ kind: 'reencrypt', title: `Revoke ${slot?.label || 'slot'} and re-encrypt ${u.vault.name}`, vaultId }, async (ctl) => {
+    const id = this.d.jobs.start({ kind: 'reencrypt', title: `Revoke ${slot?.label || 'slot'} and re-encrypt ${u.vault.name}`, vaultId, subject: { name: slot?.label || slot?.type || slotId, count: 1, vault: u.vault.name } }, async (ctl) => {
       result = await u.vault.revoke(slotId, true, ctl);
     });
     await this.d.jobs.wait(id);

@@ -288,9 +288,8 @@ export const de: Catalog = {
       'resolve_conflict': 'Konflikt lösen',
       'rotate': 'Schlüssel erneuern',
       'reencrypt': 'neu verschlüsseln',
-      'verify': 'Prüfung',
+      'health_check': 'Prüfung',
       'repair': 'Reparatur',
-      'add_transit_slot': 'Transit-Platz hinzufügen',
     },
   },
   unsaved: {

@@ -291,9 +291,8 @@ export const en = {
       'resolve_conflict': 'resolve conflict',
       'rotate': 'rotate',
       'reencrypt': 're-encrypt',
-      'verify': 'health check',
+      'health_check': 'health check',
       'repair': 'repair',
-      'add_transit_slot': 'add Transit slot',
     },
   },
   unsaved: {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { JobInfo } from '../../preload/contract';
-import { coffer, errorText, formatBytes, formatEta, formatRate } from '../util';
+import { coffer, errorText, formatBytes, formatEta, formatRate, jobTitle } from '../util';
 
 function percent(done: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
@@ -13,10 +13,11 @@ function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
   const pct = job.state === 'done' ? 100 : percent(job.bytesDone, job.bytesTotal);
   const filePct = percent(job.currentFileBytesDone, job.currentFileBytesTotal);
   const active = job.state === 'running' || job.state === 'queued';
+  const title = jobTitle(job);
   return (
-    <div className="job" aria-label={job.title}>
+    <div className="job" aria-label={title}>
       <div>
-        <div className="title">{job.title}</div>
+        <div className="title">{title}</div>
         <div className="stats" aria-live="off">
           <span>{t(`jobs.state.${job.state}`)}</span>
           <span>{pct}%</span>
@@ -31,15 +32,15 @@ function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
       </div>
       <div>
         {active && (
-          <button type="button" className="btn small danger" onClick={() => coffer().jobs.cancel({ jobId: job.id }).catch((e: unknown) => setError(errorText(e)))} aria-label={t('jobs.cancelJob', { title: job.title })}>
+          <button type="button" className="btn small danger" onClick={() => coffer().jobs.cancel({ jobId: job.id }).catch((e: unknown) => setError(errorText(e)))} aria-label={t('jobs.cancelJob', { title: title })}>
             {t('jobs.cancel')}
           </button>
         )}
         {onDismiss && (
-          <button type="button" className="btn small" onClick={onDismiss} aria-label={t('jobs.dismissJob', { title: job.title })} title={t('jobs.dismiss')}>✕</button>
+          <button type="button" className="btn small" onClick={onDismiss} aria-label={t('jobs.dismissJob', { title: title })} title={t('jobs.dismiss')}>✕</button>
         )}
       </div>
-      <div className="bar" role="progressbar" aria-label={t('jobs.totalBar', { title: job.title })} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+      <div className="bar" role="progressbar" aria-label={t('jobs.totalBar', { title: title })} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
         <div className={job.state === 'failed' || job.state === 'cancelled' ? 'failed' : job.state === 'done' ? 'done' : ''} style={{ width: `${pct}%` }} />
       </div>
       {job.state === 'running' && job.currentFile && (
@@ -49,7 +50,7 @@ function JobRow({ job, onDismiss }: { job: JobInfo; onDismiss?: () => void }) {
             {job.currentFileBytesTotal > 0 ? <span>{t('jobs.filePercent', { pct: filePct, total: formatBytes(job.currentFileBytesTotal) })}</span> : <span>{t('jobs.fileOf', { n: Math.min(job.filesDone + 1, job.filesTotal), total: job.filesTotal })}</span>}
           </div>
           {job.currentFileBytesTotal > 0 && (
-            <div className="bar file" role="progressbar" aria-label={t('jobs.fileBar', { title: job.title })} aria-valuemin={0} aria-valuemax={100} aria-valuenow={filePct}>
+            <div className="bar file" role="progressbar" aria-label={t('jobs.fileBar', { title: title })} aria-valuemin={0} aria-valuemax={100} aria-valuenow={filePct}>
               <div style={{ width: `${filePct}%` }} />
             </div>
           )}
@@ -87,7 +88,7 @@ export function JobsPanel(props: { jobs: JobInfo[]; vaultId: string | null; onCl
           <span aria-hidden="true">{open ? '▾' : '▸'}</span> {t('jobs.title')}
         </button>
         <span className="muted">{summary}</span>
-        {!open && active[0] && <span className="muted jobs-peek">{active[0].title}: {percent(active[0].bytesDone, active[0].bytesTotal)}%</span>}
+        {!open && active[0] && <span className="muted jobs-peek">{jobTitle(active[0])}: {percent(active[0].bytesDone, active[0].bytesTotal)}%</span>}
         <span className="spacer" />
         {older > 0 && <span className="muted">{t('jobs.earlier', { count: older })}</span>}
         {finished.length > 0 && <button type="button" className="btn small" onClick={() => { setDismissed(new Set()); void props.onClear(); }}>{t('jobs.clearFinished')}</button>}

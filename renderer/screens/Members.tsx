@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AccessRequest, SlotInfo, VaultSummary } from '../../preload/contract';
 import { Trans, useTranslation } from 'react-i18next';
-import { coffer, errorText, formatDate, slotTypeLabel, useAction } from '../util';
+import { coffer, errorText, formatDate, slotLabel, slotTypeLabel, useAction } from '../util';
 
 export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: () => Promise<void> }) {
   const { t } = useTranslation();
@@ -49,13 +49,13 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
         <thead><tr><th>{t('members.type')}</th><th>{t('members.label')}</th><th>{t('common.fingerprint')}</th><th>{t('members.added')}</th><th className="actions">{t('common.actions')}</th></tr></thead>
         <tbody>
           {slots.map((s) => (
-            <tr key={s.id} aria-label={t('members.slotLabel', { name: s.label || s.type })}>
+            <tr key={s.id} aria-label={t('members.slotLabel', { name: slotLabel(s) || s.type })}>
               <td>{slotTypeLabel(s.type)}</td>
-              <td>{s.label || '—'}</td>
+              <td>{slotLabel(s) || '—'}</td>
               <td className="mono">{s.fingerprint ?? '—'}</td>
               <td>{formatDate(s.created)}</td>
               <td className="actions">
-                <button type="button" className="btn small danger" disabled={slots.length <= 1} onClick={() => { setRevoking(s); setReencrypt(false); }} aria-label={t('members.revokeName', { name: s.label || s.type })}>{t('members.revoke')}</button>
+                <button type="button" className="btn small danger" disabled={slots.length <= 1} onClick={() => { setRevoking(s); setReencrypt(false); }} aria-label={t('members.revokeName', { name: slotLabel(s) || s.type })}>{t('members.revoke')}</button>
               </td>
             </tr>
           ))}
@@ -63,8 +63,8 @@ export function Members({ vault, onChanged }: { vault: VaultSummary; onChanged: 
       </table>
 
       {revoking && (
-        <form className="card" style={{ marginTop: 14 }} onSubmit={(e) => { e.preventDefault(); const s = revoking; void act(async () => { const r = await coffer().members.revoke({ vaultId: vault.id, slotId: s.id, reencrypt }); setRevoking(null); const name = s.label || slotTypeLabel(s.type); return `${r.rotatedTo !== null ? t('members.revokedEpoch', { name, epoch: r.rotatedTo }) : t('members.revoked', { name })}${reencrypt ? t('members.revokedFiles', { count: r.reencryptedFiles }) : ''}`; }); }} aria-label={t('members.revokeForm')}>
-          <h3 style={{ marginTop: 0 }}>{t('members.revokeTitle', { name: revoking.label || slotTypeLabel(revoking.type) })}</h3>
+        <form className="card" style={{ marginTop: 14 }} onSubmit={(e) => { e.preventDefault(); const s = revoking; void act(async () => { const r = await coffer().members.revoke({ vaultId: vault.id, slotId: s.id, reencrypt }); setRevoking(null); const name = slotLabel(s) || slotTypeLabel(s.type); return `${r.rotatedTo !== null ? t('members.revokedEpoch', { name, epoch: r.rotatedTo }) : t('members.revoked', { name })}${reencrypt ? t('members.revokedFiles', { count: r.reencryptedFiles }) : ''}`; }); }} aria-label={t('members.revokeForm')}>
+          <h3 style={{ marginTop: 0 }}>{t('members.revokeTitle', { name: slotLabel(revoking) || slotTypeLabel(revoking.type) })}</h3>
           <p><Trans i18nKey="members.revokeIntro" components={{ b: <strong /> }} /></p>
           <fieldset>
             <legend>{t('members.already')}</legend>

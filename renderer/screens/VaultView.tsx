@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import type { DriveOpenFile, HardwareKey, JobInfo, MemberIdentity, UnlockMethod, VaultSummary } from '../../preload/contract';
 import type { View } from '../App';
-import { coffer, errorHelp, errorOf, errorText } from '../util';
+import { coffer, errorHelp, errorOf, errorText, slotLabel } from '../util';
 import { DrivePanel, OpenThroughDrive } from './DrivePanel';
 import { FileBrowser } from './FileBrowser';
 import { TrashView } from './Versions';
@@ -28,7 +28,7 @@ function Unlock({ vault, onUnlocked }: { vault: VaultSummary; onUnlocked: () => 
   const types = new Set(vault.slots.map((s) => s.type));
   const fps = new Set(vault.slots.map((s) => s.fingerprint).filter((f): f is string => !!f));
   const options: { value: Choice; label: string; hint: string }[] = [];
-  if (types.has('passphrase')) options.push({ value: 'passphrase', label: t('unlock.passphrase'), hint: vault.slots.filter((s) => s.type === 'passphrase').map((s) => s.label).join(', ') });
+  if (types.has('passphrase')) options.push({ value: 'passphrase', label: t('unlock.passphrase'), hint: vault.slots.filter((s) => s.type === 'passphrase').map((s) => slotLabel(s)).join(', ') });
   // Keys that match a slot come first; the others are offered too (a slot may have been added
   // since the list was read), marked so people know what to expect.
   const member = (fp: string) => fps.has(fp);

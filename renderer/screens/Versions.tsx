@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FileVersion, Retention, TrashEntry, VaultSummary } from '../../preload/contract';
-import { coffer, errorOf, formatBytes, formatDate } from '../util';
+import { coffer, errorText, formatBytes, formatDate } from '../util';
 import { FileIcon, FolderIcon } from '../icons';
 
 /** The versions of one file, with Restore and Export… for each previous one. */
@@ -26,7 +26,7 @@ export function VersionsPanel({ vaultId, path, onClose, onChanged }: { vaultId: 
       setList(r.versions);
       setRetention(r.retention);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   }, [vaultId, path]);
   useEffect(() => void load(), [load]);
@@ -41,7 +41,7 @@ export function VersionsPanel({ vaultId, path, onClose, onChanged }: { vaultId: 
       onChanged();
       await load();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }
@@ -58,7 +58,7 @@ export function VersionsPanel({ vaultId, path, onClose, onChanged }: { vaultId: 
       await coffer().versions.export({ vaultId, path, version: v.version, dest: r.path });
       setStatus(t('versions.exporting', { version: v.version, dest: r.path }));
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   };
 
@@ -114,7 +114,7 @@ export function UndoBar({ vaultId, deleted, onDone }: { vaultId: string; deleted
       for (const id of deleted.trashIds) await coffer().trash.restore({ vaultId, id });
       onDone(true);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }
@@ -146,7 +146,7 @@ export function TrashView({ vault }: { vault: VaultSummary }) {
       setEntries(r.entries);
       setRetention(r.retention);
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     }
   }, [vault.id]);
   useEffect(() => void load(), [load]);
@@ -159,7 +159,7 @@ export function TrashView({ vault }: { vault: VaultSummary }) {
       setStatus(await what());
       await load();
     } catch (e) {
-      setError(errorOf(e).message);
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }

@@ -123,6 +123,13 @@ describe('renderer strings go through the catalogs', () => {
     ]);
   });
 
+  it('errors are shown through errorText (the code\'s sentence in the window\'s language), never as main\'s bare message', () => {
+    const bare = sources(ROOT).flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, i) => [f, i + 1, l] as const))
+      .filter(([, , l]) => /errorOf\([^)]*\)\.message/.test(l))
+      .map(([f, n]) => `${path.basename(f)}:${n}`);
+    expect(bare).toEqual([]);
+  });
+
   it('no renderer source has a user-visible string outside t()', () => {
     const files = sources(ROOT);
     expect(files.length).toBeGreaterThan(10);

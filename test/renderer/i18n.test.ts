@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatDateIn, formatRateIn, formatShortDateIn, formatSize, initI18n, localeFor, pickLanguage, resolveLanguage } from '../../renderer/i18n';
 import { de } from '../../renderer/locales/de';
 import { en } from '../../renderer/locales/en';
-import { errorText, formatEta, inLanguage, slotTypeLabel } from '../../renderer/util';
+import { errorText, formatEta, inLanguage, jobTitle, slotLabel, slotTypeLabel } from '../../renderer/util';
 
 type Tree = { readonly [k: string]: string | Tree };
 
@@ -122,5 +122,18 @@ describe('renderer i18n mechanism', () => {
     expect(inLanguage('Mit Vault verbunden.', 'Connected')).toBe('Mit Vault verbunden. Details: Connected');
     expect(slotTypeLabel('piv-p256')).toBe('Hardware-Schlüssel');
     expect(slotTypeLabel('future-type')).toBe('future-type');
+    expect(slotLabel({ type: 'recovery', label: 'recovery key' })).toBe('Wiederherstellungsschlüssel');
+    expect(slotLabel({ type: 'x25519', label: 'Alex' })).toBe('Alex');
+  });
+
+  it('words job titles from their subject, in English as main wrote them', () => {
+    const add = { kind: 'add' as const, title: 'Add 2 items to Team', subject: { name: 'a.txt', count: 2, vault: 'Team' } };
+    initI18n('en');
+    expect(jobTitle(add)).toBe('Add 2 items to Team');
+    initI18n('de');
+    expect(jobTitle(add)).toBe('2 Einträge zu Team hinzufügen');
+    expect(jobTitle({ ...add, subject: { ...add.subject, count: 1 } })).toBe('a.txt zu Team hinzufügen');
+    expect(jobTitle({ kind: 'export', title: 'Export a.txt', subject: { name: 'a.txt', count: 1, vault: 'Team' } })).toBe('a.txt exportieren');
+    expect(jobTitle({ kind: 'open', title: 'Open a.txt', subject: null })).toBe('Open a.txt');
   });
 });

@@ -175,6 +175,8 @@ const XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n';
 /** Vault path → href (each segment percent-encoded; folders end with '/'). */
 export function hrefOf(path: string, dir: boolean): string {
   if (path === '') return '/';
+  // Names of only unreserved characters (most) need no encoding: skip the split and join.
+  if (/^[A-Za-z0-9._~/-]*$/.test(path)) return `/${path}${dir ? '/' : ''}`;
   return `/${path.split('/').map((s) => encodeURIComponent(s)).join('/')}${dir ? '/' : ''}`;
 }
 
@@ -778,7 +780,8 @@ export class DavServer {
       case 'getlastmodified': return httpDate(r.mtime); // letters, digits, ',', ':' and spaces: nothing to escape
       // The vault keeps no creation time: clients that want one get the modification time.
       case 'creationdate': return new Date(r.mtime).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      case 'getetag': return escapeXml(r.etag);
+      // Our entity tags are "id-version": only the quotes need escaping (checked, else the general way).
+      case 'getetag': return /^"[\w-]*"$/.test(r.etag) ? `&quot;${r.etag.slice(1, -1)}&quot;` : escapeXml(r.etag);
       case 'getcontenttype': return r.type === 'file' ? contentType(baseOf(r.path)) : null;
       case 'supportedlock': return this.readOnly ? '' : '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>'
         + '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
