@@ -355,11 +355,13 @@ async function cmdMembers(args: string[], ctx: CliContext): Promise<void> {
   if (positionals.length !== 1) throw new UsageError(use);
   await withVault(dir, values, ctx, async (v) => {
     const m = await v.members();
+    const anchor = v.transitAnchor;
     if (values.json) {
-      json(ctx, { vault: v.id, name: v.name, epoch: v.epoch, ...m });
+      json(ctx, { vault: v.id, name: v.name, epoch: v.epoch, ...m, anchor: anchor ? { transit: anchor } : null });
       return;
     }
     out(ctx, `vault "${termSafe(v.name)}" (${v.id}), epoch ${v.epoch}`);
+    if (anchor) out(ctx, `freshness anchor: Vault Transit key ${termSafe(anchor.key)} (slot ${anchor.slot}, version ${anchor.version})`);
     out(ctx, 'slots:');
     for (const s of m.slots) {
       out(ctx, `  ${termSafe(s.id)}  ${termSafe(s.type).padEnd(12)}  ${termSafe(s.fingerprint).padEnd(19)}  ${termSafe(s.created)}  ${termSafe(s.label)}${s.current ? '  (you)' : ''}${s.status === 'unconfirmed' ? '  [unconfirmed: granted during a revocation; run grant again to confirm]' : ''}`);

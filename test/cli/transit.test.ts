@@ -141,6 +141,9 @@ describe('vaults through the CLI', () => {
     await run(vaultCommand, ['init', dir2, '--transit-key', 'later-anchor'], admin);
     const json = JSON.parse(await run(vaultCommand, ['anchor', dir2, '--transit', '--json'], admin)) as { anchored: string; anchor: { key: string; version: number } };
     expect(json).toMatchObject({ anchored: 'transit', anchor: { key: 'transit/later-anchor', version: 2 } });
+    const members = JSON.parse(await run(vaultCommand, ['members', dir2, '--json'], admin)) as { anchor: { transit: { key: string } } | null };
+    expect(members.anchor?.transit.key).toBe('transit/later-anchor');
+    expect(await run(vaultCommand, ['members', dir2], admin)).toMatch(/^freshness anchor: Vault Transit key transit\/later-anchor \(slot [0-9a-f]{12}, version 2\)$/m);
     // rewrap leaves the older epoch's wrap (below min_decryption_version, reached through the chain) alone.
     expect(await run(vaultCommand, ['rewrap', dir2, '--json'], admin)).toMatch(/"wraps": 0/);
     expect((await run(vaultCommand, ['ls', dir2], admin))).toBe('');

@@ -4,7 +4,10 @@
  * added there were readable by R's key.
  *
  * Nothing in the folder can prove freshness to a computer with no state (R holds every key of the old
- * copy), so the first open on a computer says plainly that a rollback cannot be ruled out
+ * copy). Where the vault has a freshness anchor outside the folder, the new computer refuses the copy
+ * (finding-05-rollback-transit-anchor.test.ts, finding-05-rollback-hardware-anchor.test.ts, for which this
+ * file is the unanchored positive control); otherwise the first open on a computer says plainly that a
+ * rollback cannot be ruled out
  * (`Vault.warnings`; the CLI prints it), and docs/SECURITY.md states the limit. Positive control: the
  * warning is absent where state exists, so it is not printed on every open; before this change
  * (commit e93c914) `Vault` had no warnings at all and the restored copy opened silently.

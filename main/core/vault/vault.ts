@@ -1154,6 +1154,12 @@ export class Vault {
   /** What confirmed this open's freshness (anchors), for people; empty if nothing did. */
   private freshness: string[] = [];
 
+  /** The Transit freshness anchor in force at the current epoch (FORMAT.md §6.16), or null. */
+  get transitAnchor(): TransitAnchor | null {
+    this.ensureOpen();
+    return this.transitAnchorAt(this.head)?.anchor ?? null;
+  }
+
   /** What confirmed that the folder is the newest copy on this open (e.g. "Transit key transit/k"); empty if nothing did. */
   get freshnessAnchors(): readonly string[] {
     return this.freshness;
