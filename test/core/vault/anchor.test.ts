@@ -1,4 +1,4 @@
-// Freshness anchors (main/core/vault/anchor.ts, FORMAT.md §6.16): the Transit anchor's crash and outage
+// Freshness anchors (main/core/vault/anchor.ts, FORMAT.md §6.17): the Transit anchor's crash and outage
 // paths, against the Transit test server over TLS. The attacks themselves are in
 // test/hostile/finding-05-rollback-*-anchor.test.ts.
 import { readdirSync } from 'node:fs';
