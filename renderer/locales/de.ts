@@ -385,5 +385,9 @@ export const de: Catalog = {
     confirmDelete_one: '{{name}} in den Papierkorb verschieben? Sie können es im Reiter „Papierkorb“ wiederherstellen, bis es endgültig entfernt wird.',
     confirmDelete_other: '{{count}} Einträge in den Papierkorb verschieben? Sie können sie im Reiter „Papierkorb“ wiederherstellen, bis sie endgültig entfernt werden.',
     confirmDeleteFolders: 'Ordner werden mit ihrem gesamten Inhalt verschoben.',
+    retentionTitle: 'Wie lange Versionen und gelöschte Einträge aufbewahrt werden', keepVersions: 'Vorige Versionen je Datei', keepDays: 'Aufbewahrungstage',
+    saveRetention: 'Speichern', retentionBounds: 'Tage: 1 bis 3650; Versionen: 0 bis 100.',
+    retentionSaved_one: 'Dieser Tresor behält jetzt {{count}} vorige Version je Datei, und Versionen und gelöschte Einträge {{days}} Tage lang.',
+    retentionSaved_other: 'Dieser Tresor behält jetzt {{count}} vorige Versionen je Datei, und Versionen und gelöschte Einträge {{days}} Tage lang.',
   },
 };

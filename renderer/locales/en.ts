@@ -393,6 +393,10 @@ export const en = {
     confirmDelete_one: 'Move {{name}} to the trash? You can restore it from the Trash tab until it is removed for good.',
     confirmDelete_other: 'Move {{count}} items to the trash? You can restore them from the Trash tab until they are removed for good.',
     confirmDeleteFolders: 'Folders go with everything in them.',
+    retentionTitle: 'How long versions and deleted items are kept', keepVersions: 'Previous versions kept per file', keepDays: 'Days kept',
+    saveRetention: 'Save', retentionBounds: 'Days: 1 to 3650; versions: 0 to 100.',
+    retentionSaved_one: 'This vault now keeps {{count}} previous version per file, and versions and deleted items for {{days}} days.',
+    retentionSaved_other: 'This vault now keeps {{count}} previous versions per file, and versions and deleted items for {{days}} days.',
   },
 } as const;
 
