@@ -80,6 +80,7 @@ export async function startBrowserApp(opts: BrowserStartOptions): Promise<Browse
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     viewport: { width: 1180, height: 780 },
     colorScheme: opts.theme ?? 'light',
+    locale: 'en-US', // the journeys read English labels, whatever this machine's language
     acceptDownloads: true,
   });
   const page = context.pages()[0] ?? (await context.newPage());

@@ -213,6 +213,7 @@ export async function startApp(opts: StartOptions): Promise<AppUnderTest> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     viewport: { width: 1180, height: 780 },
     colorScheme: opts.theme ?? 'light',
+    locale: 'en-US', // the journeys read English labels, whatever this machine's language (german.test.ts switches in Settings)
   });
   const p = context.pages()[0] ?? (await context.newPage());
   page = p;

@@ -59,7 +59,7 @@ describe('npm start without Electron', () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     const errors: string[] = [];
     try {
-      const page = await browser.newPage({ viewport: { width: 1180, height: 780 }, colorScheme: 'light' });
+      const page = await browser.newPage({ viewport: { width: 1180, height: 780 }, colorScheme: 'light', locale: 'en-US' });
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(url);
