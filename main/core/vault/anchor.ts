@@ -1,6 +1,6 @@
 /**
  * Freshness anchors: what lets a computer that has never opened a vault tell a restored older copy
- * of the folder from the real one (docs/SECURITY.md, "Rollback on a new computer"; FORMAT.md §6.16).
+ * of the folder from the real one (docs/SECURITY.md, "Rollback on a new computer"; FORMAT.md §6.17).
  * Everything in the folder of an older copy authenticates under keys a removed member still holds,
  * so freshness must be confirmed by something outside the folder:
  *

@@ -118,7 +118,7 @@ export interface EpochBody {
   /** v2 revocations: SHA-256 (hex) of `epochs/<E>.manifest`, the record files current when it was made. */
   readonly manifest?: string;
   /**
-   * Freshness anchor (anchor.ts, FORMAT.md §6.16): the Transit slot and key version this epoch is
+   * Freshness anchor (anchor.ts, FORMAT.md §6.17): the Transit slot and key version this epoch is
    * anchored at. Once an epoch is anchored, every epoch descending from it is (the anchor is permanent).
    */
   readonly anchor?: EpochAnchor;
@@ -1154,7 +1154,7 @@ export class Vault {
   /** What confirmed this open's freshness (anchors), for people; empty if nothing did. */
   private freshness: string[] = [];
 
-  /** The Transit freshness anchor in force at the current epoch (FORMAT.md §6.16), or null. */
+  /** The Transit freshness anchor in force at the current epoch (FORMAT.md §6.17), or null. */
   get transitAnchor(): TransitAnchor | null {
     this.ensureOpen();
     return this.transitAnchorAt(this.head)?.anchor ?? null;

@@ -1,7 +1,8 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { openVault } from '../../../main/core/vault';
 import { newVault, open, paths, sandbox, type Sandbox } from './helpers';
 
 let sb: Sandbox;
@@ -10,12 +11,14 @@ afterEach(() => sb?.cleanup());
 const root = path.resolve(__dirname, '../../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 
-function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function run(args: string[], child = 'writer-child.ts'): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const p = spawn(tsx, [path.join(__dirname, 'writer-child.ts'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(tsx, [path.join(__dirname, child), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
     p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('close', (code) => resolve({ code, stderr }));
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.on('close', (code) => resolve({ code, stderr, stdout }));
   });
 }
 
@@ -54,4 +57,39 @@ describe('two processes writing one vault at once', () => {
     expect(rep.blobs).toBe(2 * N + 1 + replacedVersions);
     v.lock();
   }, 120_000);
+
+  it('collection running beside two writers deletes only released content: nothing current is lost', async () => {
+    sb = sandbox();
+    const { vault } = await newVault(sb, { passphrase: 'pw' });
+    await vault.mkdir('shared');
+    // No versions kept: every replacement releases the old blob at once, and the collector (its clock ten
+    // days ahead, past the sync grace) deletes released blobs while the writers keep replacing.
+    await vault.setRetention({ days: 30, versions: 0 });
+    vault.lock();
+    const N = 15;
+    const srcA = path.join(sb.base, 'srcA');
+    const srcB = path.join(sb.base, 'srcB');
+    mkdirSync(srcA);
+    mkdirSync(srcB);
+    const [a, b, c] = await Promise.all([
+      run([sb.dir, path.join(sb.base, 'stateA'), 'A', String(N), srcA]),
+      run([sb.dir, path.join(sb.base, 'stateB'), 'B', String(N), srcB]),
+      run([sb.dir, path.join(sb.base, 'stateC'), '40'], 'collector-child.ts'),
+    ]);
+    expect([a.stderr, b.stderr, c.stderr]).toEqual(['', '', '']);
+    expect([a.code, b.code, c.code]).toEqual([0, 0, 0]);
+    const v = await open(sb, { passphrase: 'pw' });
+    const all = paths(v);
+    for (const tag of ['A', 'B']) for (let i = 0; i < N; i++) expect(all).toContain(`shared/${tag}-${i}.txt`);
+    // Every current file decrypts in full (verify), so no blob a record names was collected.
+    const rep = await v.verify();
+    expect(rep.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    v.lock();
+    // And what is left released is collected: only the current content's blobs remain.
+    const later = await openVault(sb.dir, { credentials: { passphrase: 'pw' }, stateDir: sb.state, clock: () => Date.now() + 10 * 86_400_000 });
+    await later.collect();
+    expect(readdirSync(path.join(sb.dir, 'blobs'))).toHaveLength(2 * N + 1);
+    expect((await later.verify()).ok).toBe(true);
+    later.lock();
+  }, 180_000);
 });
