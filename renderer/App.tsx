@@ -1,7 +1,7 @@
 import { Picker } from './Picker';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
-import { coffer, errorOf, errorText } from './util';
+import { coffer, errorOf, errorText, noticeText, storageWarning } from './util';
 import { VaultList } from './screens/VaultList';
 import { CreateVault } from './screens/CreateVault';
 import { VaultView } from './screens/VaultView';
@@ -117,7 +117,7 @@ export function App() {
       coffer().on.accessRequests(() => void refreshVaults()),
       coffer().on.conflicts(() => void refreshVaults()),
       coffer().on.notice((n) => {
-        setNotice(n.message);
+        setNotice(noticeText(n));
         window.setTimeout(() => setNotice(null), 6000);
       }),
     ];
@@ -224,7 +224,7 @@ export function App() {
         {loadError && <div className="alert error" role="alert">{loadError}</div>}
         {lockedMessage && <div className="alert info" role="status">{t(lockedMessage)}</div>}
         <UnsavedEdits vaults={vaults} onOpenVault={(id) => void refreshVaults().then(() => go({ name: 'vault', vaultId: id }))} />
-        {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{info.storageWarning}</div>}
+        {info?.storageWarning && view.name === 'identities' && <div className="alert warn" role="note">{storageWarning(info)}</div>}
         {screen}
       </main>
       <JobsPanel jobs={jobs} vaultId={view.name === 'vault' ? view.vaultId : null} onClear={async () => {

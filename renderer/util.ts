@@ -90,6 +90,28 @@ export function jobTitle(job: Pick<JobInfo, 'kind' | 'title' | 'subject'>): stri
   return job.kind === 'add' ? i18next.t('jobs.kind.add', { name, count, vault }) : i18next.t(`jobs.kind.${job.kind}`, { name, vault });
 }
 
+/** Main's warning about where private keys are kept, in the window's language. */
+export function storageWarning(info: { storageBackend: string; storageWarning: string | null }): string | null {
+  if (!info.storageWarning) return null;
+  if ((i18next.language || 'en') === 'en') return info.storageWarning;
+  return info.storageBackend === 'basic_text' ? i18next.t('settings.storageWarning.basicText') : i18next.t('settings.storageWarning.none');
+}
+
+/**
+ * A notice from the core (touch the key, contacting Vault) in the window's language: its kind and the
+ * one name it carries are enough; anything else as main wrote it.
+ */
+export function noticeText(n: { kind: string; message: string }): string {
+  if ((i18next.language || 'en') === 'en') return n.message;
+  const contacting = n.kind === 'contacting' ? /^Contacting Vault at (.+?)…?$/.exec(n.message) : null;
+  if (contacting) return i18next.t('notice.contacting', { address: contacting[1] ?? '' });
+  const touch = n.kind === 'touch' ? /^Touch your key (.+) if it blinks$/.exec(n.message) : null;
+  if (touch) return i18next.t('notice.touch', { name: touch[1] ?? '' });
+  const pad = /^Enter the PIN on (.+)'s PIN pad$/.exec(n.message);
+  if (pad) return i18next.t('notice.pinPad', { name: pad[1] ?? '' });
+  return n.message;
+}
+
 /** A slot's label; the default labels the core writes ("passphrase", "recovery key") in the current language. */
 export function slotLabel(slot: { type: string; label: string }): string {
   if ((slot.type === 'recovery' && slot.label === 'recovery key') || (slot.type === 'passphrase' && slot.label === 'passphrase')) return slotTypeLabel(slot.type);

@@ -17,6 +17,9 @@ export const de: Catalog = {
     lockedRevoked: 'Ein Tresor wurde gesperrt, weil Ihr Schlüssel nicht mehr zu seinen Mitgliedern gehört. Bitten Sie seine Verwaltung um Zugang.',
     vaultGone: 'Dieser Tresor ist nicht mehr in der Liste.',
   },
+  notice: {
+    contacting: 'Vault unter {{address}} wird kontaktiert…', touch: 'Berühren Sie Ihren Schlüssel {{name}}, wenn er blinkt', pinPad: 'Geben Sie die PIN am PIN-Pad von {{name}} ein',
+  },
   state: { locked: 'gesperrt', unlocked: 'entsperrt', missing: 'nicht verfügbar' },
   slotType: {
     passphrase: 'Passphrase', x25519: 'Mitgliedsschlüssel', recovery: 'Wiederherstellungsschlüssel', 'piv-p256': 'Hardware-Schlüssel',
@@ -254,6 +257,10 @@ export const de: Catalog = {
     module: 'PKCS#11-Modul für Hardware-Schlüssel', modulePlaceholder: 'leer: an den üblichen Orten suchen (libykcs11, opensc-pkcs11)',
     pickModule: 'PKCS#11-Modul auswählen',
     about: 'Über diesen Computer', version: 'Coffer-Version', platform: 'Plattform', storage: 'Speicher für private Schlüssel',
+    storageWarning: {
+      basicText: 'Dieser Computer hat keinen Schlüsselbund-Dienst (das Linux-Backend „basic_text“): Von Coffer gespeicherte private Schlüssel sind nur verschleiert, nicht verschlüsselt. Installieren und entsperren Sie GNOME Keyring oder KWallet, oder bewahren Sie Ihren Mitgliedsschlüssel in einem passphrasegeschützten Tresor-Platz auf.',
+      none: 'Es ist kein Schlüsselbund des Systems verfügbar: Coffer kann auf diesem Computer keine privaten Schlüssel speichern, bis einer da ist.',
+    },
   },
   activity: {
     title: 'Aktivität',

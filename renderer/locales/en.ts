@@ -20,6 +20,9 @@ export const en = {
     lockedRevoked: 'A vault was locked because your key is no longer one of its members. Ask its admin for access.',
     vaultGone: 'That vault is no longer in the list.',
   },
+  notice: {
+    contacting: 'Contacting Vault at {{address}}…', touch: 'Touch your key {{name}} if it blinks', pinPad: 'Enter the PIN on {{name}}’s PIN pad',
+  },
   state: { locked: 'locked', unlocked: 'unlocked', missing: 'unavailable' },
   slotType: {
     passphrase: 'Passphrase', x25519: 'Member key', recovery: 'Recovery key', 'piv-p256': 'Hardware key',
@@ -257,6 +260,10 @@ export const en = {
     module: 'PKCS#11 module for hardware keys', modulePlaceholder: 'empty: look in the usual places (libykcs11, opensc-pkcs11)',
     pickModule: 'Choose the PKCS#11 module',
     about: 'About this computer', version: 'Coffer version', platform: 'Platform', storage: 'Private key storage',
+    storageWarning: {
+      basicText: 'This computer has no keyring service (the Linux “basic_text” backend): private keys stored by Coffer are only obfuscated, not encrypted. Install and unlock GNOME Keyring or KWallet, or keep your member key in a passphrase-protected vault slot instead.',
+      none: 'No system keychain is available: Coffer cannot store private keys on this computer until one is.',
+    },
   },
   activity: {
     title: 'Activity',

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { AppInfo, Settings } from '../../preload/contract';
 import { LANGUAGES, LANGUAGE_NAMES, pickLanguage } from '../i18n';
-import { coffer, errorText } from '../util';
+import { coffer, errorText, storageWarning } from '../util';
 
 export function SettingsScreen(props: { settings: Settings | null; info: AppInfo | null; onSaved: (s: Settings) => void }) {
   const { t } = useTranslation();
@@ -67,7 +67,7 @@ export function SettingsScreen(props: { settings: Settings | null; info: AppInfo
           </tbody>
         </table>
       )}
-      {props.info?.storageWarning && <div className="alert warn" role="note">{props.info.storageWarning}</div>}
+      {props.info?.storageWarning && <div className="alert warn" role="note">{storageWarning(props.info)}</div>}
     </section>
   );
 }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatDateIn, formatRateIn, formatShortDateIn, formatSize, initI18n, localeFor, pickLanguage, resolveLanguage } from '../../renderer/i18n';
 import { de } from '../../renderer/locales/de';
 import { en } from '../../renderer/locales/en';
-import { errorText, formatEta, inLanguage, jobTitle, slotLabel, slotTypeLabel } from '../../renderer/util';
+import { errorText, formatEta, inLanguage, jobTitle, noticeText, slotLabel, slotTypeLabel } from '../../renderer/util';
 
 type Tree = { readonly [k: string]: string | Tree };
 
@@ -135,5 +135,8 @@ describe('renderer i18n mechanism', () => {
     expect(jobTitle({ ...add, subject: { ...add.subject, count: 1 } })).toBe('a.txt zu Team hinzufügen');
     expect(jobTitle({ kind: 'export', title: 'Export a.txt', subject: { name: 'a.txt', count: 1, vault: 'Team' } })).toBe('a.txt exportieren');
     expect(jobTitle({ kind: 'open', title: 'Open a.txt', subject: null })).toBe('Open a.txt');
+    expect(noticeText({ kind: 'contacting', message: 'Contacting Vault at https://v:8200…' })).toBe('Vault unter https://v:8200 wird kontaktiert…');
+    expect(noticeText({ kind: 'touch', message: 'Touch your key Blue if it blinks' })).toBe('Berühren Sie Ihren Schlüssel Blue, wenn er blinkt');
+    expect(noticeText({ kind: 'info', message: 'Vault X: something new.' })).toBe('Vault X: something new.');
   });
 });
