@@ -113,7 +113,7 @@ export function createApi(transport: Transport, getPathForFile: (file: File) => 
     drive: { status: call('drive:status'), mount: call('drive:mount'), unmount: call('drive:unmount'), show: call('drive:show'), copyPassword: call('drive:copyPassword') },
     edits: { list: call('edits:list'), save: call('edits:save'), discard: call('edits:discard') },
     versions: { list: call('versions:list'), restore: call('versions:restore'), export: call('versions:export') },
-    trash: { list: call('trash:list'), restore: call('trash:restore'), empty: call('trash:empty') },
+    trash: { list: call('trash:list'), restore: call('trash:restore'), empty: call('trash:empty'), setRetention: call('trash:setRetention') },
     admin: { passwd: call('admin:passwd'), grantTransit: call('admin:grantTransit'), verify: call('admin:verify') },
     jobs: { list: call('jobs:list'), cancel: call('jobs:cancel'), clearFinished: call('jobs:clearFinished') },
     members: {

@@ -399,6 +399,8 @@ export const channels = {
   /** Writes one version to a file the person picked in the Save dialog (like files:export). */
   'versions:export': { request: z.object({ vaultId: Id, path: VPath, version: z.number().int().min(1), dest: FsPath }), response: z.object({ jobId: z.string() }) },
   'trash:list': { request: VaultRef, response: z.object({ entries: z.array(TrashEntry), retention: Retention }) },
+  /** Changes how long versions and trash are kept (a vault setting: a new epoch carries it). */
+  'trash:setRetention': { request: z.object({ vaultId: Id, days: z.number().int().min(1).max(3650), versions: z.number().int().min(0).max(100) }), response: Retention },
   /** Puts a trash entry back where it was ("NAME (restored)" if the name is taken); the path it got. */
   'trash:restore': { request: z.object({ vaultId: Id, id: Id }), response: z.object({ path: z.string() }) },
   /** Empties the trash (or removes the entries given) for good; their space is freed by a collection after the sync grace. */

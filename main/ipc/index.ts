@@ -57,7 +57,7 @@ export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | '
 }
 
 /** Versions and trash (issue 10 part 3). */
-export function setupVersions(s: AppServices): Group<'versions:list' | 'versions:restore' | 'versions:export' | 'trash:list' | 'trash:restore' | 'trash:empty'> {
+export function setupVersions(s: AppServices): Group<'versions:list' | 'versions:restore' | 'versions:export' | 'trash:list' | 'trash:restore' | 'trash:empty' | 'trash:setRetention'> {
   return {
     'versions:list': (req) => s.vaults.versions(req.vaultId, req.path),
     'versions:restore': (req) => s.vaults.restoreVersion(req.vaultId, req.path, req.version),
@@ -65,6 +65,7 @@ export function setupVersions(s: AppServices): Group<'versions:list' | 'versions
     'trash:list': (req) => s.vaults.trash(req.vaultId),
     'trash:restore': (req) => s.vaults.restoreFromTrash(req.vaultId, req.id),
     'trash:empty': (req) => s.vaults.emptyTrash(req.vaultId, req.ids),
+    'trash:setRetention': (req) => s.vaults.setRetention(req.vaultId, { days: req.days, versions: req.versions }),
   };
 }
 

@@ -188,6 +188,10 @@ class CoreOpenVault implements OpenVault {
     return { emptied: r.emptied, blobs: r.blobs, pending: r.pending };
   }
 
+  setRetention(r: Retention): Promise<Retention> {
+    return this.serial(() => this.v.setRetention(r));
+  }
+
   collect(): Promise<{ blobs: number; bytes: number }> {
     return this.serial(() => this.v.collect());
   }

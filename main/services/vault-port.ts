@@ -93,6 +93,7 @@ export interface OpenVault {
   trash?(): Promise<{ entries: TrashEntry[]; retention: Retention }>;
   restoreFromTrash?(id: string): Promise<{ path: string }>;
   emptyTrash?(ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }>;
+  setRetention?(r: Retention): Promise<Retention>;
   /** Applies retention and frees what the sync grace allows; blobs deleted. */
   collect?(): Promise<{ blobs: number; bytes: number }>;
 }

@@ -546,7 +546,7 @@ export class VaultService {
 
   /* ------------------------------------------------ versions and trash (issue 10 part 3) */
 
-  private history<K extends 'versions' | 'restoreVersion' | 'getVersion' | 'trash' | 'restoreFromTrash' | 'emptyTrash'>(vaultId: string, k: K): NonNullable<OpenVault[K]> {
+  private history<K extends 'versions' | 'restoreVersion' | 'getVersion' | 'trash' | 'restoreFromTrash' | 'emptyTrash' | 'setRetention'>(vaultId: string, k: K): NonNullable<OpenVault[K]> {
     const f = this.unlocked(vaultId).vault[k];
     if (!f) throw new CofferError('USAGE', 'this vault does not keep versions');
     return f.bind(this.unlocked(vaultId).vault) as NonNullable<OpenVault[K]>;
@@ -579,6 +579,11 @@ export class VaultService {
     const restore = this.history(vaultId, 'restoreFromTrash');
     const r = await this.op(vaultId, 'restore from trash', id, () => restore(id));
     return r;
+  }
+
+  async setRetention(vaultId: string, r: Retention): Promise<Retention> {
+    const set = this.history(vaultId, 'setRetention');
+    return this.op(vaultId, 'retention', `${r.versions} versions, ${r.days} days`, () => set(r));
   }
 
   async emptyTrash(vaultId: string, ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }> {

@@ -4,7 +4,7 @@ import type { Catalog } from './en';
 export const de: Catalog = {
   common: {
     cancel: 'Abbrechen', close: 'Schließen', back: 'Zurück', next: 'Weiter', save: 'Speichern', choose: 'Auswählen…', remove: 'Entfernen',
-    dismiss: 'Ausblenden', add: 'Hinzufügen', name: 'Name', loading: 'Wird geladen…', none: '—', ok: 'ok', failed: 'fehlgeschlagen',
+    dismiss: 'Ausblenden', add: 'Hinzufügen', name: 'Name', ok: 'ok', failed: 'fehlgeschlagen',
     fingerprint: 'Fingerabdruck', actions: 'Aktionen', created: 'Erstellt', refresh: 'Aktualisieren',
   },
   nav: {
@@ -32,7 +32,7 @@ export const de: Catalog = {
     eta: 'noch {{eta}}', cancelled: 'Abgebrochen; nichts halb Geschriebenes blieb zurück.',
     state: { queued: 'wartet', running: 'läuft', done: 'fertig', failed: 'fehlgeschlagen', cancelled: 'abgebrochen' },
     cancelJob: '{{title}} abbrechen', dismissJob: '{{title}} ausblenden', totalBar: '{{title}} gesamt', fileBar: '{{title}} aktuelle Datei',
-    filePercent: '{{pct}} % von {{total}}', fileOf: 'Datei {{n}} von {{total}}', rate: '{{rate}}/s',
+    filePercent: '{{pct}} % von {{total}}', fileOf: 'Datei {{n}} von {{total}}',
     kind: {
       add_one: '{{name}} zu {{vault}} hinzufügen', add_other: '{{count}} Einträge zu {{vault}} hinzufügen',
       export: '{{name}} exportieren', open: '{{name}} öffnen', reencrypt: '{{name}} widerrufen und {{vault}} neu verschlüsseln', rotate: 'Schlüssel von {{vault}} erneuern',
@@ -135,17 +135,13 @@ export const de: Catalog = {
     sort: { name: 'Name', size: 'Größe', mtime: 'Geändert' },
     topFolder: 'den obersten Ordner', topFolderOption: '/ (oberster Ordner)',
     items_one: '{{count}} Eintrag', items_other: '{{count}} Einträge',
-    moved: '{{what}} nach {{dir}} verschoben.', deleted: '{{what}} gelöscht.',
+    moved: '{{what}} nach {{dir}} verschoben.',
     noPath: 'Diese Einträge haben keinen Pfad auf diesem Computer (ziehen Sie Dateien aus einem Ordner, nicht aus einer Webseite).',
     addFolders: 'Ordner zum Tresor hinzufügen', addFilesTitle: 'Dateien zum Tresor hinzufügen', exportTitle: '{{name}} exportieren',
     exporting: '{{name}} wird nach {{dest}} exportiert…', downloading: '{{name}} wird heruntergeladen…',
     addFiles: 'Dateien hinzufügen…', addFolder: 'Ordner hinzufügen…', newFolder: 'Neuer Ordner',
     search: 'Namen in diesem Ordner suchen', selection: 'Auswahl', selected: '{{count}} ausgewählt',
     move: 'Verschieben…', delete: 'Löschen…', clearSelection: 'Auswahl aufheben', editForm: 'Bearbeiten',
-    deleteOne: '<b>{{name}}</b> aus dem Tresor löschen? Das lässt sich nicht rückgängig machen: Der verschlüsselte Inhalt wird aus dem Tresor-Ordner entfernt.',
-    deleteMany: '<b>{{count}} Einträge</b> aus dem Tresor löschen? Das lässt sich nicht rückgängig machen: Der verschlüsselte Inhalt wird aus dem Tresor-Ordner entfernt.',
-    deleteOneDir: '<b>{{name}}</b> samt allem in den Ordnern aus dem Tresor löschen? Das lässt sich nicht rückgängig machen: Der verschlüsselte Inhalt wird aus dem Tresor-Ordner entfernt.',
-    deleteManyDir: '<b>{{count}} Einträge</b> samt allem in den Ordnern aus dem Tresor löschen? Das lässt sich nicht rückgängig machen: Der verschlüsselte Inhalt wird aus dem Tresor-Ordner entfernt.',
     moveTo: '{{what}} in Ordner verschieben', destination: 'Zielordner',
     newFolderName: 'Name des neuen Ordners', newNameFor: 'Neuer Name für {{name}}', newName: 'Neuer Name',
     createFolder: 'Ordner anlegen', rename: 'Umbenennen', moveBtn: 'Verschieben', deleteBtn: 'Löschen', deleteN: '{{count}} Einträge löschen',
@@ -389,5 +385,9 @@ export const de: Catalog = {
     confirmDelete_one: '{{name}} in den Papierkorb verschieben? Sie können es im Reiter „Papierkorb“ wiederherstellen, bis es endgültig entfernt wird.',
     confirmDelete_other: '{{count}} Einträge in den Papierkorb verschieben? Sie können sie im Reiter „Papierkorb“ wiederherstellen, bis sie endgültig entfernt werden.',
     confirmDeleteFolders: 'Ordner werden mit ihrem gesamten Inhalt verschoben.',
+    retentionTitle: 'Wie lange Versionen und gelöschte Einträge aufbewahrt werden', keepVersions: 'Vorige Versionen je Datei', keepDays: 'Aufbewahrungstage',
+    saveRetention: 'Speichern', retentionBounds: 'Tage: 1 bis 3650; Versionen: 0 bis 100.',
+    retentionSaved_one: 'Dieser Tresor behält jetzt {{count}} vorige Version je Datei, und Versionen und gelöschte Einträge {{days}} Tage lang.',
+    retentionSaved_other: 'Dieser Tresor behält jetzt {{count}} vorige Versionen je Datei, und Versionen und gelöschte Einträge {{days}} Tage lang.',
   },
 };

@@ -7,7 +7,7 @@
 export const en = {
   common: {
     cancel: 'Cancel', close: 'Close', back: 'Back', next: 'Next', save: 'Save', choose: 'Choose…', remove: 'Remove',
-    dismiss: 'Dismiss', add: 'Add', name: 'Name', loading: 'Loading…', none: '—', ok: 'ok', failed: 'failed',
+    dismiss: 'Dismiss', add: 'Add', name: 'Name', ok: 'ok', failed: 'failed',
     fingerprint: 'Fingerprint', actions: 'Actions', created: 'Created', refresh: 'Refresh',
   },
   nav: {
@@ -35,7 +35,7 @@ export const en = {
     eta: 'ETA {{eta}}', cancelled: 'Cancelled; nothing half-written was left behind.',
     state: { queued: 'queued', running: 'running', done: 'done', failed: 'failed', cancelled: 'cancelled' },
     cancelJob: 'Cancel {{title}}', dismissJob: 'Dismiss {{title}}', totalBar: '{{title}} total', fileBar: '{{title}} current file',
-    filePercent: '{{pct}}% of {{total}}', fileOf: 'file {{n}} of {{total}}', rate: '{{rate}}/s',
+    filePercent: '{{pct}}% of {{total}}', fileOf: 'file {{n}} of {{total}}',
     kind: {
       add_one: 'Add {{name}} to {{vault}}', add_other: 'Add {{count}} items to {{vault}}',
       export: 'Export {{name}}', open: 'Open {{name}}', reencrypt: 'Revoke {{name}} and re-encrypt {{vault}}', rotate: 'Rotate the key of {{vault}}',
@@ -138,17 +138,13 @@ export const en = {
     sort: { name: 'Name', size: 'Size', mtime: 'Modified' },
     topFolder: 'the top folder', topFolderOption: '/ (top folder)',
     items_one: '{{count}} item', items_other: '{{count}} items',
-    moved: 'Moved {{what}} to {{dir}}.', deleted: 'Deleted {{what}}.',
+    moved: 'Moved {{what}} to {{dir}}.',
     noPath: 'Those items have no path on this computer (drag files from a folder, not from a web page).',
     addFolders: 'Add folders to the vault', addFilesTitle: 'Add files to the vault', exportTitle: 'Export {{name}}',
     exporting: 'Exporting {{name}} to {{dest}}…', downloading: 'Downloading {{name}}…',
     addFiles: 'Add files…', addFolder: 'Add folder…', newFolder: 'New folder',
     search: 'Search names in this folder', selection: 'Selection', selected: '{{count}} selected',
     move: 'Move…', delete: 'Delete…', clearSelection: 'Clear selection', editForm: 'Edit',
-    deleteOne: 'Delete <b>{{name}}</b> from the vault? This cannot be undone: the encrypted content is removed from the vault folder.',
-    deleteMany: 'Delete <b>{{count}} items</b> from the vault? This cannot be undone: the encrypted content is removed from the vault folder.',
-    deleteOneDir: 'Delete <b>{{name}}</b> and everything in the folders from the vault? This cannot be undone: the encrypted content is removed from the vault folder.',
-    deleteManyDir: 'Delete <b>{{count}} items</b> and everything in the folders from the vault? This cannot be undone: the encrypted content is removed from the vault folder.',
     moveTo: 'Move {{what}} to folder', destination: 'Destination folder',
     newFolderName: 'New folder name', newNameFor: 'New name for {{name}}', newName: 'New name',
     createFolder: 'Create folder', rename: 'Rename', moveBtn: 'Move', deleteBtn: 'Delete', deleteN: 'Delete {{count}} items',
@@ -397,6 +393,10 @@ export const en = {
     confirmDelete_one: 'Move {{name}} to the trash? You can restore it from the Trash tab until it is removed for good.',
     confirmDelete_other: 'Move {{count}} items to the trash? You can restore them from the Trash tab until they are removed for good.',
     confirmDeleteFolders: 'Folders go with everything in them.',
+    retentionTitle: 'How long versions and deleted items are kept', keepVersions: 'Previous versions kept per file', keepDays: 'Days kept',
+    saveRetention: 'Save', retentionBounds: 'Days: 1 to 3650; versions: 0 to 100.',
+    retentionSaved_one: 'This vault now keeps {{count}} previous version per file, and versions and deleted items for {{days}} days.',
+    retentionSaved_other: 'This vault now keeps {{count}} previous versions per file, and versions and deleted items for {{days}} days.',
   },
 } as const;
 

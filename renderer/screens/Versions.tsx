@@ -130,6 +130,41 @@ export function UndoBar({ vaultId, deleted, onDone }: { vaultId: string; deleted
   );
 }
 
+/** How long versions and trash are kept: a vault setting (every member sees the same). */
+function RetentionForm({ vaultId, retention, onSaved }: { vaultId: string; retention: Retention; onSaved: (r: Retention) => void }) {
+  const { t } = useTranslation();
+  const [days, setDays] = useState(String(retention.days));
+  const [versions, setVersions] = useState(String(retention.versions));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const changed = days !== String(retention.days) || versions !== String(retention.versions);
+  const save = async () => {
+    const d = Number(days);
+    const v = Number(versions);
+    if (!Number.isInteger(d) || d < 1 || d > 3650 || !Number.isInteger(v) || v < 0 || v > 100) {
+      setError(t('trash.retentionBounds'));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onSaved(await coffer().trash.setRetention({ vaultId, days: d, versions: v }));
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="row retention" aria-label={t('trash.retentionTitle')} onSubmit={(e) => { e.preventDefault(); void save(); }}>
+      <label className="field retention-field"><span>{t('trash.keepVersions')}</span><input type="number" min={0} max={100} value={versions} onChange={(e) => setVersions(e.target.value)} aria-label={t('trash.keepVersions')} /></label>
+      <label className="field retention-field"><span>{t('trash.keepDays')}</span><input type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} aria-label={t('trash.keepDays')} /></label>
+      <button type="submit" className="btn small" disabled={busy || !changed}>{t('trash.saveRetention')}</button>
+      {error && <div className="alert error" role="alert">{error}</div>}
+    </form>
+  );
+}
+
 /** The Trash tab: what was deleted, Restore, and Empty trash (confirmed). */
 export function TrashView({ vault }: { vault: VaultSummary }) {
   const { t } = useTranslation();
@@ -184,6 +219,7 @@ export function TrashView({ vault }: { vault: VaultSummary }) {
         {entries && entries.length > 0 && !confirming && <button type="button" className="btn danger" onClick={() => setConfirming(true)}>{t('trash.emptyAll')}</button>}
       </div>
       {retention && <p className="hint">{t('trash.intro', { days: retention.days })}</p>}
+      {retention && <RetentionForm vaultId={vault.id} retention={retention} onSaved={(r) => { setRetention(r); setStatus(t('trash.retentionSaved', { count: r.versions, days: r.days })); }} />}
       {confirming && entries && (
         <div className="alert warn" role="alertdialog" aria-label={t('trash.confirmTitle')}>
           <p style={{ marginTop: 0 }}>{t('trash.confirmEmpty', { count: entries.length })}</p>

@@ -138,6 +138,17 @@ describe('issue 11 item 9: the app in German', () => {
     await page.getByRole('form', { name: 'Bearbeiten' }).waitFor();
     await checkScreen('delete confirmation');
     await page.getByRole('form', { name: 'Bearbeiten' }).getByRole('button', { name: 'Abbrechen' }).click();
+    await row.getByRole('button', { name: 'Weitere Aktionen für Bericht.pdf' }).click();
+    await row.getByRole('button', { name: 'Versionen von Bericht.pdf' }).click();
+    const versions = page.getByRole('dialog', { name: 'Versionen von Bericht.pdf' });
+    await versions.waitFor();
+    await checkScreen('versions');
+    await versions.getByRole('button', { name: 'Schließen' }).click();
+    await page.getByRole('tab', { name: 'Papierkorb' }).click();
+    await page.getByText('Der Papierkorb ist leer.').waitFor();
+    await checkScreen('trash');
+    await page.getByRole('tab', { name: 'Dateien' }).click();
+    await row.waitFor();
 
     // At 820×560 the German labels still fit.
     await page.setViewportSize({ width: 820, height: 560 });

@@ -122,6 +122,19 @@ describe('versions and trash in the app', () => {
     await page.getByRole('status').filter({ hasText: '1 item was removed for good.' }).waitFor();
     await page.getByText('The trash is empty.').waitFor();
 
+    // Retention is a vault setting: changed here, it is what the core (and every member) applies.
+    const retention = page.getByRole('form', { name: 'How long versions and deleted items are kept' });
+    await retention.getByLabel('Previous versions kept per file').fill('3');
+    await retention.getByLabel('Days kept').fill('90');
+    await retention.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'now keeps 3 previous versions per file, and versions and deleted items for 90 days' }).waitFor();
+    await expect(page.getByRole('region', { name: 'Trash' }).textContent()).resolves.toContain('stay here for 90 days');
+    const { openVault } = await import('../../main/core/vault');
+    const check = await openVault(vaultDir, { credentials: { passphrase: PASS }, stateDir: path.join(work, 'check-state') });
+    expect(check.retention).toEqual({ days: 90, versions: 3 });
+    check.lock();
+    await app.screenshot('trash-retention');
+
     // No file content crossed IPC: the older version left the vault only into the file picked.
     const all = app.messages.map((m) => m.json).join('\n');
     expect(all).not.toContain(V1);

@@ -23,10 +23,10 @@ function flat(o: Tree, prefix = ''): Map<string, string> {
 
 /** Keys whose German text is rightly the same as the English (names, technical terms, formats). */
 const SAME_IN_GERMAN = new Set([
-  'common.name', 'common.ok', 'common.none', 'nav.app', 'slotType.passphrase', 'slotType.vault-transit', 'create.passphrase', 'create.transit',
+  'common.name', 'common.ok', 'nav.app', 'slotType.passphrase', 'slotType.vault-transit', 'create.passphrase', 'create.transit',
   'create.sumTransit', 'create.stepN', 'unlock.passphrase', 'unlock.transit', 'unlock.pin', 'hw.token', 'hw.pin', 'hw.tokenLabel', 'transit.addressPlaceholder',
   'transit.keyPlaceholder', 'transit.namespace', 'transit.tls', 'transit.token', 'transit.approle', 'activity.details', 'errors.detail', 'files.sort.name',
-  'vaults.cardLabel', 'request.keyOption', 'unsaved.where', 'files.sizeDate', 'jobs.rate', 'duration.s', 'duration.ms', 'duration.hm',
+  'vaults.cardLabel', 'request.keyOption', 'unsaved.where', 'files.sizeDate', 'duration.s', 'duration.ms', 'duration.hm',
 ]);
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] as string).sort();
