@@ -162,16 +162,23 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const internalDrag = useRef<EntryInfo[] | null>(null);
   forgetOnLock();
 
+  // Listings can overlap (job ends, live adds, conflicts, actions) and come back out of order: only
+  // the newest one started is shown. A listing that raced a lock (VAULT_LOCKED) is not an error to
+  // show here: the lock event turns this view into the unlock screen.
+  const loadStarted = useRef(0);
   const load = useCallback(async () => {
+    const n = ++loadStarted.current;
     try {
       const r = await coffer().files.list({ vaultId: vault.id, path });
+      if (n !== loadStarted.current) return;
       setEntries(r.entries);
       setConflicts(r.conflicts);
       setError(null);
     } catch (e) {
+      if (n !== loadStarted.current) return;
       const err = errorOf(e);
       if (err.code === 'NOT_FOUND' && path !== '/') setPath(parentOf(path));
-      else setError(errorText(err));
+      else if (err.code !== 'VAULT_LOCKED') setError(errorText(err));
     }
   }, [vault.id, path]);
 
