@@ -3,7 +3,7 @@ import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../prelo
 import { Trans, useTranslation } from 'react-i18next';
 import i18next from 'i18next';
 import { formatShortDateIn } from '../i18n';
-import { coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
+import { clickDownload, coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
 import { UndoBar, VersionsPanel } from './Versions';
 
@@ -280,14 +280,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
 
   /** Browser shell: main decrypts the file (a folder: one .zip) into a one-time download; the browser saves it. */
   const download = async (entry: EntryInfo) => {
-    const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
-    const a = document.createElement('a');
-    a.href = r.url;
-    a.download = r.name;
-    a.hidden = true;
-    document.body.append(a);
-    a.click();
-    a.remove();
+    clickDownload(await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path }));
   };
 
   const exportEntry = async (entry: EntryInfo) => {
@@ -417,7 +410,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       {status && <div className="alert info" role="status">{status}</div>}
       {deleted && <UndoBar vaultId={vault.id} deleted={deleted} onDone={() => { setDeleted(null); void load(); }} />}
       {error && <div className="alert error" role="alert">{error}</div>}
-      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
+      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} browser={browser} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
       {edit && (
         <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label={t('files.editForm')}>
           {edit.kind === 'delete' && (
