@@ -365,7 +365,7 @@ export const channels = {
    * file and returns a one-time URL on this server (single use, short-lived, for this page's session);
    * the page opens it and main streams the plaintext as it decrypts (nothing is written to disk).
    */
-  'files:exportDownload': { request: z.object({ vaultId: Id, path: VPath }), response: z.object({ url: z.string().regex(/^\/download\/[A-Za-z0-9_-]{43}$/), name: z.string().min(1).max(1024) }) },
+  'files:exportDownload': { request: z.object({ vaultId: Id, path: VPath, version: z.number().int().min(1).optional() }), response: z.object({ url: z.string().regex(/^\/download\/[A-Za-z0-9_-]{43}$/), name: z.string().min(1).max(1024) }) },
   /** Drag a file out of the window: main decrypts it into the private temp folder and starts an OS drag. */
   'files:dragOut': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },
   'files:mkdir': { request: z.object({ vaultId: Id, path: VPath }), response: Ok },

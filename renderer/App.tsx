@@ -1,7 +1,7 @@
 import { Picker } from './Picker';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { AppInfo, JobInfo, Settings, VaultSummary } from '../preload/contract';
-import { coffer, errorText, noticeText, storageWarning } from './util';
+import { coffer, errorOf, errorText, noticeText, storageWarning } from './util';
 import { VaultList } from './screens/VaultList';
 import { CreateVault } from './screens/CreateVault';
 import { VaultView } from './screens/VaultView';
@@ -65,11 +65,31 @@ export function App() {
   useTheme(settings?.theme);
   useEffect(() => void setLanguage(settings?.language), [settings?.language]);
 
+  // Reads of the vault list can overlap (the 3 s watch, lock, unlock, job and conflict events) and
+  // their replies can come back out of order. Each read has a number: an older read's reply never
+  // replaces a newer one's list, and an error is shown only if no read was started after it (that
+  // read speaks for the present). A read that raced a lock (VAULT_LOCKED: a vault was locked while
+  // the list was being read) is read again, not shown: the vault is simply locked now.
+  const listStarted = useRef(0);
+  const listApplied = useRef(0);
   const refreshVaults = useCallback(async () => {
-    try {
-      setVaults(await coffer().vaults.list());
-    } catch (e) {
-      setLoadError(errorText(e));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const n = ++listStarted.current;
+      try {
+        const list = await coffer().vaults.list();
+        if (n > listApplied.current) {
+          listApplied.current = n;
+          setVaults(list);
+          setLoadError(null); // the list reads again: the old error is out of date
+        }
+        return;
+      } catch (e) {
+        if (n !== listStarted.current) return; // a newer read is under way and will report
+        const err = errorOf(e);
+        if (err.code === 'VAULT_LOCKED' && attempt === 0) continue;
+        setLoadError(errorText(err));
+        return;
+      }
     }
   }, []);
 

@@ -148,3 +148,14 @@ export function useAction(after: () => Promise<unknown>): {
   };
   return { busy, error, status, setError, setStatus, run };
 }
+
+/** Browser shell: opens a one-time download link from files:exportDownload as a link click (never fetch()). */
+export function clickDownload(d: { url: string; name: string }): void {
+  const a = document.createElement('a');
+  a.href = d.url;
+  a.download = d.name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}

@@ -46,7 +46,7 @@ export function setupFiles(s: AppServices): Group<'files:list' | 'files:add' | '
     'files:add': (req) => ({ jobId: s.vaults.addFiles(req.vaultId, req.sources, req.to) }),
     'files:uploadStart': (req) => s.uploads.start(req.vaultId, req.to, req.files, req.folders),
     'files:export': (req) => ({ jobId: s.vaults.exportFile(req.vaultId, req.path, req.dest) }),
-    'files:exportDownload': (req, sender) => s.vaults.exportDownload(req.vaultId, req.path, sender.webContentsId),
+    'files:exportDownload': (req, sender) => s.vaults.exportDownload(req.vaultId, req.path, sender.webContentsId, req.version),
     'files:open': (req) => ({ jobId: s.vaults.openFile(req.vaultId, req.path) }),
     'files:dragOut': async (req, sender) => (await s.vaults.dragOut(req.vaultId, req.path, sender.webContentsId), ok),
     'files:mkdir': async (req) => (await s.vaults.mkdir(req.vaultId, req.path), ok),

@@ -125,7 +125,17 @@ class CoreOpenVault implements OpenVault {
   async readTo(vpath: string, out: Writable, p: TransferProgress): Promise<number> {
     const e = this.v.stat(toCore(vpath));
     if (!e || e.type !== 'file') throw new CofferError('NOT_FOUND', `${vpath}: no such file in vault ${this.name}`);
-    const size = e.size ?? 0;
+    return this.counted(vpath, e.size ?? 0, out, p, (to) => this.v.readFile(toCore(vpath), to, { signal: p.signal }));
+  }
+
+  async readVersionTo(vpath: string, version: number, out: Writable, p: TransferProgress): Promise<number> {
+    const v = this.v.versions(toCore(vpath)).find((x) => x.version === version);
+    if (!v) throw new CofferError('NOT_FOUND', `${vpath}: no version ${version} in vault ${this.name}`);
+    return this.counted(vpath, v.size, out, p, (to) => this.v.readVersion(toCore(vpath), version, to, { signal: p.signal }));
+  }
+
+  /** Runs `read` into `out` through a byte counter that reports progress as the plaintext leaves. */
+  private async counted(vpath: string, size: number, out: Writable, p: TransferProgress, read: (to: Writable) => Promise<number>): Promise<number> {
     p.report({ filesDone: 0, filesTotal: 1, bytesDone: 0, bytesTotal: size, current: vpath });
     let done = 0;
     const counted = new Transform({
@@ -137,7 +147,7 @@ class CoreOpenVault implements OpenVault {
     });
     const sent = pipeline(counted, out, { signal: p.signal });
     sent.catch(() => undefined); // the read below reports the failure; this one is the same
-    const n = await this.v.readFile(toCore(vpath), counted, { signal: p.signal });
+    const n = await read(counted);
     await sent;
     p.report({ filesDone: 1, filesTotal: 1, bytesDone: n, bytesTotal: size, current: null });
     return n;

@@ -90,6 +90,8 @@ export interface OpenVault {
   restoreVersion?(path: string, version: number): Promise<{ path: string; version: number }>;
   /** Writes one version to `dest` (atomically; nothing at `dest` unless it completes). */
   getVersion?(path: string, version: number, dest: string, p: TransferProgress): Promise<void>;
+  /** Streams one version's plaintext to `out` (the browser shell's download); resolves with its length. */
+  readVersionTo?(path: string, version: number, out: Writable, p: TransferProgress): Promise<number>;
   trash?(): Promise<{ entries: TrashEntry[]; retention: Retention }>;
   restoreFromTrash?(id: string): Promise<{ path: string }>;
   emptyTrash?(ids?: string[]): Promise<{ emptied: number; blobs: number; pending: number }>;

@@ -49,6 +49,8 @@ export interface DownloadOffer {
   readonly kind: 'file' | 'folder';
   /** The download's file name (a folder's ends in .zip). */
   readonly name: string;
+  /** A file's previous version (versions:list), instead of its current content. */
+  readonly version?: number;
 }
 
 export type LockReason = EventOf<'event:vaultLocked'>['reason'];
@@ -482,10 +484,20 @@ export class VaultService {
    * Browser shell: "Export" and drag-out are a download (a folder: one .zip). Checks what `vpath` is
    * and asks the shell for a one-time URL the page then opens; the plaintext is streamed by sendDownload.
    */
-  async exportDownload(vaultId: string, vpath: string, webContentsId: number): Promise<{ url: string; name: string }> {
+  async exportDownload(vaultId: string, vpath: string, webContentsId: number, version?: number): Promise<{ url: string; name: string }> {
     const u = this.unlocked(vaultId);
     if (!this.d.offerDownload) throw new CofferError('USAGE', 'downloads are only for the browser window; use Export to save a copy');
     this.touch(vaultId);
+    if (version !== undefined) {
+      // An older version of a file: checked now (it exists, it is kept), named "name (vN).ext" as the Save dialog suggests.
+      const kept = (await this.history(vaultId, 'versions')(vpath)).versions.find((v) => v.version === version);
+      if (!kept) throw new CofferError('NOT_FOUND', `${path.posix.basename(vpath)} has no version ${version} (any more)`);
+      const base = path.posix.basename(vpath);
+      const dot = base.lastIndexOf('.');
+      const name = dot > 0 ? `${base.slice(0, dot)} (v${version})${base.slice(dot)}` : `${base} (v${version})`;
+      const o: DownloadOffer = { vaultId, path: vpath, kind: 'file', name, version };
+      return { url: this.d.offerDownload(webContentsId, o), name };
+    }
     let offer: DownloadOffer;
     // The whole vault: named after it (its name is free text: no slashes or control characters in a file name).
     // eslint-disable-next-line no-control-regex
@@ -509,6 +521,14 @@ export class VaultService {
     this.touch(d.vaultId);
     return this.job(d.vaultId, 'export', `Download ${d.name}`, `${d.path} → download`, { name: d.name, count: 1 }, async (ctl) => {
       if (d.kind === 'folder') return zipFolder(u.vault, d.path, d.name.replace(/\.zip$/, ''), out, onLength, ctl);
+      if (d.version !== undefined) {
+        const readVersionTo = this.history(d.vaultId, 'readVersionTo');
+        const kept = (await this.history(d.vaultId, 'versions')(d.path)).versions.find((v) => v.version === d.version);
+        if (!kept) throw new CofferError('NOT_FOUND', `${path.posix.basename(d.path)} has no version ${d.version} (any more)`);
+        onLength(kept.size);
+        await readVersionTo(d.path, d.version, out, ctl);
+        return;
+      }
       const entry = (await u.vault.list(path.posix.dirname(d.path))).find((e) => e.path === d.path);
       if (!entry || entry.type !== 'file') throw new CofferError('NOT_FOUND', `${d.path} is not in this vault (any more)`);
       onLength(entry.size ?? 0);
@@ -546,7 +566,7 @@ export class VaultService {
 
   /* ------------------------------------------------ versions and trash (issue 10 part 3) */
 
-  private history<K extends 'versions' | 'restoreVersion' | 'getVersion' | 'trash' | 'restoreFromTrash' | 'emptyTrash' | 'setRetention'>(vaultId: string, k: K): NonNullable<OpenVault[K]> {
+  private history<K extends 'versions' | 'restoreVersion' | 'getVersion' | 'readVersionTo' | 'trash' | 'restoreFromTrash' | 'emptyTrash' | 'setRetention'>(vaultId: string, k: K): NonNullable<OpenVault[K]> {
     const f = this.unlocked(vaultId).vault[k];
     if (!f) throw new CofferError('USAGE', 'this vault does not keep versions');
     return f.bind(this.unlocked(vaultId).vault) as NonNullable<OpenVault[K]>;

@@ -3,7 +3,7 @@ import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../prelo
 import { Trans, useTranslation } from 'react-i18next';
 import i18next from 'i18next';
 import { formatShortDateIn } from '../i18n';
-import { coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
+import { clickDownload, coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
 import { UndoBar, VersionsPanel } from './Versions';
 
@@ -162,16 +162,23 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const internalDrag = useRef<EntryInfo[] | null>(null);
   forgetOnLock();
 
+  // Listings can overlap (job ends, live adds, conflicts, actions) and come back out of order: only
+  // the newest one started is shown. A listing that raced a lock (VAULT_LOCKED) is not an error to
+  // show here: the lock event turns this view into the unlock screen.
+  const loadStarted = useRef(0);
   const load = useCallback(async () => {
+    const n = ++loadStarted.current;
     try {
       const r = await coffer().files.list({ vaultId: vault.id, path });
+      if (n !== loadStarted.current) return;
       setEntries(r.entries);
       setConflicts(r.conflicts);
       setError(null);
     } catch (e) {
+      if (n !== loadStarted.current) return;
       const err = errorOf(e);
       if (err.code === 'NOT_FOUND' && path !== '/') setPath(parentOf(path));
-      else setError(errorText(err));
+      else if (err.code !== 'VAULT_LOCKED') setError(errorText(err));
     }
   }, [vault.id, path]);
 
@@ -273,14 +280,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
 
   /** Browser shell: main decrypts the file (a folder: one .zip) into a one-time download; the browser saves it. */
   const download = async (entry: EntryInfo) => {
-    const r = await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path });
-    const a = document.createElement('a');
-    a.href = r.url;
-    a.download = r.name;
-    a.hidden = true;
-    document.body.append(a);
-    a.click();
-    a.remove();
+    clickDownload(await coffer().files.exportDownload({ vaultId: vault.id, path: entry.path }));
   };
 
   const exportEntry = async (entry: EntryInfo) => {
@@ -410,7 +410,7 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
       {status && <div className="alert info" role="status">{status}</div>}
       {deleted && <UndoBar vaultId={vault.id} deleted={deleted} onDone={() => { setDeleted(null); void load(); }} />}
       {error && <div className="alert error" role="alert">{error}</div>}
-      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
+      {versionsOf && <VersionsPanel vaultId={vault.id} path={versionsOf} browser={browser} onClose={() => setVersionsOf(null)} onChanged={() => void load()} />}
       {edit && (
         <form className="card" onSubmit={(e) => { e.preventDefault(); void submitEdit(); }} aria-label={t('files.editForm')}>
           {edit.kind === 'delete' && (

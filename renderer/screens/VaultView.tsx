@@ -160,9 +160,10 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
   /** Files open through the drive when Lock was pressed: shown for a confirmation first. */
   const [openOnLock, setOpenOnLock] = useState<DriveOpenFile[] | null>(null);
 
-  // Unlocking again starts on the files.
+  // Unlocking again starts on the files; an error from before the vault was locked or unlocked is out of date.
   useEffect(() => {
     if (vault.state !== 'unlocked') setTab('files');
+    setError(null);
   }, [vault.state]);
 
   // Activity in the window keeps the vault unlocked.
@@ -194,6 +195,7 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
       }
       setOpenOnLock(null);
       await coffer().vaults.lock({ vaultId: vault.id });
+      setError(null);
       await props.onChanged();
     } catch (e) {
       setError(errorText(e));
@@ -202,6 +204,7 @@ export function VaultView(props: { vault: VaultSummary; jobs: JobInfo[]; onChang
   const forget = async () => {
     try {
       await coffer().vaults.forget({ vaultId: vault.id });
+      setError(null);
       await props.onChanged();
       props.goTo({ name: 'vaults' });
     } catch (e) {

@@ -2,16 +2,17 @@
  * Versions and trash in the window (issue 10 part 3, issue 11 item 7): the "Versions…" panel of a file
  * (list, restore, export an older version through the Save dialog), the Trash tab (restore, empty with
  * confirmation), and the Undo offered after a delete. Only names, sizes and dates cross IPC; an older
- * version's content leaves the vault only through versions:export, to a path the person picked.
+ * version's content leaves the vault only through versions:export, to a path the person picked (in the
+ * browser shell: a one-time download, files:exportDownload with its version).
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FileVersion, Retention, TrashEntry, VaultSummary } from '../../preload/contract';
-import { coffer, errorText, formatBytes, formatDate } from '../util';
+import { clickDownload, coffer, errorText, formatBytes, formatDate } from '../util';
 import { FileIcon, FolderIcon } from '../icons';
 
 /** The versions of one file, with Restore and Export… for each previous one. */
-export function VersionsPanel({ vaultId, path, onClose, onChanged }: { vaultId: string; path: string; onClose: () => void; onChanged: () => void }) {
+export function VersionsPanel({ vaultId, path, browser, onClose, onChanged }: { vaultId: string; path: string; browser: boolean; onClose: () => void; onChanged: () => void }) {
   const { t } = useTranslation();
   const name = path.slice(path.lastIndexOf('/') + 1);
   const [list, setList] = useState<FileVersion[] | null>(null);
@@ -51,6 +52,11 @@ export function VersionsPanel({ vaultId, path, onClose, onChanged }: { vaultId: 
     setError(null);
     setStatus(null);
     try {
+      if (browser) {
+        // Browser shell: a one-time download, as the file's own Export (main decrypts into the response).
+        clickDownload(await coffer().files.exportDownload({ vaultId, path, version: v.version }));
+        return;
+      }
       const dot = name.lastIndexOf('.');
       const defaultName = dot > 0 ? `${name.slice(0, dot)} (v${v.version})${name.slice(dot)}` : `${name} (v${v.version})`;
       const r = await coffer().dialog.saveFile({ title: t('versions.exportTitle', { version: v.version, name }), defaultName });

@@ -295,6 +295,44 @@ describe('browser shell: download and upload routes', () => {
     expect(listing).toContain(`V/${NAME}`);
   });
 
+  it("a replaced file's older version downloads as 'name (vN).ext' (Versions… in the browser shell); a version not kept is refused", async () => {
+    const upload = async (body: Buffer): Promise<void> => {
+      const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: 'draft.txt', size: body.length }], folders: [] });
+      expect(up.ok, JSON.stringify(up.error)).toBe(true);
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/0`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      await ui.services.jobs.wait(up.value.jobId);
+    };
+    const first = Buffer.concat([Buffer.from('first draft, the good one\n'), randomBytes(70_000)]);
+    const second = Buffer.from('second draft, the bad edit\n');
+    await upload(first);
+    await upload(second);
+    const listed = await call<{ versions: { version: number; current: boolean; size: number }[] }>(ws, 'versions:list', { vaultId, path: '/draft.txt' });
+    const old = listed.value.versions.find((v) => !v.current);
+    expect(old?.size).toBe(first.length);
+    const offered = await call<{ url: string; name: string }>(ws, 'files:exportDownload', { vaultId, path: '/draft.txt', version: old?.version });
+    expect(offered.ok, JSON.stringify(offered.error)).toBe(true);
+    expect(offered.value.name).toBe(`draft (v${old?.version}).txt`);
+    const r = await request(port, offered.value.url, { ...nav, Cookie: cookie });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-length']).toBe(String(first.length));
+    expect(r.headers['content-disposition']).toBe(attachment(`draft (v${old?.version}).txt`));
+    expect(r.body.equals(first)).toBe(true);
+    // The same token again, and without the cookie: refused like any download.
+    expect((await request(port, offered.value.url, { ...nav, Cookie: cookie })).status).toBe(404);
+    expect((await request(port, (await call<{ url: string }>(ws, 'files:exportDownload', { vaultId, path: '/draft.txt', version: old?.version })).value.url, nav)).status).toBe(401);
+    // Control: without a version the current content downloads.
+    const cur = await request(port, (await call<{ url: string }>(ws, 'files:exportDownload', { vaultId, path: '/draft.txt' })).value.url, { ...nav, Cookie: cookie });
+    expect(cur.body.equals(second)).toBe(true);
+    expect(await call(ws, 'files:exportDownload', { vaultId, path: '/draft.txt', version: 99 })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
   it('refuses missing files and, in Electron (no download route), the channel', async () => {
     expect(await call(ws, 'files:exportDownload', { vaultId, path: '/nothing.txt' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     // Electron's services have no download route.
