@@ -19,6 +19,7 @@ import { runCoffer } from '../helpers/cli';
 import { startTransitServer, type TransitServer } from '../servers/transit/server';
 import { makeTlsFixtures, writeTlsFixtures } from '../servers/transit/tls-fixtures';
 import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { createFirstVault } from './journeys';
 
 const PASS = 'admin slots journey passphrase';
 const PIN = '123456';
@@ -66,17 +67,7 @@ describe('issue 11 items 5 and 8: hardware key and Transit slots added to an exi
     const transitEnv = { ...cliEnv, VAULT_ADDR: srv.url, VAULT_CACERT: caFile, VAULT_TOKEN: token };
 
     // An existing vault with a passphrase and one file.
-    await page.getByRole('button', { name: 'Create your first vault' }).click();
-    await app.pick('folder', work, () => page.getByRole('button', { name: 'Choose…' }).click());
-    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
-    await page.getByLabel('Vault name').fill('Shared');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
-    await page.getByLabel('Passphrase again').fill(PASS);
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+    await createFirstVault(app, { pickIn: work, dir: vaultDir, name: 'Shared', passphrase: PASS });
     await app.drop([plan]);
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'plan.txt' }).waitFor({ timeout: 60_000 });
 

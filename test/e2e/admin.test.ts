@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { createFirstVault } from './journeys';
 
 const OLD = 'first admin passphrase here';
 const NEW = 'second admin passphrase now';
@@ -30,17 +31,7 @@ describe('issue 11 item 5: admin tasks in the app', () => {
   it('changes the passphrase, checks and repairs with a preview, and requests access from the unlock screen', async () => {
     const { page } = app;
     const vaultDir = path.join(work, 'Admin vault');
-    await page.getByRole('button', { name: 'Create your first vault' }).click();
-    await app.pick('folder', work, () => page.getByRole('button', { name: 'Choose…' }).click());
-    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
-    await page.getByLabel('Vault name').fill('Admin');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Passphrase', { exact: true }).fill(OLD);
-    await page.getByLabel('Passphrase again').fill(OLD);
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+    await createFirstVault(app, { pickIn: work, dir: vaultDir, name: 'Admin', passphrase: OLD });
 
     // Change the passphrase.
     await page.getByRole('tab', { name: 'Keys & health' }).click();

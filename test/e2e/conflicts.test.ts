@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVault } from '../../main/core/vault';
 import { requireChromium, tempDir, type AppUnderTest } from './harness';
 import { startBrowserApp } from './browser-harness';
+import { createFirstVault } from './journeys';
 
 const PASS = 'conflict test passphrase';
 
@@ -34,17 +35,7 @@ describe('sync conflicts in the file browser', () => {
     mkdirSync(theirs, { recursive: true });
     writeFileSync(path.join(mine, 'plan.txt'), 'version 1');
 
-    await page.getByRole('button', { name: 'Create your first vault' }).click();
-    await app.pick('folder', path.dirname(vaultDir), () => page.getByRole('button', { name: 'Choose…' }).click());
-    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
-    await page.getByLabel('Vault name').fill('Plans');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
-    await page.getByLabel('Passphrase again').fill(PASS);
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+    await createFirstVault(app, { pickIn: path.dirname(vaultDir), dir: vaultDir, name: 'Plans', passphrase: PASS });
     await app.drop([path.join(mine, 'plan.txt')]);
     await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'plan.txt' }).waitFor();
 

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Command, RunResult } from '../../main/services/mount';
 import { startBrowserApp } from './browser-harness';
 import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { createFirstVault } from './journeys';
 
 const PASS = 'drive e2e passphrase';
 
@@ -46,17 +47,7 @@ async function createVaultWithFile(app: AppUnderTest, work: string): Promise<voi
   const src = path.join(work, 'src');
   mkdirSync(src, { recursive: true });
   writeFileSync(path.join(src, 'notes.txt'), 'notes in the vault');
-  await page.getByRole('button', { name: 'Create your first vault' }).click();
-  await app.pick('folder', path.dirname(vaultDir), () => page.getByRole('button', { name: 'Choose…' }).click());
-  await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
-  await page.getByLabel('Vault name').fill('Team files');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
-  await page.getByLabel('Passphrase again').fill(PASS);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('button', { name: 'Create vault' }).click();
-  await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+  await createFirstVault(app, { pickIn: path.dirname(vaultDir), dir: vaultDir, name: 'Team files', passphrase: PASS });
   await app.drop([path.join(src, 'notes.txt')]);
   await page.getByRole('table', { name: 'Files' }).getByRole('row', { name: 'notes.txt' }).waitFor();
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireChromium, tempDir, type AppUnderTest } from './harness';
 import { startBrowserApp } from './browser-harness';
+import { createFirstVault } from './journeys';
 
 const MiB = 1024 * 1024;
 
@@ -44,17 +45,7 @@ describe('journey: large file progress and cancel', () => {
   it('shows moving progress for a 300 MiB file, and cancel leaves nothing half-written', async () => {
     const { page } = app;
     const vaultDir = path.join(work, 'vault');
-    await page.getByRole('button', { name: 'Create your first vault' }).click();
-    await app.pick('folder', path.dirname(vaultDir), () => page.getByRole('button', { name: 'Choose…' }).click());
-    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
-    await page.getByLabel('Vault name').fill('Media');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Passphrase', { exact: true }).fill('media passphrase 2026');
-    await page.getByLabel('Passphrase again').fill('media passphrase 2026');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+    await createFirstVault(app, { pickIn: path.dirname(vaultDir), dir: vaultDir, name: 'Media', passphrase: 'media passphrase 2026' });
 
     // Record every value the total progress bar shows, with the stats line beside it.
     await page.evaluate(() => {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireChromium, startApp, tempDir, type AppUnderTest } from './harness';
+import { createFirstVault } from './journeys';
 
 const PASS = 'versions e2e passphrase';
 const V1 = 'first draft: the numbers everyone agreed on';
@@ -32,17 +33,7 @@ describe('versions and trash in the app', () => {
     const src = path.join(work, 'src');
     mkdirSync(src, { recursive: true });
 
-    await page.getByRole('button', { name: 'Create your first vault' }).click();
-    await app.pick('folder', work, () => page.getByRole('button', { name: 'Choose…' }).click());
-    await page.getByLabel('Folder', { exact: true }).fill(vaultDir);
-    await page.getByLabel('Vault name').fill('Budget');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
-    await page.getByLabel('Passphrase again').fill(PASS);
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByRole('button', { name: 'Create vault' }).click();
-    await page.getByRole('heading', { name: 'This vault is empty' }).waitFor();
+    await createFirstVault(app, { pickIn: work, dir: vaultDir, name: 'Budget', passphrase: PASS });
 
     // report.txt, then a second version of it (added again: replaced, the first kept).
     const file = path.join(src, 'report.txt');
