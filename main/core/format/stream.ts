@@ -28,6 +28,8 @@ export class PayloadSealer {
   private stream: PushStream | null = null;
   private readonly pending = Buffer.allocUnsafe(CHUNK_PLAINTEXT);
   private fill = 0;
+  /** How far `pending` has ever held plaintext: `final` wipes that much (a small file's buffer is mostly untouched). */
+  private dirty = 0;
   /** Plaintext bytes consumed so far. */
   total = 0;
 
@@ -67,6 +69,7 @@ export class PayloadSealer {
       if (i === 0 && this.fill > 0) {
         off = CHUNK_PLAINTEXT - this.fill;
         data.copy(this.pending, this.fill, 0, off);
+        this.dirty = CHUNK_PLAINTEXT;
         s.pushInto(this.pending, false, dest);
         this.fill = 0;
       } else {
@@ -76,6 +79,7 @@ export class PayloadSealer {
     }
     data.copy(this.pending, this.fill, off);
     this.fill += data.length - off;
+    if (this.fill > this.dirty) this.dirty = this.fill;
     this.total += data.length;
     return o;
   }
@@ -84,7 +88,9 @@ export class PayloadSealer {
   final(out: Buffer): number {
     const o = this.begin(out);
     (this.stream as PushStream).pushInto(this.pending.subarray(0, this.fill), true, out.subarray(o, o + this.fill + SS_ABYTES));
-    this.na.memzero(this.pending);
+    // Only what ever held plaintext: wiping all 64 KiB for a 4 KiB file faulted in pages that never held
+    // any (with 10,000 small files, a third of revoke --reencrypt's extra CPU in a profile).
+    this.na.memzero(this.pending.subarray(0, this.dirty));
     return o + this.fill + SS_ABYTES;
   }
 }
