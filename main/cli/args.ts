@@ -31,7 +31,10 @@ function explainParseError(e: NodeJS.ErrnoException): string {
     return HABITS[name] ?? `unknown option ${name}`;
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt !== undefined) {
-    return first.includes('argument missing') ? `option ${opt.replace(/ <value>$/, '').replace(', ', '/')} needs a value` : first;
+    if (first.includes('argument missing')) return `option ${opt.replace(/ <value>$/, '').replace(', ', '/')} needs a value`;
+    // A value that starts with a dash (a negative number, say) reads as another option.
+    if (first.includes('ambiguous')) return `option ${opt} was given a value starting with "-"; if that is meant, write it as ${opt}=VALUE`;
+    return first;
   }
   return first;
 }

@@ -116,6 +116,8 @@ describe('item 13: usage messages', () => {
     }
     expect(fails(await run(['encrypt', '-z']), 2)).toBe('coffer: unknown option -z');
     expect(fails(await run(['vault', 'get', 'V', '/', '-o']), 2)).toBe('coffer: option -o/--output needs a value');
+    // A value starting with a dash (node's parser said "argument is ambiguous"): say how to pass it.
+    expect(fails(await run(['vault', 'retention', 'V', '--days', '-3']), 2)).toBe('coffer: option --days was given a value starting with "-"; if that is meant, write it as --days=VALUE');
   });
 
   it('a file that is not a coffer file is said so without jargon', async () => {

@@ -104,6 +104,23 @@ describe('browser shell: download and upload routes', () => {
     return r.value.url;
   };
   const nav = { 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Dest': 'document' };
+  /** Uploads files the way the page does (files:uploadStart, then one PUT /upload per file); each PUT must answer 200. */
+  const upload = async (files: { path: string; body: Buffer }[], folders: string[] = []): Promise<void> => {
+    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: files.map((f) => ({ path: f.path, size: f.body.length })), folders });
+    expect(up.ok, JSON.stringify(up.error)).toBe(true);
+    for (const [i, f] of files.entries()) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/${i}`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin, 'Content-Length': f.body.length } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(f.body);
+      });
+      expect(status, f.path).toBe(200);
+    }
+    await ui.services.jobs.wait(up.value.jobId);
+  };
 
   beforeAll(async () => {
     requireChromium();
@@ -146,17 +163,7 @@ describe('browser shell: download and upload routes', () => {
     const created = await call<{ vault: { id: string } }>(ws, 'vaults:create', { dir: vaultDir, name: 'V', passphrase: 'a passphrase of some length', identityIds: [], recipients: [], hwkeyIds: [], transit: false, recoveryKeyPath: null });
     expect(created.ok, JSON.stringify(created.error)).toBe(true);
     vaultId = created.value.vault.id;
-    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: NAME, size: report.length }], folders: [] });
-    const put = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/0`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin, 'Content-Length': report.length } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.end(report);
-    });
-    expect(put).toBe(200);
-    await ui.services.jobs.wait(up.value.jobId);
+    await upload([{ path: NAME, body: report }]);
   });
   afterAll(async () => {
     ws?.close();
@@ -254,18 +261,7 @@ describe('browser shell: download and upload routes', () => {
     if (!existsSync('/usr/bin/unzip')) throw new Error('/usr/bin/unzip is missing (Debian package unzip): it checks the zip independently of the library that wrote it');
     const a = randomBytes(150_000);
     const u = Buffer.from('Grüße aus dem Tresor\n');
-    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: 'Album/a.bin', size: a.length }, { path: 'Album/Sub/Ünïcode „x“.txt', size: u.length }], folders: ['Album', 'Album/Sub', 'Album/Empty'] });
-    for (const [i, b] of [a, u].entries()) {
-      await new Promise<void>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/${i}`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-        });
-        req.on('error', reject);
-        req.end(b);
-      });
-    }
-    await ui.services.jobs.wait(up.value.jobId);
+    await upload([{ path: 'Album/a.bin', body: a }, { path: 'Album/Sub/Ünïcode „x“.txt', body: u }], ['Album', 'Album/Sub', 'Album/Empty']);
     const offered = await call<{ url: string; name: string }>(ws, 'files:exportDownload', { vaultId, path: '/Album' });
     expect(offered.value.name).toBe('Album.zip');
     const r = await request(port, offered.value.url, { ...nav, Cookie: cookie });
@@ -296,23 +292,10 @@ describe('browser shell: download and upload routes', () => {
   });
 
   it("a replaced file's older version downloads as 'name (vN).ext' (Versions… in the browser shell); a version not kept is refused", async () => {
-    const upload = async (body: Buffer): Promise<void> => {
-      const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: 'draft.txt', size: body.length }], folders: [] });
-      expect(up.ok, JSON.stringify(up.error)).toBe(true);
-      await new Promise<void>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/0`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-      await ui.services.jobs.wait(up.value.jobId);
-    };
     const first = Buffer.concat([Buffer.from('first draft, the good one\n'), randomBytes(70_000)]);
     const second = Buffer.from('second draft, the bad edit\n');
-    await upload(first);
-    await upload(second);
+    await upload([{ path: 'draft.txt', body: first }]);
+    await upload([{ path: 'draft.txt', body: second }]);
     const listed = await call<{ versions: { version: number; current: boolean; size: number }[] }>(ws, 'versions:list', { vaultId, path: '/draft.txt' });
     const old = listed.value.versions.find((v) => !v.current);
     expect(old?.size).toBe(first.length);
@@ -346,17 +329,8 @@ describe('browser shell: download and upload routes', () => {
   it('a tampered blob: the download is broken off, never completed', async () => {
     const name = 'tamper.bin';
     const body = randomBytes(400_000);
-    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: name, size: body.length }], folders: [] });
     const before = new Set(readdirSync(path.join(vaultDir, 'blobs')));
-    await new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/0`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-    await ui.services.jobs.wait(up.value.jobId);
+    await upload([{ path: name, body }]);
     const blob = readdirSync(path.join(vaultDir, 'blobs')).find((b) => !before.has(b)) as string;
     const file = path.join(vaultDir, 'blobs', blob);
     const bytes = readFileSync(file);
@@ -411,16 +385,7 @@ describe('browser shell: download and upload routes', () => {
 
   it('a browser that cancels a download (or goes away) cancels its job; nothing is left behind', async () => {
     const big = Buffer.alloc(48 << 20, 0x5a);
-    const up = await call<{ jobId: string; uploadId: string }>(ws, 'files:uploadStart', { vaultId, to: '/', files: [{ path: 'big.bin', size: big.length }], folders: [] });
-    await new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: `/upload/${up.value.uploadId}/0`, method: 'PUT', headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, Origin: origin } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
-      req.on('error', reject);
-      req.end(big);
-    });
-    await ui.services.jobs.wait(up.value.jobId);
+    await upload([{ path: 'big.bin', body: big }]);
     const url = (await call<{ url: string }>(ws, 'files:exportDownload', { vaultId, path: '/big.bin' })).value.url;
     const received = await new Promise<number>((resolve) => {
       const req = http.request({ host: '127.0.0.1', port, path: url, headers: { Host: `127.0.0.1:${port}`, Cookie: cookie, ...nav } }, (res) => {
