@@ -345,6 +345,14 @@ export class RecordIndex {
     return { ...body, version, clock };
   }
 
+  /**
+   * `body` as a rewrite of itself (re-encryption, a key rewrap): one more change by this writer on its own
+   * clock, so it replaces the record it was made from but stays concurrent with the entry's other edits.
+   */
+  bump(body: RecordBody): RecordBody {
+    return { ...body, version: body.version + 1, clock: { ...(body.clock ?? {}), [this.writer]: (body.clock?.[this.writer] ?? 0) + 1 } };
+  }
+
   /** A record covering every record of the entry in play (resolves a concurrent edit), with `body`'s content. */
   private stampResolve(body: RecordBody, writer: string): RecordBody {
     const all = this.maximal.get(body.id) ?? [];

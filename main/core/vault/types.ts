@@ -100,7 +100,7 @@ export interface EntryInfo {
   readonly mtime: string;
   readonly version: number;
   /** Set for the extra versions kept when copies disagree (sync conflict copies, same-name entries, orphans). */
-  readonly conflict: { readonly source: ConflictSource | 'duplicate-name' | 'orphan'; readonly file: string } | null;
+  readonly conflict: { readonly source: ConflictSource | 'duplicate-name' | 'orphan' | 'concurrent'; readonly file: string } | null;
 }
 
 export interface SlotInfo {

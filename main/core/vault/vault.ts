@@ -42,7 +42,9 @@ import {
   newPassphraseSlotKeys, slotKind, slotTypeForRecipient, wrapSlotSecret, type SlotBody, type SlotIdentities,
   type UnlockCredentials,
 } from './slots';
-import { readMemory, updateMemory } from './state';
+import { readMemory, updateMemory, writerId } from './state';
+import { RecordIndex, type IndexContext, type Node } from './record-index';
+import { PACKS } from './packs';
 import { Ancestry, chooseHistory } from './history';
 import {
   anchorClient, checkTransitAnchor, epochFileHash, hardwareIdentities, keyRefOf, readHardwareAnchor, transitStanzaFor,
@@ -138,13 +140,6 @@ interface SlotObj {
   verified: boolean;
 }
 
-interface Node {
-  /** Record object name (unique per node). */
-  readonly file: string;
-  readonly tag: string;
-  readonly body: RecordBody;
-  readonly conflict: ObjectName['conflict'];
-}
 
 interface Tree {
   readonly byPath: Map<string, { node: Node; info: EntryInfo }>;
@@ -458,7 +453,11 @@ export class Vault {
   private hadState = true;
   /** The descriptor or the current epoch still says format 1: the next change migrates (see migrate). */
   private needsMigration = false;
-  private readonly records = new Map<string, Node>();
+  /** Entry records: loose files and packs, resolved to one record per entry (record-index.ts). */
+  private readonly index: RecordIndex;
+  private get records(): ReadonlyMap<string, Node> {
+    return this.index.nodes;
+  }
   private tree: Tree | null = null;
   private loadProblems: VaultProblem[] = [];
   /** Per slot file and content: the identities it gave, or the error it failed with (derived once). */
@@ -485,6 +484,7 @@ export class Vault {
     this.id = desc.id;
     this.name = desc.name;
     this.keyGuard = desc.strict ? fileKeyGuardFor(desc.strict) : undefined;
+    this.index = new RecordIndex(storage, desc.id);
     // Hardware keys keep their PIN while the vault is unlocked, so the freshness anchor on the token
     // is read and written without asking again; forgotten on lock.
     for (const id of hardwareIdentities(credentials.identities)) id.holdPin();
@@ -542,7 +542,7 @@ export class Vault {
     this.slotIdentityCache.clear();
     for (const k of this.keyCache.values()) sodium().memzero(k);
     this.keyCache.clear();
-    this.records.clear();
+    this.index.clear();
     this.tree = null;
     for (const id of hardwareIdentities(this.credentials.identities)) id.forgetPin();
     this.credentials = {};
@@ -951,113 +951,26 @@ export class Vault {
     return this.revocations.filter((r) => !this.ancestry.descends(epoch, r));
   }
 
-  private recordsStamp: string | null = null;
-  private recordProblems: VaultProblem[] = [];
   private revocationsKey = '';
 
-  private async loadRecords(): Promise<void> {
-    // Nothing added, replaced or removed since the last read (and the history is the same): keep it.
-    const folder = await this.storage.stamp(RECORDS);
-    const stamp = folder === null ? null : `${folder}|${[...this.trusted].sort().join()}|${this.revocationsKey}`;
-    if (stamp !== null && stamp === this.recordsStamp) {
-      this.loadProblems.push(...this.recordProblems);
-      return;
-    }
-    const before = this.loadProblems.length;
-    await this.readRecords();
-    this.recordsStamp = stamp;
-    this.recordProblems = this.loadProblems.slice(before);
+  private loadRecords(): Promise<void> {
+    const ctx: IndexContext = {
+      keysOf: (e) => (this.trusted.has(e) ? this.keyring.get(e) : undefined),
+      untrusted: (e) => (this.keyring.has(e) ? 'fork' : this.epochs.has(e) ? 'unopenable' : 'unknown'),
+      closedBy: (e) => this.closedBy(e),
+      manifestHas: (r, h) => this.manifests.get(r)?.has(h) ?? false,
+      seenVersion: (id) => this.memEntries[id],
+      problem: (p) => this.problem(p),
+      historyKey: `${[...this.trusted].sort().join()}|${this.revocationsKey}`,
+    };
+    return this.index.load(ctx);
   }
 
-  private async readRecords(): Promise<void> {
-    const names = await this.storage.listNames(RECORDS);
-    const seen = new Set<string>();
-    const todo: { file: string; name: ObjectName }[] = [];
-    for (const file of names) {
-      const n = parseObjectName(file, '.rec', HEX32);
-      if (!n) {
-        this.problem({ severity: 'warning', code: 'UNKNOWN_FILE', object: `${RECORDS}/${file}`, message: 'not a record file (left alone)' });
-        continue;
-      }
-      seen.add(file);
-      todo.push({ file, name: n });
-    }
-    for (const k of [...this.records.keys()]) if (!seen.has(k)) this.records.delete(k);
-    const raws = await this.storage.getMany(todo.map((t) => `${RECORDS}/${t.file}`));
-    const closed = new Map<string, string[]>();
-    todo.forEach((t, i) => {
-      const raw = raws[i];
-      const object = `${RECORDS}/${t.file}`;
-      if (!raw || isCofferError(raw)) {
-        this.records.delete(t.file);
-        if (raw) this.problem({ severity: 'error', code: raw.code, object, message: raw.message });
-        return;
-      }
-      const text = raw.toString('latin1');
-      const cached = this.records.get(t.file);
-      // Unchanged bytes under an epoch of the same history, checked against the same revocations:
-      // nothing to decrypt or check again. A revocation that arrived since (another writer's, synced
-      // in) must be applied to records this session already holds, as a fresh open would.
-      if (cached && cached.tag === text && this.trusted.has(this.recordEpochOf(cached))) {
-        const ep = this.recordEpochOf(cached);
-        let by = closed.get(ep);
-        if (!by) {
-          by = this.closedBy(ep);
-          closed.set(ep, by);
-        }
-        if (by.length === 0 || this.recordCheckedUnder.get(t.file) === this.revocationsKey) return;
-      }
-      const epoch = recordEpoch(text);
-      try {
-        if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
-        const keys = this.trusted.has(epoch) ? this.keyring.get(epoch) : undefined;
-        if (!keys) {
-          this.records.delete(t.file);
-          if (this.keyring.has(epoch)) {
-            this.problem({ severity: 'error', code: 'FORK', object, message: `record is under epoch ${epoch}, which is not part of this vault's history (a fork made with a key from before a revocation): ignored` });
-          } else {
-            this.problem({ severity: this.epochs.has(epoch) ? 'warning' : 'error', code: this.epochs.has(epoch) ? 'VAULT_INVALID' : 'VAULT_TAMPERED', object, message: this.epochs.has(epoch) ? `record is under epoch ${epoch}, which these keys cannot open` : `record claims epoch ${epoch}, which this vault does not have (from another vault, or its epoch has not synced yet)` });
-          }
-          return;
-        }
-        let by = closed.get(epoch);
-        if (!by) {
-          by = this.closedBy(epoch);
-          closed.set(epoch, by);
-        }
-        if (by.length > 0) {
-          const h = sha256hex(raw);
-          const r = by.find((x) => !this.manifests.get(x)?.has(h));
-          if (r !== undefined) {
-            throw new CofferError('VAULT_TAMPERED', `record is sealed under epoch ${epoch}, which revocation ${r} closed, and is not among the records that revocation kept: it was written with a key from before the revocation (by a removed member, or on a computer that had not seen it yet); ignored`);
-          }
-        }
-        // The one place a record is decoded: every field is validated (names above all) before use.
-        const body = validateRecordBody(JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown, t.name.id);
-        if (!t.name.conflict) {
-          const seenV = this.memEntries[t.name.id];
-          if (seenV !== undefined && (Math.abs(seenV) > body.version || (seenV < 0 && -seenV >= body.version))) {
-            throw new CofferError('VAULT_TAMPERED', seenV < 0
-              ? `record of deleted entry "${body.name}" reappeared with an old version (v${body.version}): it was replayed`
-              : `record of "${body.name}" is older (v${body.version}) than the version this computer already saw (v${seenV}): it was replayed or rolled back`);
-          }
-        }
-        this.records.set(t.file, { file: t.file, tag: text, body, conflict: t.name.conflict });
-        this.recordEpochs.set(t.file, epoch);
-        this.recordCheckedUnder.set(t.file, this.revocationsKey);
-      } catch (e) {
-        this.records.delete(t.file);
-        const msg = e instanceof SyntaxError ? 'record content is malformed' : (e as Error).message;
-        this.problem({ severity: 'error', code: 'VAULT_TAMPERED', object, message: msg });
-      }
-    });
-  }
-
-  private readonly recordEpochs = new Map<string, string>();
-  /** Record file → the revocations in force (revocationsKey) when it was last checked against their manifests. */
-  private readonly recordCheckedUnder = new Map<string, string>();
-  private recordEpochOf(n: Node): string {
-    return this.recordEpochs.get(n.file) ?? '';
+  /** Re-reads the records after a change that rewrote many of them (problems about records are recomputed). */
+  private async reloadRecords(): Promise<void> {
+    this.loadProblems = this.loadProblems.filter((x) => !x.object.startsWith(`${RECORDS}/`) && !x.object.startsWith(`${PACKS}/`));
+    await this.loadRecords();
+    this.tree = null;
   }
 
   private firstLoad = true;
@@ -1073,6 +986,7 @@ export class Vault {
     if (this.epochs.size === 0) throw new CofferError('VAULT_INVALID', `${this.location} has no valid epoch: it is damaged or incomplete`);
     const mem = await readMemory(this.stateDir, this.id);
     this.memEntries = mem.entries;
+    if (!this.index.writer) this.index.writer = mem.writer ?? await writerId(this.stateDir, this.id);
     if (this.firstLoad) this.hadState = mem.epochN >= 0;
     await this.loadSlots();
     const errors: CofferError[] = [];
@@ -1310,7 +1224,7 @@ export class Vault {
           const source = n.conflict ? n.conflict.source : orphan.has(n.file) ? 'orphan' : i > 0 ? 'duplicate-name' : null;
           const info: EntryInfo = {
             id: n.body.id, path: p, name: shown, type: n.body.type, size: n.body.size, mtime: new Date(n.body.mtime).toISOString(),
-            version: n.body.version, conflict: source ? { source, file: `${RECORDS}/${n.file}` } : null,
+            version: n.body.version, conflict: source ? { source, file: n.conflict?.source === 'concurrent' ? n.conflict.marker : `${RECORDS}/${n.file}` } : null,
           };
           byPath.set(p, { node: n, info });
           infoByFile.set(n.file, info);
@@ -1401,34 +1315,38 @@ export class Vault {
     return this.keyring.get(this.head) as EpochKeys;
   }
 
-  private async writeRecord(body: RecordBody, file = `${body.id}.rec`): Promise<void> {
-    const text = sealRecord(this.headKeys(), body.id, Buffer.from(JSON.stringify(body), 'utf8'));
-    await this.storage.put(`${RECORDS}/${file}`, text);
-    this.records.set(file, { file, tag: text, body, conflict: null });
-    this.recordEpochs.set(file, this.head);
+  /** Writes a change of one entry (stamped with this computer's clock, record-index.ts); returns what was written. */
+  private async writeRecord(body: RecordBody, file = `${body.id}.rec`): Promise<RecordBody> {
+    const n = await this.index.write(this.headKeys(), body, file);
     this.tree = null;
+    return n.body;
   }
 
-  /** Seals and writes many records at once (durable together), under the current epoch. */
-  private async writeRecords(bodies: readonly RecordBody[]): Promise<void> {
-    const keys = this.headKeys();
-    for (let i = 0; i < bodies.length; i += 1024) {
-      const part = bodies.slice(i, i + 1024);
-      const texts = part.map((b) => sealRecord(keys, b.id, Buffer.from(JSON.stringify(b), 'utf8')));
-      await this.storage.putMany(part.map((b, j) => ({ key: recordKey(b.id), data: texts[j] as string })));
-      for (const [j, b] of part.entries()) {
-        const file = `${b.id}.rec`;
-        this.records.set(file, { file, tag: texts[j] as string, body: b, conflict: null });
-        this.recordEpochs.set(file, this.head);
-      }
-    }
+  /** Seals and writes many records at once (durable together), under the current epoch; returns what was written. */
+  private async writeRecords(bodies: readonly RecordBody[]): Promise<RecordBody[]> {
+    const out = await this.index.writeMany(this.headKeys(), bodies);
     this.tree = null;
+    return out;
   }
 
   private async deleteRecord(n: Node): Promise<void> {
-    await this.storage.delete(`${RECORDS}/${n.file}`);
-    this.records.delete(n.file);
+    await this.index.remove(this.headKeys(), n, this.now());
     this.tree = null;
+  }
+
+  /**
+   * Writes a checkpoint when loose records or packs have piled up (record-index.ts): every record into a
+   * few packs, so that the next open reads a bounded number of objects. Under the writer lock.
+   */
+  private async compactIfNeeded(): Promise<void> {
+    if (!this.index.needsCompaction()) return;
+    await this.index.compact(this.headKeys());
+    this.tree = null;
+  }
+
+  /** Writes a checkpoint now (`coffer vault compact`); returns what it wrote and removed. */
+  async compact(): Promise<{ packs: number; records: number; removed: number }> {
+    return this.mutate(() => this.index.compact(this.headKeys()));
   }
 
   private async saveVersions(entries: Record<string, number>): Promise<void> {
@@ -1448,7 +1366,9 @@ export class Vault {
       await this.load();
       if (this.needsMigration) await this.migrateNow();
       await this.heal();
-      return await fn();
+      const out = await fn();
+      await this.compactIfNeeded();
+      return out;
     } finally {
       await release();
     }
@@ -1549,21 +1469,22 @@ export class Vault {
       const all = targets.flatMap((r) => sealedOf(r.body));
       const out = await transform(all);
       const map = new Map(all.map((k, i) => [k, out[i] || k]));
-      const versions: Record<string, number> = {};
       let n = 0;
-      for (const r of targets) {
-        const key = map.get(r.body.key as string) ?? (r.body.key as string);
-        const history = r.body.history?.map((h) => ({ ...h, key: map.get(h.key) ?? h.key }));
-        if (key === r.body.key && (history ?? []).every((h, j) => h.key === r.body.history?.[j]?.key)) continue;
-        const b: RecordBody = { ...r.body, key, version: r.body.version + 1, ...(history ? { history } : {}) };
-        await this.storage.put(`${RECORDS}/${r.file}`, sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')));
-        this.records.set(r.file, { ...r, body: b });
-        this.recordEpochs.set(r.file, this.head);
-        if (!r.conflict) versions[b.id] = b.version;
+      const rewrite = (body: RecordBody): RecordBody => {
+        if (body.type !== 'file' || !body.key) return body;
+        const key = map.get(body.key) ?? body.key;
+        const history = body.history?.map((h) => ({ ...h, key: map.get(h.key) ?? h.key }));
+        if (key === body.key && (history ?? []).every((h, j) => h.key === body.history?.[j]?.key)) return body;
         n++;
+        return this.index.bump({ ...body, key, ...(history ? { history } : {}) });
+      };
+      // A sync client's conflict copies in place; every other record into a checkpoint (record-index.ts).
+      for (const r of targets.filter((x) => x.conflict && x.conflict.source !== 'concurrent')) {
+        const b = rewrite(r.body);
+        if (b !== r.body) await this.writeRecord(b, r.file);
       }
-      await this.saveVersions(versions);
-      this.tree = null;
+      await this.index.compact(this.headKeys(), rewrite);
+      await this.reloadRecords();
       return n;
     });
   }
@@ -1724,9 +1645,7 @@ export class Vault {
           await this.heal();
         } else {
           // Re-read the records (unchanged ones are not decrypted again) to see other writers' entries.
-          this.loadProblems = this.loadProblems.filter((x) => !x.object.startsWith(`${RECORDS}/`));
-          await this.loadRecords();
-          this.tree = null;
+          await this.reloadRecords();
         }
         const versions: Record<string, number> = {};
         const bodies: RecordBody[] = [];
@@ -1749,8 +1668,7 @@ export class Vault {
           current.set(slot, b);
           bodies.push(b);
         }
-        await this.writeRecords(bodies);
-        for (const b of bodies) {
+        for (const b of await this.writeRecords(bodies)) {
           versions[b.id] = b.version;
           recorded.add(b.blob as string);
         }
@@ -1849,6 +1767,15 @@ export class Vault {
       throw signal?.aborted ? new CofferError('CANCELLED', 'cancelled') : e;
     }
     await this.storage.delete(intent);
+    if (this.index.needsCompaction()) {
+      const release = await this.storage.lock();
+      try {
+        await this.reloadRecords();
+        await this.compactIfNeeded();
+      } finally {
+        await release();
+      }
+    }
     progress.finish();
     return { files: plans.length, folders: folders.length, bytes, replaced, skipped };
   }
@@ -2299,7 +2226,9 @@ export class Vault {
       resolve: (vpath) => this.resolve(vpath),
       child: (parent, name) => this.childIndex().get(`${parent}\0${name.normalize('NFC')}`),
       infoOf: (file) => this.getTree().infoByFile.get(file),
-      writeRecord: (body, file) => this.writeRecord(body, file),
+      writeRecord: async (body, file) => {
+        await this.writeRecord(body, file);
+      },
       deleteRecord: (n) => this.deleteRecord(n),
       saveVersions: (v) => this.saveVersions(v),
       ensureDirs: (parts, versions) => this.ensureDirs(parts, versions),
@@ -2420,7 +2349,7 @@ export class Vault {
       if (revoking) {
         // The records known now: after this revocation, records under the epochs it closes count
         // only if listed here (a removed member still holds those epochs' keys).
-        const text = manifestText(eid, [...this.records.values()].map((r) => sha256hex(Buffer.from(r.tag, 'latin1'))));
+        const text = manifestText(eid, this.index.objectHashes());
         await this.storage.put(manifestKey(eid), text);
         manifest = sha256hex(Buffer.from(text, 'latin1'));
         kept = parseManifest(text, eid);
@@ -2715,31 +2644,29 @@ export class Vault {
       const sealed = await this.sealBodies(olds.map((b) => ({ body: { v: 1, id: b, type: 'file', parent: '', name: b, size: 0, mtime: 0, version: 1, key: keyFor.get(b) as string, blob: b } as RecordBody })));
       sealed.forEach((x, i) => keyFor.set(olds[i] as string, x.body.key as string));
     }
-    const versions: Record<string, number> = {};
     const releasedOld = new Set<string>();
-    let records = 0;
-    for (let i = 0; i < all.length; i += 1024) {
-      const part = all.slice(i, i + 1024).map((r) => {
-        let b = r.body;
-        if (b.type === 'file' && b.blob && newBlobs.has(b.blob)) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
-        else b = { ...b, version: b.version + 1 };
-        if (b.history) b = { ...b, history: b.history.map((h) => ({ ...h, blob: newBlobs.get(h.blob) as string, key: keyFor.get(h.blob) as string })) };
-        if (b.released) {
-          for (const x of b.released) releasedOld.add(x.blob);
-          const { released: _r, ...rest } = b;
-          b = rest;
-        }
-        return { r, b, text: sealRecord(this.headKeys(), b.id, Buffer.from(JSON.stringify(b), 'utf8')) };
-      });
-      await this.storage.putMany(part.map((x) => ({ key: `${RECORDS}/${x.r.file}`, data: x.text })));
-      for (const { r, b, text } of part) {
-        this.records.set(r.file, { ...r, tag: text, body: b });
-        this.recordEpochs.set(r.file, this.head);
-        if (!r.conflict) versions[b.id] = b.version;
-        records++;
-        progress.fileDone();
+    const rewrite = (body: RecordBody): RecordBody => {
+      let b = body;
+      if (b.type === 'file' && b.blob && newBlobs.has(b.blob)) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string };
+      if (b.history) b = { ...b, history: b.history.map((h) => ({ ...h, blob: newBlobs.get(h.blob) as string, key: keyFor.get(h.blob) as string })) };
+      if (b.released) {
+        for (const x of b.released) releasedOld.add(x.blob);
+        const { released: _r, ...rest } = b;
+        b = rest;
       }
+      return this.index.bump(b);
+    };
+    // A sync client's conflict copies are rewritten in place; every other record goes into one checkpoint
+    // under the new epoch (record-index.ts), which replaces every pack and loose record.
+    for (const r of all.filter((x) => x.conflict && x.conflict.source !== 'concurrent')) {
+      await this.writeRecord(rewrite(r.body), r.file);
+      progress.fileDone();
     }
+    await this.index.compact(this.headKeys(), rewrite);
+    await this.reloadRecords();
+    const records = this.records.size;
+    const versions: Record<string, number> = {};
+    for (const n of this.records.values()) if (!n.conflict) versions[n.body.id] = n.body.version;
     for (const oldB of new Set([...newBlobs.keys(), ...releasedOld])) await this.storage.delete(blobKey(oldB));
     await this.storage.delete(intent);
     await this.saveVersions(versions);
