@@ -30,7 +30,7 @@ import { nonInteractiveUI, type ProviderUI, type Recipient, type Stanza } from '
 import { defaultConcurrency, runConcurrent, runPool, throwIfAborted } from '../jobs/pool';
 import { ProgressTracker, type ProgressListener } from '../jobs/progress';
 import {
-  EpochKeys, VAULT_KEY_BYTES, openChain, openRecord, parseSignedObject, recordEpoch, sealChain, sealRecord,
+  EpochKeys, VAULT_KEY_BYTES, openChain, parseSignedObject, sealChain,
   signObject, verifyObject, type SignedObject,
 } from './crypto';
 import {
@@ -56,7 +56,7 @@ import './transit-slot';
 import {
   FsStorage, TMP_FOLDER, errnoOf, ownTempKind, ownerOf, pidAlive, tempName, thisHost, type StagedObject, type VaultStorage,
 } from './storage';
-import { nameProblem, validateRecordBody } from './validate';
+import { nameProblem } from './validate';
 import {
   DEFAULT_RETENTION, VersionStore, checkRetention, isLive, liveBlobs, namedBlobs, parseRetention, withPrevious,
   type CollectResult, type Retention, type TrashInfo, type VersionInfo, type VersionPort,
@@ -199,7 +199,6 @@ const KEYS = 'keys';
 const EPOCHS = 'epochs';
 const REQUESTS = 'requests';
 
-const recordKey = (id: string): string => `${RECORDS}/${id}.rec`;
 const blobKey = (id: string): string => `${BLOBS}/${id}.blob`;
 const slotKey = (id: string): string => `${SLOTS}/${id}.slot`;
 const wrapKeyName = (slot: string, epoch: string): string => `${KEYS}/${slot}.${epoch}.key`;
