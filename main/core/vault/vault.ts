@@ -11,7 +11,7 @@
  *   requests/<R>.req         access requests (unauthenticated; approved by `grant`)
  *   tmp/                     temp files, intents, the writer lock (need not be synced)
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,7 +34,7 @@ import {
   signObject, verifyObject, type SignedObject,
 } from './crypto';
 import {
-  EPOCH_ID_RE, EPOCH_PAT, HEX12, HEX32, ID_RE, SLOT_ID_RE, epochNumber, newEpochId, newId, newSlotId,
+  EPOCH_ID_RE, EPOCH_PAT, HEX12, HEX32, SLOT_ID_RE, epochNumber, newEpochId, newId, newSlotId,
   parseObjectName, type ObjectName, exportNames, folderNameFor, normalizeName, type ExportRenameReason,
 } from './names';
 import { generateRecoveryKey, recoverySecretKey } from './recovery';
@@ -46,7 +46,7 @@ import { readMemory, updateMemory } from './state';
 import { Ancestry, chooseHistory } from './history';
 import {
   anchorClient, checkTransitAnchor, epochFileHash, hardwareIdentities, keyRefOf, readHardwareAnchor, transitStanzaFor,
-  validEpochAnchor, writeHardwareAnchor, type EpochAnchor, type TransitAnchor,
+  validEpochAnchor, writeHardwareAnchor, type TransitAnchor,
 } from './anchor';
 import { parseTransitRecipientString } from '../keys/transit/slot';
 import { fileKeyGuardFor, isSealedFileKey, type FileKeyGuard } from '../keys/transit/strict';
@@ -65,66 +65,16 @@ import {
   validProps, type AccessRequest, type AddResult, type EntryInfo, type RecordBody, type RotateResult, type SlotInfo,
   type VaultProblem, type VerifyReport,
 } from './types';
+import {
+  BLOBS, DESCRIPTOR_KEY, EPOCHS, KEYS, RECORDS, REQUESTS, SLOTS, VAULT_FORMAT, VAULT_LIMITS, VAULT_VERSION, blobKey, checkName,
+  conflictName, descriptorBytes, epochKey, manifestKey, nowIso, readDescriptor, recordKey, sha256hex, slotKey, splitVaultPath,
+  wrapKeyName, type EpochBody, type VaultDescriptor,
+} from './layout';
 
-export const DESCRIPTOR_KEY = 'coffer-vault.json';
-export const VAULT_FORMAT = 'coffer-vault';
-/** Written by this build; version 1 vaults still open, and move to 2 on their first change (see migrate). */
-export const VAULT_VERSION = 2;
-const READABLE_VERSIONS: readonly number[] = [1, 2];
+export {
+  DESCRIPTOR_KEY, VAULT_FORMAT, VAULT_LIMITS, VAULT_VERSION, readVaultInfo, splitVaultPath, type EpochBody, type VaultDescriptor,
+} from './layout';
 
-/** Bounds on what a folder can make an open consider (docs/FORMAT.md §6.7). */
-export const VAULT_LIMITS = {
-  /** Epoch files: more is a flooded folder, refused with VAULT_INVALID. */
-  epochFiles: 10_000,
-  /** Slot files: more is refused with VAULT_INVALID. */
-  slotFiles: 1_000,
-  /** Epochs whose key wraps are tried per open; those beyond are reported, not tried. */
-  epochTries: 64,
-} as const;
-
-export interface VaultDescriptor {
-  readonly format: typeof VAULT_FORMAT;
-  readonly version: 1 | 2;
-  readonly id: string;
-  readonly name: string;
-  readonly created: string;
-  /**
-   * Strict mode: every file key is also sealed by this key guard (e.g. "vault-transit:transit/kek"),
-   * so each file open is authorised by it. Covered by the epochs' descriptor hash. docs/VAULT-TRANSIT.md.
-   */
-  readonly strict?: string;
-}
-
-/** The signed body of `epochs/<E>.epoch`. */
-export interface EpochBody {
-  /** 1 in vaults made before format 2; 2 adds memberKeys and manifest. */
-  readonly v: 1 | 2;
-  readonly vault: string;
-  readonly epoch: string;
-  readonly n: number;
-  readonly parents: string[];
-  readonly created: string;
-  /** SHA-256 (hex) of coffer-vault.json's exact bytes. */
-  readonly descriptor: string;
-  /** parent epoch id → its VK sealed under this epoch's chain key. */
-  readonly chain: Record<string, string>;
-  /** Slots wrapped when this epoch was made. */
-  readonly members: string[];
-  /** Slots this epoch revokes (and their fingerprints). */
-  readonly revoked: string[];
-  readonly revokedFingerprints: string[];
-  /** v2: slot id → SHA-256 (hex) of the recipient string it was wrapped for. */
-  readonly memberKeys?: Record<string, string>;
-  /** v2 revocations: SHA-256 (hex) of `epochs/<E>.manifest`, the record files current when it was made. */
-  readonly manifest?: string;
-  /**
-   * Freshness anchor (anchor.ts, FORMAT.md §6.17): the Transit slot and key version this epoch is
-   * anchored at. Once an epoch is anchored, every epoch descending from it is (the anchor is permanent).
-   */
-  readonly anchor?: EpochAnchor;
-  /** How long previous versions and trash entries are kept (versions.ts); absent: the defaults. */
-  readonly retention?: Retention;
-}
 
 interface EpochObj {
   readonly id: string;
@@ -197,24 +147,6 @@ export interface OpProgress {
 
 /** `get` opens files up to this size in memory (payload well under the storage's 1 MiB cap for small objects). */
 const SMALL_GET = 256 * 1024;
-const RECORDS = 'records';
-const BLOBS = 'blobs';
-const SLOTS = 'slots';
-const KEYS = 'keys';
-const EPOCHS = 'epochs';
-const REQUESTS = 'requests';
-
-const recordKey = (id: string): string => `${RECORDS}/${id}.rec`;
-const blobKey = (id: string): string => `${BLOBS}/${id}.blob`;
-const slotKey = (id: string): string => `${SLOTS}/${id}.slot`;
-const wrapKeyName = (slot: string, epoch: string): string => `${KEYS}/${slot}.${epoch}.key`;
-const epochKey = (id: string): string => `${EPOCHS}/${id}.epoch`;
-const manifestKey = (id: string): string => `${EPOCHS}/${id}.manifest`;
-
-/** The descriptor's bytes as coffer writes them (pretty JSON, key order kept, newline). */
-function descriptorBytes(d: VaultDescriptor): Buffer {
-  return Buffer.from(`${JSON.stringify(d, null, 2)}\n`, 'utf8');
-}
 
 const MANIFEST_MAGIC = 'coffer-vault-manifest/v2';
 
@@ -243,28 +175,6 @@ function parseManifest(text: string, epoch: string): Set<string> | null {
 /** Files up to this size are I/O-bound to add; more of them are kept in flight than there are cores. */
 const SMALL_FILE = 256 * 1024;
 
-const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const nowIso = (): string => new Date().toISOString();
-
-/** Splits a vault path into components ('' and '/' are the root). */
-export function splitVaultPath(vpath: string): string[] {
-  const parts = vpath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.').map(normalizeName);
-  for (const p of parts) {
-    if (p === '..') throw new CofferError('USAGE', `vault paths cannot contain "..": ${vpath}`);
-  }
-  return parts;
-}
-
-function checkName(name: string): void {
-  const why = nameProblem(name);
-  if (why !== null) throw new CofferError('USAGE', `invalid name ${JSON.stringify(name)}: ${why}`);
-}
-
-function conflictName(name: string, n: number): string {
-  const dot = name.lastIndexOf('.');
-  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  return `${stem} (conflict ${n})${ext}`;
-}
 
 function fileKeyOf(body: RecordBody): Uint8Array {
   const k = body.key ? decodeB64(body.key) : null;
@@ -292,42 +202,6 @@ function writeOrClose(out: Writable, data: Uint8Array): Promise<void> {
   });
 }
 
-/** Reads the plaintext descriptor; VAULT_INVALID when `dir` is not a vault. */
-async function readDescriptor(storage: VaultStorage): Promise<{ desc: VaultDescriptor; bytes: Buffer }> {
-  const bytes = await storage.get(DESCRIPTOR_KEY);
-  if (!bytes) throw new CofferError('VAULT_INVALID', `${storage.location} is not a coffer vault (no ${DESCRIPTOR_KEY})`);
-  let d: VaultDescriptor;
-  try {
-    d = JSON.parse(bytes.toString('utf8')) as VaultDescriptor;
-  } catch {
-    throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not valid JSON`);
-  }
-  if (d.format !== VAULT_FORMAT || typeof d.id !== 'string' || !ID_RE.test(d.id) || (d.strict !== undefined && typeof d.strict !== 'string')) {
-    throw new CofferError('VAULT_INVALID', `${storage.location}/${DESCRIPTOR_KEY} is not a coffer vault descriptor`);
-  }
-  if (!READABLE_VERSIONS.includes(d.version)) {
-    throw new CofferError('UNSUPPORTED_VERSION', `vault format version ${String(d.version)} is not supported by this build (it reads versions ${READABLE_VERSIONS.join(' and ')})`);
-  }
-  return { desc: d, bytes };
-}
-
-/** What can be read without unlocking: name, id and the slots (for an unlock screen). Unauthenticated. */
-export async function readVaultInfo(dir: string, storage: VaultStorage = new FsStorage(dir)): Promise<{ id: string; name: string; created: string; slots: { id: string; type: string; label: string; fingerprint: string }[] }> {
-  const { desc } = await readDescriptor(storage);
-  const slots: { id: string; type: string; label: string; fingerprint: string }[] = [];
-  for (const o of await storage.list(SLOTS)) {
-    const n = parseObjectName(o.name, '.slot', HEX12);
-    if (!n || n.conflict) continue;
-    try {
-      const raw = await storage.get(`${SLOTS}/${o.name}`);
-      const b = parseSignedObject<SlotBody>((raw ?? Buffer.alloc(0)).toString('utf8'), 'slot').body;
-      slots.push({ id: n.id, type: b.type, label: b.label, fingerprint: b.fingerprint });
-    } catch {
-      /* shown as a problem once unlocked */
-    }
-  }
-  return { id: desc.id, name: desc.name, created: desc.created, slots };
-}
 
 /** C0, DEL and C1 controls, the line and paragraph separators, and the bidi overrides and isolates. */
 const REQUEST_NAME_FORBIDDEN = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
