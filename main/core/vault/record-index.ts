@@ -101,7 +101,9 @@ export class RecordIndex {
   private livePacks: string[] = [];
   private stampKey: string | null = null;
   private problems: Omit<VaultProblem, 'repairable' | 'path'>[] = [];
-  readonly nodes = new Map<string, Node>();
+  readonly records = new Map<string, Node>();
+  /** Revocation epoch → the object hashes its manifest lists (null: format 1, or missing/altered); records.ts fills it. */
+  readonly manifests = new Map<string, Set<string> | null>();
 
   constructor(private readonly storage: VaultStorage, private readonly vaultId: string) {}
 
@@ -130,7 +132,7 @@ export class RecordIndex {
     this.packs.clear();
     this.maximal.clear();
     this.packed.clear();
-    this.nodes.clear();
+    this.records.clear();
     this.stampKey = null;
     this.problems = [];
   }
@@ -268,7 +270,7 @@ export class RecordIndex {
   }
 
   private resolve(ctx: IndexContext, report: (p: Omit<VaultProblem, 'repairable' | 'path'>) => void): void {
-    this.nodes.clear();
+    this.records.clear();
     this.maximal.clear();
     this.packed.clear();
     const superseded = supersededBy([...this.packs.values()].map((p) => p.content));
@@ -290,7 +292,7 @@ export class RecordIndex {
     for (const [file, l] of this.loose) {
       if (l.name.conflict) {
         // A sync client's copy of a record file: shown beside the original, as before packs.
-        if (l.body.gone === undefined) this.nodes.set(file, { file, tag: l.text, body: l.body, conflict: l.name.conflict });
+        if (l.body.gone === undefined) this.records.set(file, { file, tag: l.text, body: l.body, conflict: l.name.conflict });
         continue;
       }
       add(l.body.id, { body: l.body, source: { kind: 'loose', file, text: l.text } });
@@ -310,12 +312,12 @@ export class RecordIndex {
       }
       this.maximal.set(id, [w, ...concurrent.map((c) => c.body)]);
       const key = `${id}.rec`;
-      if (w.gone === undefined) this.nodes.set(key, { file: key, tag: winner.source.kind === 'loose' ? winner.source.text : '', body: w, conflict: null });
+      if (w.gone === undefined) this.records.set(key, { file: key, tag: winner.source.kind === 'loose' ? winner.source.text : '', body: w, conflict: null });
       for (const c of concurrent) {
         if (c.body.gone !== undefined) continue;
         const where = c.source.kind === 'loose' ? `${RECORDS}/${c.source.file}` : `${PACKS}/${c.source.file}`;
         const ck = `${key}~${where}`;
-        this.nodes.set(ck, { file: ck, tag: '', body: c.body, conflict: { source: 'concurrent', marker: where } });
+        this.records.set(ck, { file: ck, tag: '', body: c.body, conflict: { source: 'concurrent', marker: where } });
       }
     }
   }
@@ -363,7 +365,7 @@ export class RecordIndex {
   private remember(b: RecordBody, node: Node | null): void {
     const rest = (this.maximal.get(b.id) ?? []).filter((x) => x.clock && b.clock ? !covers(b.clock, x.clock) : x.version >= b.version);
     this.maximal.set(b.id, [b, ...rest.filter((x) => x !== b)]);
-    if (node) this.nodes.set(node.file, node);
+    if (node) this.records.set(node.file, node);
   }
 
   /** Set once at open: this computer's writer id for version clocks (client state). */
@@ -375,7 +377,7 @@ export class RecordIndex {
     const conflict = file === `${body.id}.rec` ? null : parseObjectName(file, '.rec', HEX32)?.conflict ?? null;
     const node: Node = { file, tag: text, body, conflict };
     if (!conflict) this.remember(body, body.gone === undefined ? node : null);
-    else this.nodes.set(file, node);
+    else this.records.set(file, node);
     this.invalidate();
     return node;
   }
@@ -387,7 +389,7 @@ export class RecordIndex {
   write(keys: EpochKeys, body: RecordBody, file = `${body.id}.rec`, from?: RecordBody): Promise<Node> {
     if (file.includes('~')) throw new CofferError('VAULT_CONFLICT', 'this entry is a concurrent edit of another: keep it with mv (it becomes an entry of its own) or remove it with rm first');
     const isCopy = file !== `${body.id}.rec`;
-    return this.putLoose(keys, this.stampChange(body, this.writer, isCopy ? this.nodes.get(file)?.body ?? null : from), file);
+    return this.putLoose(keys, this.stampChange(body, this.writer, isCopy ? this.records.get(file)?.body ?? null : from), file);
   }
 
   /**
@@ -431,7 +433,7 @@ export class RecordIndex {
     const writer = this.writer;
     if (node.conflict && node.conflict.source !== 'concurrent') {
       await this.storage.delete(`${RECORDS}/${node.file}`);
-      this.nodes.delete(node.file);
+      this.records.delete(node.file);
       this.invalidate();
       return;
     }
@@ -439,14 +441,14 @@ export class RecordIndex {
     const all = this.maximal.get(id) ?? [];
     if (node.conflict) {
       const cur = all[0] ?? node.body;
-      this.nodes.delete(node.file);
+      this.records.delete(node.file);
       const b = this.stampResolve(cur, writer);
       await this.putLoose(keys, b);
       this.maximal.set(id, [b]);
       return;
     }
     const onlyLoose = !this.packed.has(id) && all.length <= 1 && this.loose.has(`${id}.rec`);
-    this.nodes.delete(node.file);
+    this.records.delete(node.file);
     if (onlyLoose) {
       await this.storage.delete(`${RECORDS}/${id}.rec`);
       this.loose.delete(`${id}.rec`);
