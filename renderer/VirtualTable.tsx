@@ -13,7 +13,7 @@
  * scroll it into view first when it was not rendered (Tab keeps working too: focusing a row scrolls
  * it into view, which renders the ones after it).
  */
-import { useCallback, useEffect, useLayoutEffect, useReducer, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useReducer, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 
 /** What the row of index `index` must spread onto its own `<tr>`. */
@@ -61,47 +61,68 @@ function rowBlockHeight(el: HTMLTableRowElement): number {
   return h;
 }
 
+/**
+ * The height rows of a table (by class name) were last measured at: the next table of that kind
+ * starts from it, so its first rows measure as estimated and need no second render.
+ */
+const learned = new Map<string, number>();
+
 export function VirtualTable(p: VirtualTableProps) {
   const tableRef = useRef<HTMLTableElement>(null);
   const headRef = useRef<HTMLTableSectionElement>(null);
   const bodyRef = useRef<HTMLTableSectionElement>(null);
   const scroller = useRef<HTMLElement | null>(null);
   const getScrollElement = useCallback(() => (scroller.current ??= scrollParent(tableRef.current)), []);
-  const [margin, setMargin] = useState(0);
+  const kind = p.className ?? '';
+  const estimate = learned.get(kind) ?? p.rowHeight;
+  const overscan = p.overscan ?? 8;
+  // The scroll margin is read at every render; a change re-renders only when it is larger than the
+  // overscan can absorb (any scroll re-renders with the exact value anyway).
+  const margin = useRef(0);
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
   const virtualizer = useVirtualizer<HTMLElement, HTMLTableRowElement>({
     count: p.count,
     getScrollElement,
-    estimateSize: () => p.rowHeight,
-    overscan: p.overscan ?? 8,
-    scrollMargin: margin,
+    estimateSize: () => estimate,
+    overscan,
+    scrollMargin: margin.current,
     getItemKey: p.getKey,
-    measureElement: rowBlockHeight,
+    measureElement: (el) => {
+      const h = rowBlockHeight(el);
+      const next = el.nextElementSibling;
+      if (!next || next.hasAttribute('data-index') || next.hasAttribute('data-spacer')) learned.set(kind, h); // a row without detail rows
+      return h;
+    },
   });
 
   // Where the first virtual row starts in the scroller's content: below the header and the lead
   // row. Re-measured after every render (the alerts, forms and bars above the table come and go)
   // and whenever the scroller's content changes size.
-  const [, relayout] = useReducer((n: number) => n + 1, 0);
-  useLayoutEffect(() => {
+  const hasLead = !!p.lead;
+  const remeasure = useCallback(() => {
     const el = getScrollElement();
-    const anchor = p.lead ? bodyRef.current?.rows[0] : headRef.current;
+    const anchor = hasLead ? bodyRef.current?.rows[0] : headRef.current;
     if (!el || !anchor) return;
     const m = anchor.getBoundingClientRect().bottom - el.getBoundingClientRect().top - el.clientTop + el.scrollTop;
-    if (Math.abs(m - margin) >= 0.5) setMargin(m);
-  });
+    const moved = Math.abs(m - margin.current);
+    margin.current = m;
+    if (moved > (overscan / 2) * estimate) rerender();
+  }, [getScrollElement, hasLead, overscan, estimate]);
+  useLayoutEffect(remeasure);
   useEffect(() => {
     const el = getScrollElement();
     if (!el || typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(() => relayout());
+    const ro = new ResizeObserver(remeasure);
     for (const c of Array.from(el.children)) ro.observe(c);
     return () => ro.disconnect();
-  }, [getScrollElement]);
+  }, [getScrollElement, remeasure]);
 
   const items = virtualizer.getVirtualItems();
   const first = items[0];
   const last = items[items.length - 1];
-  const top = first ? first.start - margin : 0;
-  const bottom = last ? virtualizer.getTotalSize() - (last.end - margin) : 0;
+  const m = virtualizer.options.scrollMargin;
+  const top = first ? first.start - m : 0;
+  const bottom = last ? virtualizer.getTotalSize() - (last.end - m) : 0;
   const firstIndex = p.lead ? 3 : 2; // aria-rowindex of row 0: after the header (and the lead row)
 
   /** Arrow Up / Down: the same column of the neighbouring row (rendered first if it was not). */
