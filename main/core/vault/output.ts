@@ -87,7 +87,7 @@ export class OutputTree {
     this.durable = opts.durable ?? true;
     this.batchFiles = opts.batchFiles ?? 4096;
     this.batchBytes = opts.batchBytes ?? 256 << 20;
-    this.folders.set('', root);
+    this.folders.set('[]', root);
     this.devs.set(root.pin.dev, root.pin.path);
   }
 
@@ -109,7 +109,8 @@ export class OutputTree {
   /** The folder `rel` (names, one per level) under the destination, made if missing; cached for the run. */
   folder(rel: readonly string[]): Folder {
     this.usable();
-    const key = rel.join('/');
+    if (rel.length === 0) return this.root;
+    const key = JSON.stringify(rel); // unambiguous: no name can make another folder's key
     const hit = this.folders.get(key);
     if (hit) {
       try {
@@ -119,7 +120,6 @@ export class OutputTree {
       }
       return hit;
     }
-    if (rel.length === 0) return this.root;
     const name = rel[rel.length - 1] as string;
     checkName(name, this.root.shown);
     const parent = this.folder(rel.slice(0, -1));
@@ -142,7 +142,7 @@ export class OutputTree {
   /** Releases pinned folders that no partial file needs (keeps the root). */
   private unpinIdle(): void {
     for (const [k, f] of this.folders) {
-      if (k === '' || f.uses > 0 || this.fresh.has(f)) continue;
+      if (f === this.root || f.uses > 0 || this.fresh.has(f)) continue;
       f.pin.release();
       this.folders.delete(k);
     }

@@ -88,7 +88,16 @@ export class PinnedDir {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new PinRefused('missing', display);
       if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') throw new PinRefused('link', display);
-      if (code === 'ENOTDIR') throw new PinRefused('not-folder', display);
+      if (code === 'ENOTDIR') {
+        // O_DIRECTORY | O_NOFOLLOW on a link gives ENOTDIR on Linux: say which it is.
+        let link = false;
+        try {
+          link = lstatSync(through).isSymbolicLink();
+        } catch {
+          link = false;
+        }
+        throw new PinRefused(link ? 'link' : 'not-folder', display);
+      }
       throw e;
     }
     try {
