@@ -13,13 +13,18 @@
  *     streams blobs only when their size is exactly the one their record implies;
  *   - uses a subfolder (epochs, slots, keys, records, blobs, requests, tmp) only after lstat shows a
  *     real directory inside the vault root, and creates one only where nothing exists (never through
- *     a link); the check is repeated for every operation, not cached;
- *   - creates temp, intent and lock files with O_CREAT | O_EXCL | O_NOFOLLOW in the real tmp/ only.
+ *     a link); the check is repeated for every operation, except where a folder is PINNED for the
+ *     per-file steps of add and get (pinned.ts: checked once, then reached through its descriptor, so a
+ *     link swapped in afterwards is never followed; re-checked every second);
+ *   - creates temp, intent and lock files with O_CREAT | O_EXCL | O_NOFOLLOW in the real tmp/ only,
+ *     and new small blobs the same way in the real blobs/ (`stageBytes` with a key).
  *
  * Keys are relative slash paths such as `records/3f…a1.rec`. Every put is atomic and durable:
  * the bytes go to `tmp/`, are flushed (fdatasync: the data and the size needed to read it), then
  * renamed into place, and the folder is fsynced, so a crash or power cut at any instant leaves either
- * the old object or the new one.
+ * the old object or the new one. A new immutable object under a fresh random name (a small blob) is
+ * instead created in place, durable at `commit` (one syncfs per batch, durable.ts), and referenced by
+ * nothing before that: the caller's intent lists it for cleanup after a crash.
  */
 import {
   closeSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, writeSync, constants as fsc, type Stats,
