@@ -20,9 +20,10 @@
  */
 import { lstatSync, renameSync, unlinkSync, constants as fsc } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { CofferError } from '../errors';
-import { partialPath, sweepPartials } from './confine';
+import { partialName, sweepPartials } from './confine';
 import { syncBatch } from './durable';
 import { PinnedDir, PinRefused } from './pinned';
 import { nameProblem } from './validate';
@@ -77,6 +78,8 @@ export class OutputTree {
   /** Parents of folders made since the last flush: their new entries are synced with the batch. */
   private fresh = new Set<Folder>();
   private closed = false;
+  private readonly prefix = randomBytes(3).toString('hex');
+  private counter = 0;
   private readonly overwrite: boolean;
   private readonly durable: boolean;
   private readonly batchFiles: number;
@@ -178,7 +181,9 @@ export class OutputTree {
       }
       if (exists) throw new CofferError('EXISTS', `${path.join(folder.shown, name)} already exists`);
     }
-    const partial = path.basename(partialPath(path.join(folder.shown, name)));
+    // Unique per file without a random draw each (each costs getrandom and OpenSSL's getpid): a random
+    // prefix for this tree and a counter. O_EXCL still refuses anything already there.
+    const partial = partialName(name, `${this.prefix}${(this.counter++ & 0xffffff).toString(16).padStart(6, '0')}`);
     const full = folder.pin.at(partial);
     this.writing.add(full);
     folder.uses++;
