@@ -27,7 +27,7 @@
  * nothing before that: the caller's intent lists it for cleanup after a crash.
  */
 import {
-  closeSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, writeSync, constants as fsc, type Stats,
+  closeSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync, constants as fsc, type Stats,
 } from 'node:fs';
 import { lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -320,6 +320,22 @@ function writeNewSync(file: string, data: Uint8Array | string): void {
     while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** writeNewSync, removing the file if it was created but could not be written (a full disk). */
+function writeNewOrRemove(file: string, data: Uint8Array): void {
+  try {
+    writeNewSync(file, data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      try {
+        unlinkSync(file);
+      } catch {
+        /* never created */
+      }
+    }
+    throw e;
   }
 }
 
@@ -693,6 +709,11 @@ export class FsStorage implements VaultStorage {
       const entry = this.pinEntry(folder, true) as { pin: PinnedDir; checked: number; uses: number };
       const target = entry.pin.at(name);
       const real = path.join(entry.pin.path, name);
+      if (!entry.pin.viaFd) {
+        // Path fallback: written at once, right after the folder check, leaving no await in between.
+        writeNewOrRemove(target, data);
+        return { bytes: data.byteLength, token: real, placed: key };
+      }
       entry.uses++;
       try {
         const fh = await open(target, CREATE_FLAGS, 0o644);
