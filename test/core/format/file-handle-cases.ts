@@ -252,6 +252,55 @@ export function fileHandleCases(backend: SodiumBackend['name']): void {
       expect(written.equals(pt.subarray(0, written.length))).toBe(true);
     });
 
+    /** A source handle whose positional reads go through `read` (to shorten or cut them). */
+    function reshapeReads(fh: FileHandle, read: (buf: Buffer, off: number, len: number, pos: number) => Promise<{ bytesRead: number }>): FileHandle {
+      return new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'read') return (buf: Buffer, off: number, len: number, pos: number) => read(buf, off, len, pos);
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    }
+
+    it('short reads in the middle of a step are continued: same bytes out', async () => {
+      const pt = randomBytes(5 * STEP + 321);
+      const input = file('pt');
+      writeFileSync(input, pt);
+      const output = file('enc');
+      await withHandles(input, output, async (s, d) => {
+        // Every read returns at most a third of what was asked (as a read interrupted by a signal may).
+        const src = reshapeReads(s, (buf, off, len, pos) => s.read(buf, off, Math.max(1, Math.floor(len / 3)), pos));
+        await encryptFileHandle(src, d, [id.recipient()]);
+      });
+      expect((await decryptToBuffer(output)).equals(pt)).toBe(true);
+    });
+
+    it('a step cut short is the end of the file: reads ahead that find more data (the file grew) leave no gap', async () => {
+      const pt = randomBytes(8 * STEP);
+      const input = file('pt');
+      writeFileSync(input, pt);
+      const cut = 2 * STEP + 1000; // the file "ends" here for the read that reaches it first
+      let cutDone = false;
+      const output = file('enc');
+      const r = await withHandles(input, output, async (s, d) => {
+        const src = reshapeReads(s, async (buf, off, len, pos) => {
+          if (!cutDone && pos < cut && pos + len > cut) {
+            cutDone = true;
+            await new Promise((res) => setTimeout(res, 50)); // the reads after it are issued (and done) first
+            return s.read(buf, off, cut - pos, pos);
+          }
+          if (pos === cut && cutDone) return { bytesRead: 0 }; // end of file, then the file grows
+          return s.read(buf, off, len, pos);
+        });
+        return encryptFileHandle(src, d, [id.recipient()]);
+      });
+      // Reads for steps 3 and 4 were in flight and found data; none of it follows the cut.
+      // (Checked against a loop without the `bytesRead < STEP` stop: it sealed steps 3 and 4 after the cut.)
+      expect(r.plaintextBytes).toBe(cut);
+      expect((await decryptToBuffer(output)).equals(pt.subarray(0, cut))).toBe(true);
+    });
+
     it('a slow disk changes nothing in the output', async () => {
       const pt = randomBytes(5 * STEP + 3);
       const input = file('pt');
