@@ -35,7 +35,7 @@ export default tseslint.config(
     files: ['main/core/keys/**/*.ts'],
     rules: restrict([
       ...corePatterns,
-      { group: ['**/vault', '**/vault/**', '**/jobs', '**/jobs/**'], message: 'Key providers depend only on format/ and crypto/: vault-specific code lives in main/core/vault/ (e.g. vault/transit-slot.ts).' },
+      { group: ['**/vault', '**/vault/**', '**/jobs', '**/jobs/**', '**/webdav', '**/webdav/**'], message: 'Key providers depend only on format/ and crypto/: vault-specific code lives in main/core/vault/ (e.g. vault/transit-slot.ts, vault/transit-rewrap.ts).' },
     ]),
   },
   {

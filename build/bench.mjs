@@ -13,6 +13,8 @@
 //             (build/bench-webdav.mjs)
 //     versions the cost of keeping versions: time and bytes per replaced file, beside restic's second
 //             snapshot (build/bench-versions.mjs; --versions-files N, --versions-size BYTES)
+//     app     open a folder of --app-files 10000 entries in the file browser: first paint in Chromium
+//             through the browser shell (`coffer ui`), median of --runs (build/bench-app.mjs)
 //   e.g. `npm run bench -- --only file --size 256M --runs 5` re-runs one part; `--report` measures nothing
 //   and rebuilds the tables from docs/bench-results.json.
 // Every row writes its result to docs/bench-results.json; the goals table in docs/BENCHMARKS.md (between
@@ -24,11 +26,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeRandomFile, measure, median, option, parseSize, writeSection } from './bench-util.mjs';
+import { rowApp } from './bench-app.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => option(args, name, dflt);
-const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault', 'webdav', 'versions'];
+const ROWS = ['file', 'big', 'tree', 'rotate', 'scale', 'vault', 'webdav', 'versions', 'app'];
 const list = (s) => (s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : []);
 const only = list(opt('only', ''));
 const skip = list(opt('skip', ''));
@@ -44,6 +47,7 @@ const runs = Math.max(1, Number(opt('runs', '3')));
 const treeRuns = Math.max(1, Number(opt('tree-runs', '2')));
 const N = Number(opt('files', '10000'));
 const scaleN = Number(opt('scale-files', '100000'));
+const appN = Number(opt('app-files', '10000'));
 const work = mkdtempSync(path.join(opt('dir', os.tmpdir()), 'coffer-bench-'));
 const cli = path.join(root, 'dist/main/cli.js');
 const resultsFile = path.join(root, 'docs/bench-results.json');
@@ -362,8 +366,13 @@ function goalsTable(R) {
     const peak = Math.max(b.enc.rss, b.dec.rss, f.enc.coffer.rss, f.dec.coffer.rss);
     lines.push(`| peak RSS, ${fmtSize(f.size)} and ${fmtSize(b.size)} | flat, ≤ 96 MiB | ${fmtSize(f.size)}: ${mib(f.enc.coffer.rss)} / ${mib(f.dec.coffer.rss)}; ${fmtSize(b.size)}: ${mib(b.enc.rss)} / ${mib(b.dec.rss)} (enc / dec) | — | ${verdict(peak <= 96)} |`);
   }
+  const a = R.app;
+  if (a) {
+    const ms = (x) => `${Number(x).toFixed(0)} ms`;
+    lines.push(`| app: open a folder of ${a.entries} entries in the file browser | first paint ≤ 200 ms (the list is virtualised) | ${ms(a.paint)} (median of ${a.runs}; the first open after unlock ${ms(a.firstPaint)}); ${a.rows} rows in the DOM of ${a.entries}; CPU per open: server ${ms(a.cpuServer)}, Chromium ${ms(a.cpuBrowser)} | — (no peer) | ${verdict(a.paint <= 200)}: ${ratio(a.paint, 200)} the goal. files.list through the bridge ${ms(a.list)} (server CPU ${ms(a.listCpu)}; one-entry folder ${ms(a.listTop)}, server CPU ${ms(a.listTopCpu)}), the window after its reply ≈ ${ms(a.render)} |`);
+  }
   lines.push('', 'When each row was measured (UTC, and the 1-minute load average of the 2-core machine at the start of the row):',
-    ...['file', 'big', 'tree', 'rotate', 'scale'].map((r) => `- ${r}: ${when(r)}`));
+    ...['file', 'big', 'tree', 'rotate', 'scale', 'app'].map((r) => `- ${r}: ${when(r)}`));
   return lines.join('\n');
 }
 
@@ -389,7 +398,10 @@ async function main() {
   console.log(`bench: rows ${selected.join(', ')} in ${work} (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   const R = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
   const state = {};
-  const impl = { file: rowFile, big: rowBig, tree: rowTree, rotate: rowRotate, scale: rowScale };
+  const impl = {
+    file: rowFile, big: rowBig, tree: rowTree, rotate: rowRotate, scale: rowScale,
+    app: async () => ({ ...conditions(), ...(await rowApp({ root, work, cli, env, runs, files: appN })) }),
+  };
   for (const row of selected) {
     if (row === 'vault') {
       const r = spawnSync(process.execPath, [path.join(root, 'build/bench-vault.mjs'), ...args], { stdio: 'inherit' });

@@ -71,6 +71,29 @@ export async function setLanguage(choice: LanguageChoice | undefined): Promise<v
   if (typeof document !== 'undefined') document.documentElement.lang = lng;
 }
 
+/**
+ * Intl formatters, made once per locale and options: building one costs far more than formatting
+ * with it (the file list formats a size and two dates per row, on every render of every row).
+ */
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function numberFormat(locale: string, digits: number): Intl.NumberFormat {
+  const key = `n ${digits} ${locale}`;
+  let f = formatters.get(key) as Intl.NumberFormat | undefined;
+  if (!f) formatters.set(key, (f = new Intl.NumberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits })));
+  return f;
+}
+function dateFormat(locale: string, short: boolean): Intl.DateTimeFormat {
+  const key = `d ${short ? 'short' : 'long'} ${locale}`;
+  let f = formatters.get(key) as Intl.DateTimeFormat | undefined;
+  if (!f) {
+    f = short
+      ? new Intl.DateTimeFormat(locale, { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' })
+      : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** Sizes in the current locale: 1,5 MB in German, 1.5 MB in English (SI units, as the rest of the app). */
 export function formatSize(n: number | null | undefined, locale: string = currentLocale()): string {
   if (n === null || n === undefined) return '—';
@@ -82,12 +105,12 @@ export function formatSize(n: number | null | undefined, locale: string = curren
     i++;
   }
   const digits = i === 0 || v >= 10 ? 0 : 1;
-  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(v)} ${units[i]}`;
+  return `${numberFormat(locale, digits).format(v)} ${units[i]}`;
 }
 
 /** A transfer rate: "1,5 MB/s" in German. */
 export function formatRateIn(bytesPerSecond: number, locale: string = currentLocale()): string {
-  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format(bytesPerSecond / 1e6)} MB/s`;
+  return `${numberFormat(locale, 1).format(bytesPerSecond / 1e6)} MB/s`;
 }
 
 function toDate(when: string | number | null | undefined): Date | null {
@@ -99,11 +122,11 @@ function toDate(when: string | number | null | undefined): Date | null {
 /** Date and time, day-month-year in German (01.12.2026, 14:05). */
 export function formatDateIn(when: string | number | null | undefined, locale: string = currentLocale()): string {
   const d = toDate(when);
-  return d ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d) : '—';
+  return d ? dateFormat(locale, false).format(d) : '—';
 }
 
 /** The short form for lists (the full one on hover): numeric date with a four-digit year, and the time. */
 export function formatShortDateIn(when: string | number | null | undefined, locale: string = currentLocale()): string {
   const d = toDate(when);
-  return d ? new Intl.DateTimeFormat(locale, { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(d) : '—';
+  return d ? dateFormat(locale, true).format(d) : '—';
 }

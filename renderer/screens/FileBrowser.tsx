@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import type { ConflictInfo, EntryInfo, JobInfo, VaultSummary } from '../../preload/contract';
 import { Trans, useTranslation } from 'react-i18next';
 import i18next from 'i18next';
@@ -6,6 +6,17 @@ import { formatShortDateIn } from '../i18n';
 import { clickDownload, coffer, errorOf, errorText, formatBytes, formatDate, joinPath, parentOf } from '../util';
 import { FileIcon, FolderIcon, UpIcon } from '../icons';
 import { UndoBar, VersionsPanel } from './Versions';
+import { VirtualTable } from '../VirtualTable';
+
+/** A row of the file list before it is measured (px): the height of a row with its small buttons. */
+const ROW_HEIGHT = 41;
+
+/**
+ * Name order for the list. One collator, made once: `localeCompare` with options builds one per call,
+ * which made sorting a folder of 10,000 entries take most of a second.
+ */
+const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const exactly = new Intl.Collator();
 
 type Edit =
   | { kind: 'mkdir' }
@@ -188,9 +199,13 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     setQuery('');
   }, [path]);
 
-  // Reload when one of this vault's jobs finishes.
+  // Reload when one of this vault's jobs finishes (not when the folder changes: the effect above
+  // lists it; listing it twice cost a second transfer of every entry on each folder opened).
   const finished = jobs.filter((j) => j.vaultId === vault.id && j.finishedAt !== null).length;
+  const finishedSeen = useRef(finished);
   useEffect(() => {
+    if (finished === finishedSeen.current) return;
+    finishedSeen.current = finished;
     if (finished > 0) void load();
   }, [finished, load]);
 
@@ -358,17 +373,19 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
   const shown = useMemo(() => {
     const q = query.trim().toLocaleLowerCase();
     const list = (entries ?? []).filter((e) => q === '' || e.name.toLocaleLowerCase().includes(q));
+    const time = (e: EntryInfo): number => (e.mtime ? Date.parse(e.mtime) : 0);
     const cmp = (a: EntryInfo, b: EntryInfo): number => {
       if (a.type !== b.type) return a.type === 'dir' ? -1 : 1; // folders first, whichever the order
-      const v = sort.key === 'name' ? a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: 'base' })
+      const v = sort.key === 'name' ? byName.compare(a.name, b.name)
         : sort.key === 'size' ? (a.size ?? 0) - (b.size ?? 0)
-          : new Date(a.mtime ?? 0).getTime() - new Date(b.mtime ?? 0).getTime();
-      return v * sort.dir || a.name.localeCompare(b.name);
+          : time(a) - time(b);
+      return v * sort.dir || exactly.compare(a.name, b.name);
     };
     return list.sort(cmp);
   }, [entries, query, sort]);
 
-  const selectedEntries = shown.filter((e) => selected.has(e.path));
+  const keyOf = useCallback((i: number) => (shown[i] as EntryInfo).path, [shown]);
+  const selectedEntries = useMemo(() => (selected.size === 0 ? [] : shown.filter((e) => selected.has(e.path))), [shown, selected]);
   const toggleSel = (p: string) => setSelected((s) => {
     const n = new Set(s);
     if (n.has(p)) n.delete(p);
@@ -376,6 +393,38 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     return n;
   });
   const recent = (recentByVault.get(vault.id) ?? []).slice(0, RECENT_MAX);
+
+  // What a row can do. One object per render of the browser: rows are memoised, so when only the
+  // virtual window moves (scrolling) the rows already rendered are not rendered again.
+  const rowActions: RowActions = {
+    dragStart: (e, ev) => {
+      const dragged = selected.has(e.path) ? selectedEntries : [e];
+      internalDrag.current = dragged;
+      if (e.type !== 'file') {
+        ev.dataTransfer.effectAllowed = 'move';
+        ev.dataTransfer.setData('text/plain', e.name);
+        return;
+      }
+      // Files: the OS drag is started by main once the file is decrypted into the private
+      // temp folder; dropped back on a folder of this list it moves instead (internalDrag).
+      ev.preventDefault();
+      if (browser) {
+        // No OS drag from a page: dragging a file out downloads it.
+        download(e).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
+        return;
+      }
+      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
+    },
+    dragEnd: () => { internalDrag.current = null; },
+    dropInto: onDropInto,
+    toggle: toggleSel,
+    go: setPath,
+    open: (e) => void openEntry(e),
+    exportEntry: (e) => void exportEntry(e),
+    edit: startEdit,
+    versions: setVersionsOf,
+    dismissError: () => setRowError(null),
+  };
 
   const sortHeader = (key: SortKey, className: string) => (
     <th className={className} aria-sort={sort.key === key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
@@ -468,84 +517,111 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
         )}
         {entries && entries.length > 0 && shown.length === 0 && <p className="muted">{t('files.noMatch', { query })}</p>}
         {entries && shown.length > 0 && (
-          <table aria-label={t('files.table')} className="file-table">
-            <colgroup><col className="c-sel" /><col /><col className="c-size" /><col className="c-date" /><col className="c-actions" /></colgroup>
-            <thead>
-              <tr>
+          <VirtualTable
+            label={t('files.table')}
+            className="file-table"
+            testId="file-table"
+            columns={5}
+            rowHeight={ROW_HEIGHT}
+            colgroup={<colgroup><col className="c-sel" /><col /><col className="c-size" /><col className="c-date" /><col className="c-actions" /></colgroup>}
+            head={
+              <tr aria-rowindex={1}>
                 <th className="c-sel"><input type="checkbox" aria-label={t('files.selectAll')} checked={selectedEntries.length === shown.length} onChange={(e) => setSelected(e.target.checked ? new Set(shown.map((x) => x.path)) : new Set())} /></th>
                 {sortHeader('name', '')}
                 {sortHeader('size', 'c-size')}
                 {sortHeader('mtime', 'c-date')}
                 <th className="actions c-actions">{t('files.actions')}</th>
               </tr>
-            </thead>
-            <tbody>
-              {path !== '/' && (
-                <tr onDragOver={(e) => e.preventDefault()} onDrop={(e) => onDropInto(parentOf(path), e)}>
-                  <td />
-                  <td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))} aria-label={t('files.up')}><UpIcon /> ..</button></td>
-                </tr>
-              )}
-              {shown.map((e) => (
-                <RowWithError key={e.path} error={rowError?.path === e.path ? rowError.message : null} onDismiss={() => setRowError(null)}>
-                  <tr
-                    aria-label={e.name}
-                    aria-selected={selected.has(e.path)}
-                    draggable
-                    onDragStart={(ev) => {
-                      const dragged = selected.has(e.path) ? selectedEntries : [e];
-                      internalDrag.current = dragged;
-                      if (e.type !== 'file') {
-                        ev.dataTransfer.effectAllowed = 'move';
-                        ev.dataTransfer.setData('text/plain', e.name);
-                        return;
-                      }
-                      // Files: the OS drag is started by main once the file is decrypted into the private
-                      // temp folder; dropped back on a folder of this list it moves instead (internalDrag).
-                      ev.preventDefault();
-                      if (browser) {
-                        // No OS drag from a page: dragging a file out downloads it.
-                        download(e).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
-                        return;
-                      }
-                      coffer().files.dragOut({ vaultId: vault.id, path: e.path }).catch((err: unknown) => setRowError({ path: e.path, message: errorText(err) }));
-                    }}
-                    onDragEnd={() => { internalDrag.current = null; }}
-                    onDragOver={e.type === 'dir' ? (ev) => { ev.preventDefault(); ev.stopPropagation(); } : undefined}
-                    onDrop={e.type === 'dir' && !e.conflict ? (ev) => onDropInto(e.path, ev) : undefined}
-                    className={selected.has(e.path) ? 'selected' : undefined}
-                  >
-                    <td className="c-sel"><input type="checkbox" aria-label={t('files.selectOne', { name: e.name })} checked={selected.has(e.path)} onChange={() => toggleSel(e.path)} /></td>
-                    <td className="name-cell">
-                      {e.type === 'dir' ? (
-                        <button type="button" className="entry-name dir" onClick={() => setPath(e.path)} title={e.name}><FolderIcon /> <span className="truncate">{e.name}</span></button>
-                      ) : (
-                        <button type="button" className="entry-name" onDoubleClick={() => void openEntry(e)} title={e.name}><FileIcon /> <span className="truncate">{e.name}</span></button>
-                      )}
-                      {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>{t('files.conflict')}</span>}
-                    </td>
-                    <td className="c-size">{e.type === 'dir' ? '—' : formatBytes(e.size)}</td>
-                    <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
-                    <td className="actions c-actions">
-                      {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => void openEntry(e)} aria-label={t('files.openName', { name: e.name })} title={t('files.open')}>{t('files.open')}</button>}
-                      {(e.type === 'file' || browser) && <button type="button" className="btn small icon" onClick={() => void exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={e.type === 'dir' ? t('files.exportZip') : t('files.exportCopy')}>{t('files.export')}</button>}
-                      <MoreMenu name={e.name}>
-                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'rename', entry: e })} aria-label={t('files.renameName', { name: e.name })}>{t('files.rename')}</button>
-                        <button type="button" className="btn small" onClick={() => startEdit({ kind: 'move', entries: [e] })} aria-label={t('files.moveName', { name: e.name })}>{t('files.move')}</button>
-                        {e.type === 'file' && !e.conflict && <button type="button" className="btn small" onClick={() => setVersionsOf(e.path)} aria-label={t('versions.actionLabel', { name: e.name })}>{t('versions.action')}</button>}
-                        <button type="button" className="btn small danger" onClick={() => startEdit({ kind: 'delete', entries: [e] })} aria-label={t('files.deleteName', { name: e.name })}>{t('files.delete')}</button>
-                      </MoreMenu>
-                    </td>
-                  </tr>
-                </RowWithError>
-              ))}
-            </tbody>
-          </table>
+            }
+            lead={path !== '/' && (
+              <tr aria-rowindex={2} onDragOver={(e) => e.preventDefault()} onDrop={(e) => onDropInto(parentOf(path), e)}>
+                <td />
+                <td colSpan={4}><button type="button" className="entry-name dir" onClick={() => setPath(parentOf(path))} aria-label={t('files.up')}><UpIcon /> ..</button></td>
+              </tr>
+            )}
+            count={shown.length}
+            getKey={keyOf}
+            renderRow={(i, v) => {
+              const e = shown[i] as EntryInfo;
+              return <FileRow key={e.path} entry={e} measure={v.ref} index={v['data-index']} rowIndex={v['aria-rowindex']} selected={selected.has(e.path)} error={rowError?.path === e.path ? rowError.message : null} browser={browser} act={rowActions} />;
+            }}
+          />
         )}
       </div>
     </div>
   );
 }
+
+interface RowActions {
+  dragStart: (e: EntryInfo, ev: DragEvent) => void;
+  dragEnd: () => void;
+  dropInto: (dir: string, ev: DragEvent) => void;
+  toggle: (path: string) => void;
+  go: (path: string) => void;
+  open: (e: EntryInfo) => void;
+  exportEntry: (e: EntryInfo) => void;
+  edit: (e: Edit) => void;
+  versions: (path: string) => void;
+  dismissError: () => void;
+}
+
+interface FileRowProps {
+  entry: EntryInfo;
+  /** From the virtual table: its measuring ref, the row's index in the list and its aria-rowindex. */
+  measure: (el: HTMLTableRowElement | null) => void;
+  index: number;
+  rowIndex: number;
+  selected: boolean;
+  error: string | null;
+  browser: boolean;
+  act: RowActions;
+}
+
+/** One entry of the list (and the error of an action taken on it, under it). */
+const FileRow = memo(function FileRow({ entry: e, measure, index, rowIndex, selected, error, browser, act }: FileRowProps) {
+  const { t } = useTranslation();
+  // Measured again when the error under the row comes or goes (the row and its error are one item).
+  const ref = useCallback((el: HTMLTableRowElement | null) => measure(el), [measure, error]);
+  return (
+    <RowWithError error={error} onDismiss={act.dismissError}>
+      <tr
+        ref={ref}
+        data-index={index}
+        aria-rowindex={rowIndex}
+        aria-label={e.name}
+        aria-selected={selected}
+        draggable
+        onDragStart={(ev) => act.dragStart(e, ev)}
+        onDragEnd={act.dragEnd}
+        onDragOver={e.type === 'dir' ? (ev) => { ev.preventDefault(); ev.stopPropagation(); } : undefined}
+        onDrop={e.type === 'dir' && !e.conflict ? (ev) => act.dropInto(e.path, ev) : undefined}
+        className={selected ? 'selected' : undefined}
+      >
+        <td className="c-sel"><input type="checkbox" aria-label={t('files.selectOne', { name: e.name })} checked={selected} onChange={() => act.toggle(e.path)} /></td>
+        <td className="name-cell">
+          {e.type === 'dir' ? (
+            <button type="button" className="entry-name dir" onClick={() => act.go(e.path)} title={e.name}><FolderIcon /> <span className="truncate">{e.name}</span></button>
+          ) : (
+            <button type="button" className="entry-name" onDoubleClick={() => act.open(e)} title={e.name}><FileIcon /> <span className="truncate">{e.name}</span></button>
+          )}
+          {e.conflict && <span className="badge" style={{ marginLeft: 6 }}>{t('files.conflict')}</span>}
+        </td>
+        <td className="c-size">{e.type === 'dir' ? '—' : formatBytes(e.size)}</td>
+        <td className="c-date" title={formatDate(e.mtime)}>{formatShortDate(e.mtime)}</td>
+        <td className="actions c-actions">
+          {e.type === 'file' && <button type="button" className="btn small icon" onClick={() => act.open(e)} aria-label={t('files.openName', { name: e.name })} title={t('files.open')}>{t('files.open')}</button>}
+          {(e.type === 'file' || browser) && <button type="button" className="btn small icon" onClick={() => act.exportEntry(e)} aria-label={t('files.exportName', { name: e.name })} title={e.type === 'dir' ? t('files.exportZip') : t('files.exportCopy')}>{t('files.export')}</button>}
+          <MoreMenu name={e.name}>
+            <button type="button" className="btn small" onClick={() => act.edit({ kind: 'rename', entry: e })} aria-label={t('files.renameName', { name: e.name })}>{t('files.rename')}</button>
+            <button type="button" className="btn small" onClick={() => act.edit({ kind: 'move', entries: [e] })} aria-label={t('files.moveName', { name: e.name })}>{t('files.move')}</button>
+            {e.type === 'file' && !e.conflict && <button type="button" className="btn small" onClick={() => act.versions(e.path)} aria-label={t('versions.actionLabel', { name: e.name })}>{t('versions.action')}</button>}
+            <button type="button" className="btn small danger" onClick={() => act.edit({ kind: 'delete', entries: [e] })} aria-label={t('files.deleteName', { name: e.name })}>{t('files.delete')}</button>
+          </MoreMenu>
+        </td>
+      </tr>
+    </RowWithError>
+  );
+});
 
 /** A row, and under it the error of an action taken on that row (cleared when one succeeds). */
 function RowWithError({ children, error, onDismiss }: { children: ReactNode; error: string | null; onDismiss: () => void }) {

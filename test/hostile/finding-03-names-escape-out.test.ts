@@ -29,7 +29,7 @@ async function forged(): Promise<{ badFile: string; badDir: string; badChild: st
   await vault.add([path.join(sb.base, 'in/docs')]);
   const docs = vault.stat('docs')?.id as string;
   const ok = vault.list('docs')[0];
-  const okBody = [...(vault['records'] as unknown as Map<string, { body: Record<string, unknown> }>).values()].find((n) => n.body.id === ok?.id)?.body as Record<string, unknown>;
+  const okBody = [...(vault['core'].index.records as unknown as Map<string, { body: Record<string, unknown> }>).values()].find((n) => n.body.id === ok?.id)?.body as Record<string, unknown>;
   const badFile = hex();
   const badDir = hex();
   const badChild = hex();

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordBody, Vault } from '../../main/core/vault';
+import { writeRecord } from '../../main/core/vault/records';
 
 export { makeTree, member, newVault, open, paths, sandbox, TEST_KDF, type Sandbox } from '../core/vault/helpers';
 
@@ -54,7 +55,7 @@ export function deadPid(): number {
  * current epoch. (Uses the vault's own sealing, reached by element access: the attacker has the key.)
  */
 export async function forgeRecord(vault: Vault, body: Record<string, unknown>): Promise<void> {
-  await vault['writeRecord'](body as unknown as RecordBody);
+  await writeRecord(vault['core'], body as unknown as RecordBody);
 }
 
 /** A vault's own host-local temp name for process `pid` (what coffer itself would create). */

@@ -331,7 +331,7 @@ describe('vault-object fuzzer', () => {
     const r = rng(SEED ^ 0x2545f491);
     writeFileSync(stateFile, stateBytes);
     const v = await openVault('mem', { storage: new MemStorage(objects), credentials: { recoveryKey }, stateDir, heal: false });
-    const keyring = v['keyring'] as unknown as Map<string, EpochKeys>;
+    const keyring: Map<string, EpochKeys> = v['core'].keyring;
     const id = new X25519Identity(recoverySecretKey(decodeRecoveryKey(recoveryKey)));
     const tally = new Map<string, number>();
     const count = (k: string): void => { tally.set(k, (tally.get(k) ?? 0) + 1); };

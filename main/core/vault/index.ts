@@ -1,8 +1,9 @@
 /** The vault core API (see docs/FORMAT.md "Vault layout" and the CLI in main/cli/vault.ts). */
 export {
-  initVault, openVault, readVaultInfo, requestAccess, splitVaultPath, Vault, DESCRIPTOR_KEY, type StagedFile,
-  type InitOptions, type OpenOptions, type OpProgress, type VaultDescriptor, type EpochBody,
+  openVault, readVaultInfo, requestAccess, splitVaultPath, Vault, DESCRIPTOR_KEY, type StagedFile,
+  type OpenOptions, type OpProgress, type VaultDescriptor, type EpochBody,
 } from './vault';
+export { initVault, type InitOptions } from './init';
 export type {
   AccessRequest, AddResult, EntryInfo, EntryType, RecordBody, RotateResult, SlotInfo, VaultProblem, VerifyReport, ProblemSeverity,
 } from './types';

@@ -1,6 +1,8 @@
 import type { ErrorCode } from '../errors';
 import type { ConflictSource } from './names';
+import type { ProgressListener } from '../jobs/progress';
 import type { SlotType } from './slots';
+import type { StagedObject } from './storage';
 
 export type EntryType = 'file' | 'dir';
 
@@ -154,4 +156,18 @@ export interface AddResult {
   readonly bytes: number;
   readonly replaced: number;
   readonly skipped: string[];
+}
+
+/** A file encrypted into staging by `Vault.stageStream`, not yet part of the vault. */
+export interface StagedFile {
+  readonly staged: StagedObject;
+  /** The file key as it goes into the record (base64, or sealed in strict vaults). */
+  readonly key: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+}
+
+export interface OpProgress {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
 }

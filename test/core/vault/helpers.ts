@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { initSodium } from '../../../main/core/crypto/sodium';
 import { initVault, openVault, type Vault } from '../../../main/core/vault';
 import type { UnlockCredentials } from '../../../main/core/vault/slots';
@@ -51,3 +53,28 @@ export async function member(): Promise<{ id: X25519Identity; recipient: string 
 export function paths(v: Vault, vpath = ''): string[] {
   return v.list(vpath, { recursive: true }).map((e) => (e.type === 'dir' ? `${e.path}/` : e.path)).sort();
 }
+
+/** One listed entry as the tree tests compare it: path, type, conflict source and the SHA-256 of a file's content. */
+export interface TreeRow {
+  path: string;
+  type: 'file' | 'dir';
+  conflict: string | null;
+  sha256: string | null;
+}
+
+/** Every entry of the vault (recursive listing order) with its content hash, read through `readFile`. */
+export async function treeRows(v: Vault): Promise<TreeRow[]> {
+  const rows: TreeRow[] = [];
+  for (const e of v.list('', { recursive: true })) {
+    let sha256: string | null = null;
+    if (e.type === 'file') {
+      const h = createHash('sha256');
+      await v.readFile(e.path, new Writable({ write: (c: Buffer, _e, cb) => { h.update(c); cb(); } }));
+      sha256 = h.digest('hex');
+    }
+    rows.push({ path: e.path, type: e.type, conflict: e.conflict?.source ?? null, sha256 });
+  }
+  return rows;
+}
+
+export const sha256hex = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');

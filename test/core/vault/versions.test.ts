@@ -4,7 +4,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, w
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { initSodium } from '../../../main/core/crypto/sodium';
-import { DAY_MS, initVault, openVault, SYNC_GRACE_MS, type Vault } from '../../../main/core/vault';
+import { DAY_MS, initVault, openVault, SYNC_GRACE_MS, type RecordBody, type Vault } from '../../../main/core/vault';
+import { mutate } from '../../../main/core/vault/open';
+import { writeRecord } from '../../../main/core/vault/records';
 import { member, newVault, paths, sandbox, TEST_KDF, type Sandbox } from './helpers';
 import { dropboxName } from './sync-helpers';
 
@@ -334,10 +336,10 @@ describe('collection is safe', () => {
       writeFileSync(path.join(sb.dir, 'blobs', `${orphan}.blob`), 'not referenced by anything');
       const k = v2.stat('keep.txt');
       expect(k?.id).toBe(keep.id);
-      await (v2 as unknown as { mutate<T>(fn: () => Promise<T>): Promise<T> }).mutate(async () => {
-        const internals = v2 as unknown as { records: Map<string, { body: Record<string, unknown> }>; writeRecord(b: unknown, f?: string): Promise<void> };
-        const node = internals.records.get(`${keep.id}.rec`) as { body: Record<string, unknown> };
-        await internals.writeRecord({ ...node.body, version: (node.body.version as number) + 1, released: [{ blob: orphan, at: clock.now() - SYNC_GRACE_MS }, { blob: liveBlob.slice(0, 32), at: clock.now() - SYNC_GRACE_MS }] }, `${keep.id}.rec`);
+      const core = v2['core'];
+      await mutate(core, async () => {
+        const node = core.index.records.get(`${keep.id}.rec`) as unknown as { body: Record<string, unknown> };
+        await writeRecord(core, { ...node.body, version: (node.body.version as number) + 1, released: [{ blob: orphan, at: clock.now() - SYNC_GRACE_MS }, { blob: liveBlob.slice(0, 32), at: clock.now() - SYNC_GRACE_MS }] } as unknown as RecordBody, `${keep.id}.rec`);
       });
       const r = await v2.collect();
       expect(existsSync(path.join(sb.dir, 'blobs', `${orphan}.blob`))).toBe(false);

@@ -1,0 +1,504 @@
+/**
+ * Two copies of one vault changed independently, then merged the way a sync client merges them
+ * (docs/FORMAT.md §6.9): a property test over random sequences of add (new files and new versions), mv, rm,
+ * rotate, grant and revoke.
+ *
+ * The merge (sync-helpers.ts `syncMerge`) works on every file under the vault folder alike (epochs/,
+ * slots/, keys/, records/, blobs/, and any folder a later format adds), against the common base: changed
+ * on one side only takes that side; changed differently on both keeps one and writes the other as a
+ * Dropbox conflict copy (`NAME (Bob's conflicted copy 2026-12-01).EXT`); deleted on one side and unchanged
+ * on the other is deleted; deleted on one side and modified on the other keeps the modified file.
+ *
+ * Checked against a model of the operations, on each of the two computers (each opens the merged folder
+ * with its own client state and its own member key):
+ *  (a) no change is lost: the merged tree holds exactly the model's files (path and content), every
+ *      extra version of a path shown as a conflict. The one exception is by design (§6.9, "Concurrent
+ *      changes and revocations"): changes made on a copy that had not seen a revocation made on the other
+ *      are refused, and must be reported (FORK / VAULT_TAMPERED on that entry's record), never silently gone;
+ *  (b) the merge order does not matter: B merged into A and A merged into B give the same tree
+ *      (conflict suffixes normalised, contents by hash, and the same paths in conflict);
+ *  (c) each side's member key that is still a member opens the merged vault, the members are as the
+ *      model says, and verify reports no error beyond the refused changes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { X25519Identity } from '../../../main/core/keys/x25519';
+import { initVault, openVault, type VaultProblem } from '../../../main/core/vault';
+import { member, sandbox, sha256hex, treeRows, type Sandbox } from './helpers';
+import { syncMerge, type ConflictNamer } from './sync-helpers';
+
+type Side = 'A' | 'B';
+const FOLDERS = ['', 'd0', 'd1'] as const;
+const NAMES = ['a.txt', 'b.txt', 'c.txt', 'n.txt'] as const;
+const MEMBERS = ['ownerA', 'ownerB', 'm0', 'm1'] as const;
+const BASE_FILES: Record<string, string> = { 'a.txt': 'base a', 'd0/b.txt': 'base b', 'd0/c.txt': 'base c', 'd1/a.txt': 'base d1a' };
+
+type Op =
+  | { op: 'add'; folder: number; name: number; content: Uint8Array }
+  | { op: 'edit'; pick: number; content: Uint8Array }
+  | { op: 'mv'; pick: number; folder: number; name: number }
+  | { op: 'rm'; pick: number }
+  | { op: 'rotate' }
+  | { op: 'grant' }
+  | { op: 'revoke'; pick: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('add' as const), folder: fc.nat(2), name: fc.nat(3), content: fc.uint8Array({ maxLength: 12 }) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('edit' as const), pick: fc.nat(7), content: fc.uint8Array({ maxLength: 12 }) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('mv' as const), pick: fc.nat(7), folder: fc.nat(2), name: fc.nat(3) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('rm' as const), pick: fc.nat(7) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'rotate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'grant' as const }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('revoke' as const), pick: fc.nat(7) }) },
+);
+
+const join = (folder: string, name: string): string => (folder === '' ? name : `${folder}/${name}`);
+
+/** The Dropbox conflict copy name a sync client gives the losing side's file. */
+const dropboxCopy = (host: string): ConflictNamer => (f) => {
+  const dot = f.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [f.slice(0, dot), f.slice(dot)] : [f, ''];
+  return `${stem} (${host}'s conflicted copy 2026-12-01)${ext}`;
+};
+
+/** A listed path with the vault's ` (conflict N)` mark taken out of its last part. */
+const normalise = (p: string): string => p.replace(/ \(conflict \d+\)(?=\.[^./]*$|$)/, '');
+
+interface FileState { id: string; path: string; hash: string }
+interface Touch { ops: number; content: boolean }
+
+/** What one copy did, as the model sees it. */
+class SideModel {
+  readonly files = new Map<string, FileState>();
+  /** Entries this copy wrote a record for (any change at all rewrites the record file). */
+  readonly touched = new Map<string, Touch>();
+  readonly members: Set<string>;
+  readonly granted: { label: string; id: X25519Identity }[] = [];
+  readonly revoked = new Set<string>();
+  /** Number of this copy's newest epoch (the base vault is at epoch 1; rotate and revoke add one). */
+  epochN = 1;
+  constructor(readonly side: Side, base: Map<string, FileState>, members: readonly string[]) {
+    for (const [p, f] of base) this.files.set(p, { ...f });
+    this.members = new Set(members);
+  }
+  touch(id: string, content: boolean): void {
+    const t = this.touched.get(id) ?? { ops: 0, content: false };
+    this.touched.set(id, { ops: t.ops + 1, content: t.content || content });
+  }
+  stateOf(id: string): FileState | null {
+    for (const f of this.files.values()) if (f.id === id) return f;
+    return null;
+  }
+}
+
+interface Run {
+  sb: Sandbox;
+  /** Each copy's own member key, as text (an identity object is wiped when a vault that used it locks). */
+  owners: Record<Side, { secret: string; recipient: string }>;
+  base: Map<string, FileState>;
+  baseDir: string;
+}
+
+async function prepare(): Promise<Run> {
+  const sb = sandbox();
+  const key = async (): Promise<{ secret: string; recipient: string }> => {
+    const m = await member();
+    return { secret: m.id.toString(), recipient: m.recipient };
+  };
+  const owners = { A: await key(), B: await key() };
+  const extra = [await member(), await member()];
+  // Labels make members findable by name on every copy; no passphrase slot (no Argon2 in the loop).
+  const { vault } = await initVault(sb.dir, {
+    name: 'Sync', stateDir: sb.state,
+    recipients: [owners.A, owners.B, ...extra].map((m, i) => ({ recipient: m.recipient, label: MEMBERS[i] as string })),
+  });
+  await vault.mkdir('d0');
+  await vault.mkdir('d1');
+  const src = path.join(sb.base, 'src-base');
+  const base = new Map<string, FileState>();
+  for (const [p, content] of Object.entries(BASE_FILES)) {
+    const file = path.join(src, p);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+    await vault.add([file], path.dirname(p) === '.' ? '' : path.dirname(p));
+    const st = vault.stat(p);
+    if (!st) throw new Error(`base file ${p} missing`);
+    base.set(p, { id: st.id, path: p, hash: sha256hex(content) });
+  }
+  vault.lock();
+  const baseDir = path.join(sb.base, 'base');
+  cpSync(sb.dir, baseDir, { recursive: true });
+  for (const s of ['A', 'B'] as const) {
+    cpSync(sb.dir, path.join(sb.base, `copy${s}`), { recursive: true });
+    cpSync(sb.state, path.join(sb.base, `state${s}`), { recursive: true });
+  }
+  return { sb, owners, base, baseDir };
+}
+
+async function applyOps(run: Run, side: Side, ops: readonly Op[], model: SideModel): Promise<void> {
+  const dir = path.join(run.sb.base, `copy${side}`);
+  const v = await openVault(dir, { credentials: { identities: [X25519Identity.parse(run.owners[side].secret)] }, stateDir: path.join(run.sb.base, `state${side}`) });
+  let n = 0;
+  for (const o of ops) {
+    n++;
+    const live = [...model.files.values()].sort((x, y) => x.path.localeCompare(y.path));
+    switch (o.op) {
+      case 'add':
+      case 'edit': {
+        // add: a file at a chosen path (a new entry, or a new version if the name is taken);
+        // edit: new content for an existing file (so that both copies often change the same entry).
+        const target = o.op === 'edit' ? live[o.pick % Math.max(1, live.length)]?.path : join(FOLDERS[o.folder] as string, NAMES[o.name] as string);
+        if (target === undefined) break;
+        const slash = target.lastIndexOf('/');
+        const [folder, name] = slash < 0 ? ['', target] : [target.slice(0, slash), target.slice(slash + 1)];
+        const file = path.join(run.sb.base, `src-${side}-${n}`, name);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, o.content);
+        await v.add([file], folder);
+        const st = v.stat(target);
+        expect(st === null ? 'missing' : st.conflict).toBeNull();
+        const before = model.files.get(target);
+        if (before) expect(st?.id).toBe(before.id);
+        model.files.set(target, { id: st?.id as string, path: target, hash: sha256hex(Buffer.from(o.content)) });
+        model.touch(st?.id as string, true);
+        break;
+      }
+      case 'mv': {
+        const src = live[o.pick % Math.max(1, live.length)];
+        const to = join(FOLDERS[o.folder] as string, NAMES[o.name] as string);
+        if (!src || src.path === to || model.files.has(to)) break;
+        await v.mv(src.path, to);
+        model.files.delete(src.path);
+        model.files.set(to, { ...src, path: to });
+        model.touch(src.id, false);
+        break;
+      }
+      case 'rm': {
+        const src = live[o.pick % Math.max(1, live.length)];
+        if (!src) break;
+        await v.rm(src.path);
+        model.files.delete(src.path);
+        model.touch(src.id, false);
+        break;
+      }
+      case 'rotate':
+        await v.rotate();
+        model.epochN++;
+        break;
+      case 'grant': {
+        const m = await member();
+        const label = `${side}-g${model.granted.length}`;
+        await v.grant(m.recipient, { label });
+        model.granted.push({ label, id: m.id });
+        model.members.add(label);
+        break;
+      }
+      case 'revoke': {
+        const candidates = [...model.members].filter((l) => !l.startsWith('owner')).sort();
+        const label = candidates[o.pick % Math.max(1, candidates.length)];
+        if (!label) break;
+        const slot = (await v.members()).slots.find((s) => s.label === label);
+        expect(slot, `member ${label} on copy ${side}`).toBeDefined();
+        await v.revoke(slot?.id as string);
+        model.epochN++;
+        model.members.delete(label);
+        model.revoked.add(label);
+        break;
+      }
+    }
+  }
+  // The copy itself is exactly the model (before any merge).
+  const files = v.list('', { recursive: true }).filter((e) => e.type === 'file');
+  expect(files.map((e) => [e.path, e.conflict]).sort()).toEqual([...model.files.keys()].sort().map((p) => [p, null]));
+  v.lock();
+}
+
+/**
+ * Known defect (reported to the lead; see the example tests at the end of this file): the replay guard
+ * (§6.7 step 6) rejects an ORIGINAL record whose version is below the one this computer saw, also when
+ * the sync client kept the other copy's record as the original and this computer's own, newer record
+ * as the conflict copy. The other copy's change is then shown only as a VAULT_TAMPERED problem on this
+ * computer. The model applies that rule while this is true; set it to false once the vault is fixed, and
+ * the property then demands both versions.
+ */
+const KNOWN_REPLAY_DEFECT = true;
+
+/**
+ * Known defect (reported to the lead; example tests at the end of this file): a computer whose copy lost
+ * to a revocation made on the other copy (§6.9) and that had rotated further than the revoking copy
+ * (its newest epoch number is higher than the winning branch's) cannot open the merged folder at all:
+ * VAULT_ROLLBACK ("this computer has seen epoch N, but the folder's newest is M"), although its epoch N
+ * is right there in the folder (as a fork) and its member key is still a member. Set to false once fixed.
+ */
+const KNOWN_FORK_ROLLBACK_DEFECT = true;
+
+/** The record version the model predicts for entry `id` after `side`'s changes. */
+function versionOf(run: Run, model: SideModel, id: string): number {
+  const isBase = [...run.base.values()].some((f) => f.id === id);
+  return (isBase ? 1 : 0) + (model.touched.get(id)?.ops ?? 0);
+}
+
+interface Want { rows: string[]; refused: Set<string>; replayed: Set<string>; contributing: Set<Side>; rollback: boolean }
+
+/**
+ * The files the merged vault must show on `machine`'s computer, when the sync client kept `original`'s
+ * record of an entry both copies changed (the other's is the conflict copy), and the entries whose
+ * changes it must refuse (and report).
+ */
+function expectation(run: Run, models: Record<Side, SideModel>, machine: Side, original: Side): Want {
+  const revokedOn = (['A', 'B'] as const).filter((s) => models[s].revoked.size > 0);
+  // §6.9: a copy that had not seen a revocation made on the other loses its changes. With revocations on
+  // both copies, each computer keeps the branch it was on (§6.7 step 3).
+  const contributing = new Set<Side>(revokedOn.length === 0 ? ['A', 'B'] : revokedOn.length === 1 ? revokedOn : [machine]);
+  const ids = new Set<string>([...[...run.base.values()].map((f) => f.id), ...models.A.touched.keys(), ...models.B.touched.keys()]);
+  const rows: string[] = [];
+  const refused = new Set<string>();
+  const replayed = new Set<string>();
+  for (const id of ids) {
+    const by = (['A', 'B'] as const).filter((s) => models[s].touched.has(id));
+    if (by.length === 0) {
+      const f = [...run.base.values()].find((x) => x.id === id) as FileState;
+      rows.push(`${f.path}\t${f.hash}`);
+      continue;
+    }
+    let good = by.filter((s) => contributing.has(s));
+    if (good.length < by.length) refused.add(id);
+    if (KNOWN_REPLAY_DEFECT && by.length === 2 && original !== machine
+      && versionOf(run, models[original], id) < versionOf(run, models[machine], id)) {
+      replayed.add(id);
+      good = good.filter((s) => s !== original);
+    }
+    const states = good.map((s) => models[s].stateOf(id));
+    const [x, y] = states;
+    const tx = good[0] ? models[good[0]].touched.get(id) : undefined;
+    const ty = good[1] ? models[good[1]].touched.get(id) : undefined;
+    // Both copies made the same record (same moves, no new content): the copy is hidden as identical.
+    if (x && y && tx && ty && !tx.content && !ty.content && tx.ops === ty.ops && x.path === y.path) {
+      rows.push(`${x.path}\t${x.hash}`);
+      continue;
+    }
+    for (const st of states) if (st) rows.push(`${st.path}\t${st.hash}`);
+  }
+  const rollback = KNOWN_FORK_ROLLBACK_DEFECT && !contributing.has(machine) && [...contributing].every((c) => models[machine].epochN > models[c].epochN);
+  return { rows: rows.sort(), refused, replayed, contributing, rollback };
+}
+
+interface Seen { rows: string[]; conflicted: string[]; problems: VaultProblem[]; verifyProblems: VaultProblem[]; active: string[] }
+
+async function look(dir: string, stateDir: string, who: X25519Identity): Promise<Seen> {
+  const v = await openVault(dir, { credentials: { identities: [who] }, stateDir });
+  try {
+    const all = await treeRows(v);
+    expect(all.filter((r) => r.type === 'dir').map((r) => [r.path, r.conflict])).toEqual([['d0', null], ['d1', null]]);
+    const files = all.filter((r) => r.type === 'file');
+    const problems = [...v.problems];
+    const rep = await v.verify();
+    const active = (await v.members()).slots.filter((s) => s.status === 'active').map((s) => s.label).sort();
+    return {
+      rows: files.map((r) => `${normalise(r.path)}\t${r.sha256 ?? ''}`).sort(),
+      conflicted: files.filter((r) => r.conflict !== null).map((r) => normalise(r.path)).sort(),
+      problems,
+      verifyProblems: rep.problems,
+      active,
+    };
+  } finally {
+    v.lock();
+  }
+}
+
+/** Conflict marks on paths shown in more than one version. */
+function shared(s: Seen): string[] {
+  const count = new Map<string, number>();
+  for (const r of s.rows) count.set(r.split('\t')[0] as string, (count.get(r.split('\t')[0] as string) ?? 0) + 1);
+  return s.conflicted.filter((p) => (count.get(p) ?? 0) > 1);
+}
+
+async function check(run: Run, opsA: readonly Op[], opsB: readonly Op[]): Promise<void> {
+  const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+  await applyOps(run, 'A', opsA, models.A);
+  await applyOps(run, 'B', opsB, models.B);
+  const at = (n: string): string => path.join(run.sb.base, n);
+  // B merged into A (Bob's versions become the conflict copies), and A merged into B.
+  cpSync(at('copyA'), at('AB'), { recursive: true });
+  syncMerge(run.baseDir, at('AB'), at('copyB'), dropboxCopy('Bob'));
+  cpSync(at('copyB'), at('BA'), { recursive: true });
+  syncMerge(run.baseDir, at('BA'), at('copyA'), dropboxCopy('Alice'));
+  for (const machine of ['A', 'B'] as const) {
+    const seen: Seen[] = [];
+    const wants: Want[] = [];
+    for (const merged of ['AB', 'BA'] as const) {
+      const want = expectation(run, models, machine, merged === 'AB' ? 'A' : 'B');
+      // Each look is on its own copy of the folder and of the computer's state (opening heals and remembers).
+      const dir = at(`${merged}-on-${machine}`);
+      const state = at(`state-${merged}-on-${machine}`);
+      cpSync(at(merged), dir, { recursive: true });
+      cpSync(at(`state${machine}`), state, { recursive: true });
+      const where = `merge ${merged} opened on computer ${machine}`;
+      if (want.rollback) {
+        await expect(look(dir, state, X25519Identity.parse(run.owners[machine].secret)), where).rejects.toMatchObject({ code: 'VAULT_ROLLBACK' });
+        continue;
+      }
+      const s = await look(dir, state, X25519Identity.parse(run.owners[machine].secret));
+      // (a) every change is there, extra versions of one path shown as conflicts.
+      expect(s.rows, where).toEqual(want.rows);
+      const byPath = new Map<string, number>();
+      for (const r of s.rows) byPath.set(r.split('\t')[0] as string, (byPath.get(r.split('\t')[0] as string) ?? 0) + 1);
+      for (const [p, count] of byPath) expect(s.conflicted.filter((c) => c === p).length, `${where}: ${p}`).toBeGreaterThanOrEqual(count - 1);
+      // (a) refused changes are reported on their record, not silently gone.
+      for (const id of [...want.refused, ...want.replayed]) {
+        expect(s.problems.some((p) => p.object.startsWith(`records/${id}`) && (p.code === 'FORK' || p.code === 'VAULT_TAMPERED')), `${where}: refused change of ${id} reported`).toBe(true);
+      }
+      // (c) no other errors: only refused records, and the refused branch's epochs, slots and wraps.
+      const unexpected = [...s.problems, ...s.verifyProblems].filter((p) => p.severity === 'error' && !(
+        [...want.replayed].some((id) => p.object === `records/${id}.rec`)
+        || (want.contributing.size < 2 && (
+          (p.object.startsWith('records/') && [...want.refused].some((id) => p.object.startsWith(`records/${id}`)))
+          || /^(epochs|slots|keys)\//.test(p.object)))));
+      expect(unexpected, where).toEqual([]);
+      // (c) members: each contributing copy's grants and revocations, both owners still in.
+      for (const side of want.contributing) {
+        for (const l of models[side].revoked) expect(s.active, `${where}: ${l} revoked on ${side}`).not.toContain(l);
+        for (const g of models[side].granted) if (!models[side].revoked.has(g.label) && ![...want.contributing].some((c) => models[c].revoked.has(g.label))) expect(s.active, where).toContain(g.label);
+      }
+      expect(s.active, where).toEqual(expect.arrayContaining(['ownerA', 'ownerB']));
+      seen.push(s);
+      wants.push(want);
+    }
+    // (b) the order of merging does not matter: the same files, and the same paths shown in several versions
+    // with the same number of them marked as conflicts. (A version shown alone at its path may carry a
+    // conflict mark in one order only: see 'a file removed on one copy and changed on the other' below.)
+    const [ab, ba] = seen as [Seen, Seen];
+    if (seen.length === 2 && wants.every((w) => w.replayed.size === 0)) {
+      expect({ rows: ba.rows, conflicted: shared(ba) }, `computer ${machine}: A into B vs B into A`).toEqual({ rows: ab.rows, conflicted: shared(ab) });
+    }
+  }
+}
+
+describe('two diverging copies merged like a sync client', () => {
+  it('lose no change (or report it as refused by a revocation), and give the same tree in either merge order', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 5 }), fc.array(opArb, { minLength: 1, maxLength: 5 }), async (opsA, opsB) => {
+        const run = await prepare();
+        try {
+          await check(run, opsA, opsB);
+        } finally {
+          run.sb.cleanup();
+        }
+      }),
+      { numRuns: 20 },
+    );
+  }, 600_000);
+});
+
+/*
+ * Found by the property above (seed 705171459): one copy moves a file to the trash, the other gives it new
+ * content. Both merges keep the new content (good), but whether it is marked as a conflict depends on
+ * which copy's record the sync client kept as the original: with the trashed record as the original, the
+ * live record is a conflict copy standing alone at its name (conflict source "dropbox"); the other way
+ * round it is an ordinary entry and the trashed copy is invisible. Reported to the lead; the fix belongs
+ * in the tree builder, which is being moved into its own module. The expectation below is the property's
+ * rule (the same tree whichever order), kept as it.fails until then: it starts failing once fixed, and
+ * the .fails mark is removed.
+ */
+describe('a file removed on one copy and changed on the other', () => {
+  let run: Run;
+  let ab: Seen;
+  let ba: Seen;
+  beforeAll(async () => {
+    run = await prepare();
+    const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+    await applyOps(run, 'A', [{ op: 'rm', pick: 1 }], models.A); // d0/b.txt
+    await applyOps(run, 'B', [{ op: 'add', folder: 1, name: 1, content: Buffer.from('new b') }], models.B);
+    const at = (n: string): string => path.join(run.sb.base, n);
+    cpSync(at('copyA'), at('AB'), { recursive: true });
+    syncMerge(run.baseDir, at('AB'), at('copyB'), dropboxCopy('Bob'));
+    cpSync(at('copyB'), at('BA'), { recursive: true });
+    syncMerge(run.baseDir, at('BA'), at('copyA'), dropboxCopy('Alice'));
+    ab = await look(at('AB'), at('stateA'), X25519Identity.parse(run.owners.A.secret));
+    ba = await look(at('BA'), at('stateB'), X25519Identity.parse(run.owners.B.secret));
+  });
+  afterAll(() => run?.sb.cleanup());
+
+  it('keeps the new content whichever copy the sync client kept as the original', () => {
+    expect(ab.rows).toEqual(ba.rows);
+    expect(ab.rows).toContain(`d0/b.txt\t${sha256hex('new b')}`);
+  });
+  it.fails('marks it the same way whichever copy the sync client kept as the original', () => {
+    expect(ab.conflicted).toEqual(ba.conflicted); // today: ['d0/b.txt'] against []
+  });
+});
+
+/*
+ * Found while writing the property above (the model's KNOWN_REPLAY_DEFECT): computer A moved a file twice
+ * (its record is at version 3), computer B moved it once (version 2). If the sync client keeps B's record
+ * as the original and A's as the conflict copy (B uploaded first), computer A rejects B's original as
+ * "replayed" (older than the v3 it saw): B's move is not shown on A, only reported as VAULT_TAMPERED.
+ * The other order shows both. The replay guard should not apply to an original that has a conflict copy
+ * of the same entry at or above the remembered version (or should compare against the newest of them).
+ */
+describe('the same file changed more often on this computer than on the other', () => {
+  let run: Run;
+  let baOnA: Seen;
+  let abOnA: Seen;
+  let id: string;
+  beforeAll(async () => {
+    run = await prepare();
+    id = (run.base.get('a.txt') as FileState).id;
+    const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+    await applyOps(run, 'A', [{ op: 'mv', pick: 0, folder: 0, name: 3 }, { op: 'mv', pick: 3, folder: 0, name: 1 }], models.A); // a.txt → n.txt → b.txt
+    await applyOps(run, 'B', [{ op: 'mv', pick: 0, folder: 0, name: 2 }], models.B); // a.txt → c.txt
+    const at = (n: string): string => path.join(run.sb.base, n);
+    cpSync(at('copyA'), at('AB'), { recursive: true });
+    syncMerge(run.baseDir, at('AB'), at('copyB'), dropboxCopy('Bob'));
+    cpSync(at('copyB'), at('BA'), { recursive: true });
+    syncMerge(run.baseDir, at('BA'), at('copyA'), dropboxCopy('Alice'));
+    cpSync(at('stateA'), at('stateA2'), { recursive: true });
+    abOnA = await look(at('AB'), at('stateA'), X25519Identity.parse(run.owners.A.secret));
+    baOnA = await look(at('BA'), at('stateA2'), X25519Identity.parse(run.owners.A.secret));
+  });
+  afterAll(() => run?.sb.cleanup());
+
+  const content = `\t${sha256hex('base a')}`;
+  it('shows both moves on that computer when its own record was kept as the original', () => {
+    expect(abOnA.rows.filter((r) => r.endsWith(content))).toEqual([`b.txt${content}`, `c.txt${content}`]);
+  });
+  it('reports the other computer\'s record when the sync client kept it as the original', () => {
+    expect(baOnA.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.object])).toEqual([['VAULT_TAMPERED', `records/${id}.rec`]]);
+  });
+  it.fails('shows both moves on that computer whichever record the sync client kept as the original', () => {
+    expect(baOnA.rows.filter((r) => r.endsWith(content))).toEqual([`b.txt${content}`, `c.txt${content}`]); // today: only b.txt
+  });
+});
+
+/*
+ * Found while writing the property above (the model's KNOWN_FORK_ROLLBACK_DEFECT): copy A revokes a
+ * member (epoch 2), copy B meanwhile rotates twice (epoch 3) and adds a file. After the sync merge, B's
+ * changes are refused by design (§6.9), but computer B cannot open the vault at all: VAULT_ROLLBACK, with
+ * advice to delete its state file, although nothing was rolled back (B's epoch 3 is in the folder, as a
+ * fork) and B's member key is still a member. Computer A opens it and reports B's changes.
+ */
+describe('a computer whose copy rotated past a revocation made on the other copy', () => {
+  let run: Run;
+  let models: Record<Side, SideModel>;
+  beforeAll(async () => {
+    run = await prepare();
+    models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+    await applyOps(run, 'A', [{ op: 'revoke', pick: 0 }], models.A);
+    await applyOps(run, 'B', [{ op: 'rotate' }, { op: 'rotate' }, { op: 'add', folder: 1, name: 3, content: Buffer.from('from B') }], models.B);
+    syncMerge(run.baseDir, path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'copyB'), dropboxCopy('Bob'));
+  });
+  afterAll(() => run?.sb.cleanup());
+
+  it('is opened by the revoking computer, which reports the refused change', async () => {
+    const s = await look(path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'stateA'), X25519Identity.parse(run.owners.A.secret));
+    expect(s.rows).not.toContain(`d0/n.txt\t${sha256hex('from B')}`);
+    const id = [...models.B.touched.keys()][0] as string;
+    expect(s.problems.some((p) => p.object === `records/${id}.rec` && p.code === 'FORK')).toBe(true);
+  });
+  it.fails('opens on the other computer with its member key (still a member)', async () => {
+    const s = await look(path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'stateB'), X25519Identity.parse(run.owners.B.secret));
+    expect(s.active).toContain('ownerB'); // today: VAULT_ROLLBACK at open
+  });
+});
