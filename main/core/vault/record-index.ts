@@ -256,7 +256,7 @@ export class RecordIndex {
           report(this.trustProblem(ctx, head.epoch, object, 'pack'));
           continue;
         }
-        const hash = sha256hex(text);
+        const hash = createHash('sha256').update(raw).digest('hex');
         this.checkClosed(ctx, head.epoch, hash, 'pack');
         const opened = openPack(keys, t.id, t.kind, text);
         for (const r of opened.rejected) {
