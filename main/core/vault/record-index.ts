@@ -248,8 +248,7 @@ export class RecordIndex {
           report({ severity: 'error', code: raw.code, object, message: raw.message });
           continue;
         }
-        const text = raw.toString('latin1');
-        const head = packHeader(text);
+        const head = packHeader(raw);
         if (!head || head.kind !== t.kind) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
         const keys = ctx.keysOf(head.epoch);
         if (!keys) {
@@ -258,7 +257,7 @@ export class RecordIndex {
         }
         const hash = createHash('sha256').update(raw).digest('hex');
         this.checkClosed(ctx, head.epoch, hash, 'pack');
-        const opened = openPack(keys, t.id, t.kind, text);
+        const opened = openPack(keys, t.id, t.kind, raw);
         for (const r of opened.rejected) {
           report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: `record ${r.id} in this pack is invalid (${r.why}): ignored` });
         }
@@ -284,8 +283,9 @@ export class RecordIndex {
     for (const [file, p] of this.packs) {
       if (superseded.has(p.content.pack)) continue;
       this.livePacks.push(file);
+      const source: Source = { kind: 'pack', file, text: '' };
       for (const body of p.content.records) {
-        add(body.id, { body, source: { kind: 'pack', file, text: '' } });
+        add(body.id, { body, source });
         this.packed.add(body.id);
       }
     }
@@ -401,7 +401,7 @@ export class RecordIndex {
     const bodies = input.map((b) => this.stampChange(b, this.writer));
     const fresh = bodies.filter((b) => !this.maximal.has(b.id));
     const asPack = fresh.length >= PACK_MIN ? new Set(fresh.map((b) => b.id)) : new Set<string>();
-    const items: { key: string; data: string }[] = [];
+    const items: { key: string; data: string | Buffer }[] = [];
     const nodes: { body: RecordBody; tag: string }[] = [];
     for (const part of cutPacks(bodies.filter((b) => asPack.has(b.id)))) {
       const pack = randomBytes(16).toString('hex');
