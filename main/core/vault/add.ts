@@ -218,7 +218,8 @@ export async function add(c: VaultCore, sources: readonly string[], to = '', opt
         enc.end(plain);
         await ended;
         sodium().memzero(plain);
-        st = await c.storage.stageBytes(Buffer.concat(out));
+        // Created in place under its fresh random name (storage.ts; the intent above covers a crash).
+        st = await c.storage.stageBytes(Buffer.concat(out), blobKey(p.blob));
       } else {
         st = await c.storage.stage(createReadStream(p.f.abs, { highWaterMark: 1 << 20 }).pipe(enc), signal);
       }
