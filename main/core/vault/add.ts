@@ -229,11 +229,15 @@ export async function add(c: VaultCore, sources: readonly string[], to = '', opt
       };
       pending.push({ body, replaces: p.replaces });
       progress.fileDone();
+      // A batch commits at 2,048 files, or 5 s after the previous commit ended (never while one is running),
+      // so a slow commit cannot shrink every later batch to one file.
       if (pending.length >= 2048 || (pending.length > 0 && Date.now() - lastFlush > 5000)) {
-        lastFlush = Date.now();
         // Commit this batch while the next one is encrypted; wait only for the batch before it.
         const previous = flushing;
-        flushing = previous.then(flush);
+        flushing = previous.then(flush).then(() => {
+          lastFlush = Date.now();
+        });
+        lastFlush = Number.POSITIVE_INFINITY;
         await previous;
       }
     };

@@ -68,7 +68,11 @@ export async function load(c: VaultCore): Promise<void> {
   }
   const current = choice.current;
   const maxN = Math.max(...[...choice.trusted].map((e) => c.bodyOf(e).n));
-  if (mem.epochN > maxN) {
+  // Not a rollback: the epoch this computer last used is in the folder, verified, but is now a fork a
+  // revocation made elsewhere closed (this copy rotated past it before the revocation synced in). The
+  // folder is not older than what this computer saw; the fork is reported and its changes ignored (§6.9).
+  const superseded = choice.forks.some((f) => f.id === mem.epochId);
+  if (mem.epochN > maxN && !superseded) {
     throw new CofferError('VAULT_ROLLBACK', `vault ${c.name} was rolled back: this computer has seen epoch ${mem.epochN}, but the folder's newest is ${maxN}. Restore the newer copy; if the rollback is intended, remove ${path.join(c.stateDir, 'vaults', `${c.id}.json`)}`);
   }
   c.head = current;

@@ -291,10 +291,13 @@ export class RecordIndex {
         this.packed.add(body.id);
       }
     }
+    // Highest version among a sync client's conflict copies, per entry (for the replay check below).
+    const copies = new Map<string, number>();
     for (const [file, l] of this.loose) {
       if (l.name.conflict) {
         // A sync client's copy of a record file: shown beside the original, as before packs.
         if (l.body.gone === undefined) this.records.set(file, { file, tag: l.text, body: l.body, conflict: l.name.conflict });
+        copies.set(l.body.id, Math.max(copies.get(l.body.id) ?? 0, l.body.version));
         continue;
       }
       add(l.body.id, { body: l.body, source: { kind: 'loose', file, text: l.text } });
@@ -305,7 +308,11 @@ export class RecordIndex {
       const { winner, concurrent } = Array.isArray(list) ? resolveEntry(list, preferLoose) : { winner: list, concurrent: [] };
       const seen = ctx.seenVersion(id);
       const w = winner.body;
-      if (seen !== undefined && (Math.abs(seen) > w.version || (seen < 0 && -seen >= w.version && w.gone === undefined))) {
+      // Replay: the entry's records are older than what this computer saw. A conflict copy holding that
+      // version means the sync client kept the other computer's concurrent change as the original: not
+      // a replay, and both are shown (a folder-writer renaming records can only make both visible).
+      const top = Math.max(w.version, copies.get(id) ?? 0);
+      if (seen !== undefined && (Math.abs(seen) > top || (seen < 0 && -seen >= w.version && w.gone === undefined))) {
         const object = winner.source.kind === 'loose' ? `${RECORDS}/${winner.source.file}` : `${PACKS}/${winner.source.file}`;
         report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: seen < 0
           ? `record of deleted entry "${w.name}" reappeared with an old version (v${w.version}): it was replayed`

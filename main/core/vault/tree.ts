@@ -24,8 +24,18 @@ export function getTree(c: VaultCore): Tree {
   const primaryBody = new Map<string, string>();
   for (const n of live) if (!n.conflict && copied.has(n.body.id)) primaryBody.set(n.body.id, JSON.stringify(n.body));
   const nodes = live.filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
-  const dirIds = new Set(nodes.filter((n) => !n.conflict && n.body.type === 'dir').map((n) => n.body.id));
-  const primaryIds = new Set(nodes.filter((n) => !n.conflict).map((n) => n.body.id));
+  // A sync client's copy whose original is in the trash (deleted on one copy, changed on the other) stands
+  // in for it, shown as the entry itself, so the result does not depend on which one the client kept.
+  const trashedOriginal = new Set([...c.index.records.values()].filter((n) => !n.conflict && !isLive(n.body)).map((n) => n.body.id));
+  const standIn = new Map<string, RecordNode>();
+  for (const n of nodes) {
+    if (!n.conflict || n.conflict.source === 'concurrent' || !trashedOriginal.has(n.body.id)) continue;
+    const had = standIn.get(n.body.id);
+    if (!had || n.body.version > had.body.version || (n.body.version === had.body.version && cmp(n.file, had.file) < 0)) standIn.set(n.body.id, n);
+  }
+  const isCopy = (n: RecordNode): boolean => n.conflict !== null && standIn.get(n.body.id) !== n;
+  const dirIds = new Set(nodes.filter((n) => !isCopy(n) && n.body.type === 'dir').map((n) => n.body.id));
+  const primaryIds = new Set(nodes.filter((n) => !isCopy(n)).map((n) => n.body.id));
   const byParent = new Map<string, RecordNode[]>();
   const orphan = new Set<string>();
   for (const n of nodes) {
@@ -55,13 +65,13 @@ export function getTree(c: VaultCore): Tree {
     const infos: EntryInfo[] = [];
     for (const [name, g] of groups) {
       if (g.length > 1) {
-        g.sort((a, b) => Number(a.conflict !== null || orphan.has(a.file)) - Number(b.conflict !== null || orphan.has(b.file))
+        g.sort((a, b) => Number(isCopy(a) || orphan.has(a.file)) - Number(isCopy(b) || orphan.has(b.file))
           || cmp(a.body.id, b.body.id) || cmp(a.file, b.file));
       }
       g.forEach((n, i) => {
         const shown = i === 0 ? name : conflictName(name, i);
         const p = parentPath === '' ? shown : `${parentPath}/${shown}`;
-        const source = n.conflict ? n.conflict.source : orphan.has(n.file) ? 'orphan' : i > 0 ? 'duplicate-name' : null;
+        const source = n.conflict && isCopy(n) ? n.conflict.source : orphan.has(n.file) ? 'orphan' : i > 0 ? 'duplicate-name' : null;
         const info: EntryInfo = {
           id: n.body.id, path: p, name: shown, type: n.body.type, size: n.body.size, mtime: new Date(n.body.mtime).toISOString(),
           version: n.body.version, conflict: source ? { source, file: n.conflict?.source === 'concurrent' ? n.conflict.marker : `${RECORDS}/${n.file}` } : null,
@@ -69,7 +79,7 @@ export function getTree(c: VaultCore): Tree {
         byPath.set(p, { node: n, info });
         infoByFile.set(n.file, info);
         infos.push(info);
-        if (n.body.type === 'dir' && !n.conflict && primaryIds.has(n.body.id)) visit(n.body.id, p, depth + 1);
+        if (n.body.type === 'dir' && !isCopy(n) && primaryIds.has(n.body.id)) visit(n.body.id, p, depth + 1);
       });
     }
     infos.sort((a, b) => NAMES.compare(a.name, b.name));
