@@ -11,10 +11,17 @@
 // folder (the list of that folder shown, 500 ms idle), and clicks the folder again: every run includes
 // main's listing and the bridge. The first run after unlocking is reported too (cold JIT and caches).
 //
-// Where the time goes: `list` is the bridge call the window makes (window.coffer.files.list of the
-// folder, timed in the page: WebSocket round trip, main's handler with its zod checks, the preload's
-// zod check of the reply), `listTop` the same call for the one-entry top folder (the fixed cost);
-// render ≈ paint − list. The DOM row count (rows with data-index) proves the list is virtualised.
+// Where the time goes:
+//   reply   click → the window's own files.list call resolved (WebSocket round trip, main's handler with
+//           its zod check, JSON both ways, the preload's zod check of the reply); render = paint − reply;
+//   list    the same bridge call made alone from the page (wall), with the server's CPU time for it;
+//           listTop the same for the one-entry top folder (the fixed cost of a listing);
+//   CPU     user + system time per open of the server process (`coffer ui`) and of all Chromium processes
+//           (/proc): on a 2-core machine shared with other work, wall times grow with the load, CPU times
+//           much less, so both are reported.
+// The DOM row count (rows with data-index) proves the list is virtualised.
+// COFFER_BENCH_APP_PROFILE=FILE writes a DevTools CPU profile of the first open and prints its top
+// functions; COFFER_BENCH_APP_DEBUG=1 prints CPU per Chromium process and DevTools metrics per open.
 /* global window, document, MutationObserver, requestAnimationFrame -- page code run through page.evaluate */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +33,24 @@ const CHROMIUM = '/usr/bin/chromium';
 const PASS = 'bench app passphrase';
 const entryName = (i) => `entry-${String(i).padStart(5, '0')}.txt`;
 const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100);
+
+function cpuByType(marker) {
+  const out = {};
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (!cmd.includes('chrom')) continue;
+      const type = /--type=([a-z-]+)/.exec(cmd)?.[1] ?? (cmd.includes(marker) ? 'browser' : 'other');
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out[`${type} ${d}`] = (Number(f[11]) + Number(f[12])) * TICK_MS;
+    } catch { /* gone */ }
+  }
+  return out;
+}
+function byType(a, b) {
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => v > 0));
+}
 
 /**
  * CPU time (user + system, ms) used so far by `pid` and by every process whose command line contains
@@ -182,10 +207,12 @@ export async function rowApp(o) {
       const s0 = cpuMs([ui.pid]);
       const b0 = cpuMs([], profile);
       const p0 = await metrics();
+      const b0s = process.env.COFFER_BENCH_APP_DEBUG ? cpuByType(profile) : null;
       const m = await openInPage();
       const s1 = cpuMs([ui.pid]);
       const b1 = cpuMs([], profile);
       const p1 = await metrics();
+      if (process.env.COFFER_BENCH_APP_DEBUG) console.log(byType(b0s, cpuByType(profile)));
       if (process.env.COFFER_BENCH_APP_DEBUG) console.log(Object.fromEntries(['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration', 'JSHeapUsedSize', 'LayoutCount', 'RecalcStyleCount'].map((k) => [k, (p1[k] - p0[k]) * (k.endsWith('Duration') ? 1000 : 1)])));
       return { ...m, cpuServer: s1 === null ? null : s1 - s0, cpuBrowser: b1 === null ? null : b1 - b0 };
     };
@@ -219,26 +246,29 @@ export async function rowApp(o) {
       const m = opens.at(-1);
       console.log(`  run ${r + 1} open: ${line(m)}`);
     }
-    // The bridge call alone, for the folder and for the top folder (one entry).
-    const lists = await page.evaluate(async ({ runs }) => {
-      const c = window.coffer;
-      const vaultId = (await c.vaults.list())[0].id;
-      const time = async (p) => {
+    // The bridge call alone, for the folder and for the top folder (one entry): wall time in the page,
+    // and the server's CPU time for it.
+    const vaultId = await page.evaluate(async () => (await window.coffer.vaults.list())[0].id);
+    const listOnce = async (p) => {
+      const s0 = cpuMs([ui.pid]);
+      const r = await page.evaluate(async ({ vaultId, p }) => {
         const t0 = performance.now();
-        const r = await c.files.list({ vaultId, path: p });
-        return { ms: performance.now() - t0, entries: r.entries.length, bytes: JSON.stringify(r).length };
-      };
-      const big = [];
-      const top = [];
-      for (let i = 0; i < runs; i++) {
-        big.push(await time('/big'));
-        top.push(await time('/'));
-      }
-      return { big, top };
-    }, { runs: Math.max(3, o.runs) });
+        const res = await window.coffer.files.list({ vaultId, path: p });
+        return { ms: performance.now() - t0, entries: res.entries.length, bytes: JSON.stringify(res).length };
+      }, { vaultId, p });
+      const s1 = cpuMs([ui.pid]);
+      return { ...r, cpu: s1 === null ? NaN : s1 - s0 };
+    };
+    const lists = { big: [], top: [] };
+    for (let i = 0; i < Math.max(3, o.runs); i++) {
+      lists.big.push(await listOnce('/big'));
+      lists.top.push(await listOnce('/'));
+    }
     const list = median(lists.big.map((x) => x.ms));
     const listTop = median(lists.top.map((x) => x.ms));
-    console.log(`  files.list through the bridge: /big ${list.toFixed(0)} ms (${lists.big[0].entries} entries, ${(lists.big[0].bytes / 1024).toFixed(0)} KiB of JSON), / ${listTop.toFixed(0)} ms`);
+    const listCpu = median(lists.big.map((x) => x.cpu));
+    const listTopCpu = median(lists.top.map((x) => x.cpu));
+    console.log(`  files.list through the bridge: /big ${list.toFixed(0)} ms (server CPU ${listCpu.toFixed(0)} ms; ${lists.big[0].entries} entries, ${(lists.big[0].bytes / 1024).toFixed(0)} KiB of JSON), / ${listTop.toFixed(0)} ms (server CPU ${listTopCpu.toFixed(0)} ms)`);
     if (errors.length) throw new Error(`errors in the page: ${errors.join('; ')}`);
     const paint = median(opens.map((m) => m.paint));
     return {
@@ -254,8 +284,10 @@ export async function rowApp(o) {
       rows: Math.max(first.rows, ...opens.map((m) => m.rows)),
       list,
       listTop,
+      listCpu,
+      listTopCpu,
       listBytes: lists.big[0].bytes,
-      render: paint - list,
+      render: median(opens.map((m) => m.paint - m.reply)),
       chromium: spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).stdout.trim(),
       cpus: os.cpus().length,
     };

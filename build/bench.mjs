@@ -368,7 +368,8 @@ function goalsTable(R) {
   }
   const a = R.app;
   if (a) {
-    lines.push(`| app: open a folder of ${a.entries} entries in the file browser | first paint ≤ 200 ms (the list is virtualised) | ${a.paint.toFixed(0)} ms (median of ${a.runs}; first open after unlock ${a.firstPaint.toFixed(0)} ms); ${a.rows} rows in the DOM | — (no peer) | ${verdict(a.paint <= 200)}: ${ratio(a.paint, 200)} the goal; the bridge call ${a.list.toFixed(0)} ms (one-entry folder ${a.listTop.toFixed(0)} ms), the window ≈ ${a.render.toFixed(0)} ms |`);
+    const ms = (x) => `${Number(x).toFixed(0)} ms`;
+    lines.push(`| app: open a folder of ${a.entries} entries in the file browser | first paint ≤ 200 ms (the list is virtualised) | ${ms(a.paint)} (median of ${a.runs}; the first open after unlock ${ms(a.firstPaint)}); ${a.rows} rows in the DOM of ${a.entries}; CPU per open: server ${ms(a.cpuServer)}, Chromium ${ms(a.cpuBrowser)} | — (no peer) | ${verdict(a.paint <= 200)}: ${ratio(a.paint, 200)} the goal. files.list through the bridge ${ms(a.list)} (server CPU ${ms(a.listCpu)}; one-entry folder ${ms(a.listTop)}, server CPU ${ms(a.listTopCpu)}), the window after its reply ≈ ${ms(a.render)} |`);
   }
   lines.push('', 'When each row was measured (UTC, and the 1-minute load average of the 2-core machine at the start of the row):',
     ...['file', 'big', 'tree', 'rotate', 'scale', 'app'].map((r) => `- ${r}: ${when(r)}`));

@@ -199,9 +199,13 @@ export function FileBrowser({ vault, jobs }: { vault: VaultSummary; jobs: JobInf
     setQuery('');
   }, [path]);
 
-  // Reload when one of this vault's jobs finishes.
+  // Reload when one of this vault's jobs finishes (not when the folder changes: the effect above
+  // lists it; listing it twice cost a second transfer of every entry on each folder opened).
   const finished = jobs.filter((j) => j.vaultId === vault.id && j.finishedAt !== null).length;
+  const finishedSeen = useRef(finished);
   useEffect(() => {
+    if (finished === finishedSeen.current) return;
+    finishedSeen.current = finished;
     if (finished > 0) void load();
   }, [finished, load]);
 

@@ -79,7 +79,13 @@ function shortBase(name: string, maxBytes: number): string {
 
 /** A new partial-file path beside `out`: `.NAME.HOST~PID~RANDOM.coffer-partial` (hidden, private). */
 export function partialPath(out: string): string {
-  return path.join(path.dirname(out), `.${shortBase(path.basename(out), 100)}.${thisHost()}~${process.pid}~${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`);
+  return path.join(path.dirname(out), partialName(path.basename(out), randomBytes(6).toString('hex')));
+}
+
+/** The partial-file name for `name` with `unique` (12 hex digits, new for each file of this process). */
+export function partialName(name: string, unique: string): string {
+  if (!/^[0-9a-f]{12}$/.test(unique)) throw new Error('partialName needs 12 hex digits');
+  return `.${shortBase(name, 100)}.${thisHost()}~${process.pid}~${unique}${PARTIAL_SUFFIX}`;
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

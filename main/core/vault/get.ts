@@ -4,7 +4,7 @@
  * drive), and `exportFile` (one file as a standalone coffer file, its payload copied unchanged).
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,9 +15,10 @@ import { wrapKey } from '../format/file';
 import { payloadSize } from '../format/sizes';
 import { decryptPayload, openPayloadBuffer } from '../format/stream';
 import type { Recipient } from '../keys/types';
-import { defaultConcurrency, runPool, throwIfAborted } from '../jobs/pool';
+import { defaultConcurrency, runConcurrent, runPool, throwIfAborted } from '../jobs/pool';
 import { ProgressTracker } from '../jobs/progress';
 import { confinedPath, partialPath, sweepPartials } from './confine';
+import { NEW_FILE_FLAGS, OutputTree } from './output';
 import type { VaultCore } from './core';
 import { blobKey, splitVaultPath } from './layout';
 import { exportNames, folderNameFor, type ExportRenameReason } from './names';
@@ -109,8 +110,9 @@ export async function get(c: VaultCore, vpath: string, dest: string, opts: OpPro
     progress.setTotals(all.filter((e) => e.type === 'file').length, all.reduce((a, e) => a + e.size, 0));
     const st = await stat(dest).catch(() => null);
     let root = dest;
+    let made = false;
     if (st?.isDirectory()) root = await confinedPath(dest, [topName()], { dir: true });
-    else await mkdir(dest, { recursive: true });
+    else made = (await mkdir(dest, { recursive: true })) !== undefined;
     // Names another platform cannot hold (case-only twins, CON, a:b) are written visibly changed.
     const relOf = new Map<string, string[]>([[r.info.path, []]]);
     const byParent = new Map<string, EntryInfo[]>();
@@ -126,19 +128,61 @@ export async function get(c: VaultCore, vpath: string, dest: string, opts: OpPro
         if (x.reason) renamed.push({ path: e.path, written: x.written, reason: x.reason });
       });
     }
-    const fileJobs: { node: RecordNode; out: string }[] = [];
-    for (const e of all) {
-      const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-      const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
-      relOf.set(e.path, rel);
-      // Confined under the destination: no name may climb out of it or write through a link in it.
-      if (e.type === 'dir') await confinedPath(root, rel, { dir: true });
-      else fileJobs.push({ node: (getTree(c).byPath.get(e.path) as { node: RecordNode }).node, out: await confinedPath(root, rel, { mkdirs: true }) });
+    // Confined under the destination, one sync per batch (output.ts): no name may climb out of it or
+    // write through a link in it, and no final name ever holds partial plaintext.
+    const tree = await OutputTree.open(root, { overwrite: opts.overwrite, created: made });
+    try {
+      const fileJobs: { node: RecordNode; rel: string[] }[] = [];
+      for (const e of all) {
+        const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+        const rel = [...(relOf.get(parent) ?? []), written.get(e.path) ?? e.name];
+        relOf.set(e.path, rel);
+        if (e.type === 'dir') tree.folder(rel);
+        else fileJobs.push({ node: (getTree(c).byPath.get(e.path) as { node: RecordNode }).node, rel });
+      }
+      const one = async (j: { node: RecordNode; rel: string[] }): Promise<void> => {
+        await getInto(c, tree, j.node, j.rel, progress, opts.signal);
+        files++;
+        bytes += j.node.body.size;
+      };
+      // Small files keep more in flight: their creates wait on the disk, not on a core.
+      const small = fileJobs.filter((j) => j.node.body.size <= SMALL_GET);
+      const large = fileJobs.filter((j) => j.node.body.size > SMALL_GET);
+      await c.withFileKeys(fileJobs.map((j) => j.node.body), async () => {
+        await runConcurrent(small, 4 * defaultConcurrency(), one, opts.signal);
+        await runPool(large, defaultConcurrency(), one, opts.signal);
+      });
+      await tree.finish();
+    } catch (e) {
+      tree.abort();
+      throw e;
     }
-    await c.withFileKeys(fileJobs.map((j) => j.node.body), () => runPool(fileJobs, defaultConcurrency(), (j) => getFile(j.node, j.out), opts.signal));
   }
   progress.finish();
   return { files, bytes, renamed };
+}
+
+/** One file of a tree `get`: its plaintext into `tree` at `rel` (renamed into place with its batch). */
+async function getInto(c: VaultCore, tree: OutputTree, n: RecordNode, rel: readonly string[], progress: ProgressTracker, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  // Small files: one read of the blob, opened in memory, one write, without the stream machinery.
+  const pt = n.body.size <= SMALL_GET ? await readSmallBlob(c, n.body) : null;
+  if (pt) {
+    await tree.writeFile(rel, pt);
+    progress.addBytes(pt.length);
+  } else {
+    const p = await tree.partial(rel);
+    try {
+      p.check();
+      const fh = await open(p.path, NEW_FILE_FLAGS, 0o600);
+      await decryptBlobTo(c, n.body, fh.createWriteStream(), (d) => progress.addBytes(d), signal);
+    } catch (e) {
+      p.drop();
+      throw e;
+    }
+    await p.done(n.body.size);
+  }
+  progress.fileDone();
 }
 
 /**
@@ -149,9 +193,10 @@ export async function get(c: VaultCore, vpath: string, dest: string, opts: OpPro
 async function readSmallBlob(c: VaultCore, body: RecordBody): Promise<Buffer | null> {
   const key = blobKey(body.blob as string);
   const expected = payloadSize(body.size);
-  if ((await c.storage.size(key)) !== expected) return null;
-  const blob = await c.storage.get(key);
-  if (!blob || blob.length !== expected) return null; // replaced meanwhile
+  let blob: Buffer | null;
+  if (c.storage.readExact) blob = await c.storage.readExact(key, expected);
+  else blob = (await c.storage.size(key)) === expected ? await c.storage.get(key) : null;
+  if (!blob || blob.length !== expected) return null; // absent, another size, replaced meanwhile
   const k = await c.fileKey(body);
   let pt: Buffer;
   try {

@@ -13,16 +13,21 @@
  *     streams blobs only when their size is exactly the one their record implies;
  *   - uses a subfolder (epochs, slots, keys, records, blobs, requests, tmp) only after lstat shows a
  *     real directory inside the vault root, and creates one only where nothing exists (never through
- *     a link); the check is repeated for every operation, not cached;
- *   - creates temp, intent and lock files with O_CREAT | O_EXCL | O_NOFOLLOW in the real tmp/ only.
+ *     a link); the check is repeated for every operation, except where a folder is PINNED for the
+ *     per-file steps of add and get (pinned.ts: checked once, then reached through its descriptor, so a
+ *     link swapped in afterwards is never followed; re-checked every second);
+ *   - creates temp, intent and lock files with O_CREAT | O_EXCL | O_NOFOLLOW in the real tmp/ only,
+ *     and new small blobs the same way in the real blobs/ (`stageBytes` with a key).
  *
  * Keys are relative slash paths such as `records/3f…a1.rec`. Every put is atomic and durable:
  * the bytes go to `tmp/`, are flushed (fdatasync: the data and the size needed to read it), then
  * renamed into place, and the folder is fsynced, so a crash or power cut at any instant leaves either
- * the old object or the new one.
+ * the old object or the new one. A new immutable object under a fresh random name (a small blob) is
+ * instead created in place, durable at `commit` (one syncfs per batch, durable.ts), and referenced by
+ * nothing before that: the caller's intent lists it for cleanup after a crash.
  */
 import {
-  closeSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, writeSync, constants as fsc, type Stats,
+  closeSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync, constants as fsc, type Stats,
 } from 'node:fs';
 import { lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -30,10 +35,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { CofferError, isCofferError } from '../errors';
 import { MAX_HEADER_BYTES } from '../format/constants';
-import { runConcurrent } from '../jobs/pool';
+import { syncBatch } from './durable';
+import { PinnedDir, PinRefused } from './pinned';
 
 export interface ObjectInfo {
   /** Name within the listed folder (no slashes). */
@@ -56,6 +61,8 @@ export interface StagedObject {
   readonly bytes: number;
   /** Implementation handle (a temp file path on a filesystem). */
   readonly token: string;
+  /** Set when the object was created in place under this key (`stageBytes` with a key): commit only syncs it. */
+  readonly placed?: string;
 }
 
 export interface LockOwner {
@@ -97,8 +104,13 @@ export interface VaultStorage {
    * large blobs written with positional I/O and reused buffers. `write` returns the bytes written.
    */
   stageWith?(write: (fh: FileHandle) => Promise<number>): Promise<StagedObject>;
-  /** `stage` for bytes already in memory (small objects). */
-  stageBytes(data: Uint8Array): Promise<StagedObject>;
+  /**
+   * `stage` for bytes already in memory (small objects). With `key` (only for a NEW immutable object
+   * under a fresh random name, such as a blob), a store may create it in place: it is then visible at
+   * once but referenced by nothing until the caller commits records, durable at `commit`, and removed
+   * by `discard`; the caller's intent (tmp/*.intent) lists it in case of a crash.
+   */
+  stageBytes(data: Uint8Array, key?: string): Promise<StagedObject>;
   commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void>;
   discard(staged: StagedObject): Promise<void>;
   /**
@@ -115,6 +127,11 @@ export interface VaultStorage {
   delete(key: string): Promise<void>;
   /** Size of an object, or null. */
   size(key: string): Promise<number | null>;
+  /**
+   * Optional: the whole object if it is a regular file of exactly `size` bytes; null otherwise (absent,
+   * another size, a link or special file: callers then take `getStream`, which reports what is wrong).
+   */
+  readExact?(key: string, size: number): Promise<Buffer | null>;
   /**
    * Takes the vault's writer lock (waits up to `timeoutMs`, then VAULT_BUSY). Only processes on the
    * same host exclude each other; machines sharing a sync folder reconcile through conflict copies.
@@ -142,6 +159,7 @@ export const OBJECT_LIMITS: Readonly<Record<string, number>> = {
   slots: 1 << 20,
   keys: MAX_HEADER_BYTES + 4096,
   records: 1 << 20, // a record may carry up to 64 KiB of WebDAV properties, JSON-escaped
+  packs: 64 << 20, // record packs (packs.ts): writers cut them at 8 MiB of records
   requests: 64 * 1024,
   tmp: 64 << 20, // intents list every object of one operation
 };
@@ -306,15 +324,29 @@ function writeNewSync(file: string, data: Uint8Array | string): void {
   }
 }
 
+/** writeNewSync, removing the file if it was created but could not be written (a full disk). */
+function writeNewOrRemove(file: string, data: Uint8Array): void {
+  try {
+    writeNewSync(file, data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      try {
+        unlinkSync(file);
+      } catch {
+        /* never created */
+      }
+    }
+    throw e;
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Whether `sync -f` (syncfs) works here: unknown until first tried. */
-let syncfsWorks: boolean | undefined;
-
-/** Many small I/O steps at once (fsyncs overlap on libuv's thread pool). */
-function runIo<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  return runConcurrent(items, 32, (it) => fn(it));
-}
+/**
+ * A pinned vault folder (pinned.ts) is re-checked against its path after this long, and released after
+ * this long unused: long operations notice a folder that was replaced, and no descriptor is kept idle.
+ */
+const PIN_RECHECK_MS = 1000;
 
 export interface FsStorageOptions {
   /** fsync files and folders (default true). Only benchmarks comparing against `cp` turn this off. */
@@ -324,9 +356,93 @@ export interface FsStorageOptions {
 export class FsStorage implements VaultStorage {
   readonly location: string;
   private readonly durable: boolean;
+  private readonly pins = new Map<string, { pin: PinnedDir; checked: number; uses: number }>();
+  private pinTimer: NodeJS.Timeout | null = null;
   constructor(readonly root: string, opts: FsStorageOptions = {}) {
     this.location = root;
     this.durable = opts.durable ?? true;
+  }
+
+  /**
+   * `folder` pinned (pinned.ts): checked like `dir` (each part a real folder, never a link), then opened
+   * with O_NOFOLLOW and reached through its descriptor, so that objects of one operation do not each
+   * repeat the folder checks and a folder swapped for a link afterwards is never followed. Re-checked
+   * against its path every PIN_RECHECK_MS (a replaced folder is then checked, and refused if a link).
+   * Without descriptor paths (not Linux) the folder is checked on every use, as `dir` does. Null if the
+   * folder is absent and `create` is false. Callers use the pin synchronously, or hold it (`hold`) across
+   * an await: a held pin is never closed (its descriptor number can then not be reused under them).
+   */
+  private pinned(folder: string, create: boolean): PinnedDir | null {
+    return this.pinEntry(folder, create)?.pin ?? null;
+  }
+
+  private pinEntry(folder: string, create: boolean): { pin: PinnedDir; checked: number; uses: number } | null {
+    const now = Date.now();
+    const hit = this.pins.get(folder);
+    if (hit && hit.pin.viaFd) {
+      if (now - hit.checked < PIN_RECHECK_MS) return hit;
+      if (hit.pin.current()) {
+        hit.checked = now;
+        return hit;
+      }
+    }
+    if (hit) {
+      if (hit.uses === 0) hit.pin.release();
+      else this.retired.add(hit);
+      this.pins.delete(folder);
+    }
+    const d = this.dir(folder, create);
+    if (d === null) return null;
+    let pin: PinnedDir;
+    try {
+      pin = PinnedDir.at(d);
+    } catch (e) {
+      if (!(e instanceof PinRefused)) throw e;
+      if (e.why === 'missing' && !create) return null;
+      // Replaced between the check and the open: refused like `dir` refuses it.
+      throw new CofferError('VAULT_TAMPERED', `${folder}/ in the vault at ${this.root} is ${e.why === 'link' ? 'a symbolic link' : 'not a folder'}, not a folder: coffer neither reads nor writes through it (remove it from the vault folder)`);
+    }
+    const entry = { pin, checked: now, uses: 0 };
+    this.pins.set(folder, entry);
+    this.schedulePinRelease();
+    return entry;
+  }
+
+  /** Pins replaced while held: closed when their last holder lets go. */
+  private readonly retired = new Set<{ pin: PinnedDir; uses: number }>();
+
+  private letGo(entry: { pin: PinnedDir; uses: number }): void {
+    entry.uses--;
+    if (entry.uses === 0 && this.retired.delete(entry)) entry.pin.release();
+  }
+
+  private schedulePinRelease(): void {
+    if (this.pinTimer) this.pinTimer.refresh();
+    else {
+      this.pinTimer = setTimeout(() => {
+        this.pinTimer = null;
+        this.releasePins();
+      }, 2 * PIN_RECHECK_MS);
+      this.pinTimer.unref();
+    }
+  }
+
+  /** Closes the descriptors of pinned folders (they are pinned again on next use); held ones when let go. */
+  releasePins(): void {
+    for (const e of this.pins.values()) {
+      if (e.uses === 0) e.pin.release();
+      else this.retired.add(e);
+    }
+    this.pins.clear();
+    if (this.pinTimer) clearTimeout(this.pinTimer);
+    this.pinTimer = null;
+  }
+
+  /** Splits a key into its folder and name (checked). */
+  private static split(key: string): { folder: string; name: string } {
+    checkKey(key);
+    const i = key.lastIndexOf('/');
+    return { folder: i < 0 ? '' : key.slice(0, i), name: i < 0 ? key : key.slice(i + 1) };
   }
 
   /**
@@ -480,6 +596,32 @@ export class FsStorage implements VaultStorage {
     return bytes;
   }
 
+  async readExact(key: string, size: number): Promise<Buffer | null> {
+    const { folder, name } = FsStorage.split(key);
+    const pin = this.pinned(folder, false);
+    if (pin === null) return null;
+    let fd: number;
+    try {
+      fd = openSync(pin.at(name), READ_FLAGS);
+    } catch {
+      return null; // absent, a link (ELOOP), …: the stream path reports it
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size !== size) return null;
+      const buf = Buffer.allocUnsafe(size);
+      let off = 0;
+      while (off < size) {
+        const n = readSync(fd, buf, off, size - off, off);
+        if (n === 0) return null; // shrank meanwhile
+        off += n;
+      }
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   private async datasync(file: string): Promise<void> {
     const fh = await open(file, SYNC_FLAGS);
     try {
@@ -508,24 +650,10 @@ export class FsStorage implements VaultStorage {
     });
   }
 
-  /**
-   * Makes many just-written files durable before they are renamed into place. On Linux, for a batch, one
-   * syncfs(2) (`sync -f`) flushes the filesystem in one go, several times faster than one fdatasync per
-   * small file; elsewhere, or if that is unavailable, each file is fdatasynced (many at once).
-   */
+  /** Makes many just-written files durable before they are renamed into place (durable.ts: one syncfs per batch on Linux). */
   private async flushFiles(paths: readonly string[]): Promise<void> {
-    if (!this.durable || paths.length === 0) return;
-    if (paths.length >= 16 && process.platform === 'linux' && syncfsWorks !== false) {
-      const ok = await new Promise<boolean>((resolve) => {
-        execFile('sync', ['-f', this.root], { timeout: 120_000 }, (err) => resolve(!err));
-      });
-      if (ok) {
-        syncfsWorks = true;
-        return;
-      }
-      syncfsWorks = false;
-    }
-    await runIo(paths, (p) => this.datasync(p));
+    if (!this.durable) return;
+    await syncBatch(paths, [this.root]);
   }
 
   async putMany(items: readonly { key: string; data: Uint8Array | string }[]): Promise<void> {
@@ -572,7 +700,38 @@ export class FsStorage implements VaultStorage {
     return this.withTemp(async (tmp) => ({ bytes: await this.withNewFile(tmp, write), token: tmp }));
   }
 
-  stageBytes(data: Uint8Array): Promise<StagedObject> {
+  async stageBytes(data: Uint8Array, key?: string): Promise<StagedObject> {
+    if (key !== undefined) {
+      // A new immutable object under a fresh random name: created in place (O_EXCL | O_NOFOLLOW, never
+      // over or through anything), in its pinned folder; no temp file, no rename. `commit` syncs it.
+      // The create, write and close run on libuv's threads (creating files is what blocks on a busy
+      // disk) while this thread encrypts the next files; the pin is held meanwhile.
+      const { folder, name } = FsStorage.split(key);
+      const entry = this.pinEntry(folder, true) as { pin: PinnedDir; checked: number; uses: number };
+      const target = entry.pin.at(name);
+      const real = path.join(entry.pin.path, name);
+      if (!entry.pin.viaFd) {
+        // Path fallback: written at once, right after the folder check, leaving no await in between.
+        writeNewOrRemove(target, data);
+        return { bytes: data.byteLength, token: real, placed: key };
+      }
+      entry.uses++;
+      try {
+        const fh = await open(target, CREATE_FLAGS, 0o644);
+        try {
+          let off = 0;
+          while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
+        } catch (e) {
+          await fh.close().catch(() => undefined);
+          await unlink(target).catch(() => undefined); // created but not written (a full disk)
+          throw e;
+        }
+        await fh.close();
+      } finally {
+        this.letGo(entry);
+      }
+      return { bytes: data.byteLength, token: real, placed: key };
+    }
     return this.withTemp((tmp) => {
       // Small objects: a synchronous write costs a few microseconds, a thread-pool round trip far more.
       writeNewSync(tmp, data);
@@ -581,12 +740,24 @@ export class FsStorage implements VaultStorage {
   }
 
   async commit(items: readonly { staged: StagedObject; key: string }[]): Promise<void> {
+    for (const it of items) {
+      if (it.staged.placed !== undefined && it.staged.placed !== it.key) throw new CofferError('INTERNAL', `${it.staged.placed} was staged in place, not as ${it.key}`);
+    }
     await this.flushFiles(items.map((it) => it.staged.token));
-    await this.renameAll(items.map((i) => ({ tmp: i.staged.token, key: i.key })));
+    await this.renameAll(items.filter((i) => i.staged.placed === undefined).map((i) => ({ tmp: i.staged.token, key: i.key })));
+    // Objects created in place: their data is durable; now their folders' entries.
+    if (this.durable) {
+      const folders = new Set(items.filter((i) => i.staged.placed !== undefined).map((i) => FsStorage.split(i.key).folder));
+      for (const f of folders) {
+        const pin = this.pinned(f, false);
+        if (pin) pin.sync();
+      }
+    }
   }
 
   async discard(staged: StagedObject): Promise<void> {
-    await unlink(staged.token).catch(() => undefined);
+    if (staged.placed !== undefined) await this.delete(staged.placed).catch(() => undefined);
+    else await unlink(staged.token).catch(() => undefined);
   }
 
   getStream(key: string, expectedSize?: number): Readable {
