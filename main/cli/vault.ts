@@ -55,6 +55,7 @@ const VAULT_HELP = `usage: coffer vault <command> DIR ... [unlock options]
                                                              to the hardware keys given with -i STUB
   revoke DIR SLOT_ID [--reencrypt]                           remove a slot, then rotate
   rotate DIR [--json]                                        new epoch (new vault key); records and content untouched
+  compact DIR [--json]                                       rewrite every record into a few packs (a checkpoint); done automatically
   passwd DIR [--new-passphrase-file F]                       change (or add) the passphrase
   export DIR VPATH (-r RECIPIENT)... -o OUT                  one file out as a standalone coffer file
   request-access DIR RECIPIENT --name NAME                   ask a member to grant you access
@@ -116,7 +117,7 @@ function endProgress(ctx: CliContext): void {
 /** What each command does to a vault, for error messages ("cannot VERB the vault DIR: …"). */
 const VERBS: Record<string, string> = {
   add: 'add files to', ls: 'read', get: 'read', mkdir: 'create a folder in', mv: 'move entries in', rm: 'remove entries from',
-  verify: 'check', members: 'read', grant: 'add a member to', revoke: 'revoke a member of', rotate: 'rotate the keys of',
+  verify: 'check', members: 'read', grant: 'add a member to', revoke: 'revoke a member of', rotate: 'rotate the keys of', compact: 'compact',
   passwd: 'change the passphrase of', export: 'read', rewrap: 'rewrap', anchor: 'anchor',
 };
 let currentOp = '';
@@ -427,6 +428,18 @@ async function cmdRotate(args: string[], ctx: CliContext): Promise<void> {
   });
 }
 
+async function cmdCompact(args: string[], ctx: CliContext): Promise<void> {
+  const use = usage('compact', 'DIR [--json]');
+  const { values, positionals } = parse(args, { ...unlockOptions(), ...JSON_OPT }, use);
+  const dir = needDir(positionals, use);
+  if (positionals.length !== 1) throw new UsageError(use);
+  await withVault(dir, values, ctx, async (v) => {
+    const r = await v.compact();
+    if (values.json) json(ctx, r);
+    else out(ctx, `compacted: ${r.records} records in ${r.packs} pack${r.packs === 1 ? '' : 's'}; ${r.removed} older object${r.removed === 1 ? '' : 's'} removed`);
+  });
+}
+
 function anchorText(key: string, version: number, epoch: string): string {
   return `anchored: epoch ${epoch}; Vault Transit key ${termSafe(key)} now decrypts only version ${version} and later.\n`
     + 'Every rotation and revocation will rotate it again; a computer opening an older copy of this folder refuses it.\n'
@@ -509,6 +522,7 @@ const ops: Record<string, Subcommand> = {
   grant: cmdGrant,
   revoke: cmdRevoke,
   rotate: cmdRotate,
+  compact: cmdCompact,
   passwd: cmdPasswd,
   export: cmdExport,
   'request-access': cmdRequestAccess,

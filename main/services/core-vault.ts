@@ -30,6 +30,7 @@ const ORIGIN: Record<string, string> = {
   'google-drive': 'Google Drive duplicate',
   'duplicate-name': 'Added with the same name elsewhere',
   orphan: 'Its folder was removed elsewhere',
+  concurrent: 'Changed on two copies at the same time',
 };
 
 /** "report (conflict 2).pdf" → "report.pdf": the name of the entry a conflict version stands beside. */

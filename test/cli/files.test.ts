@@ -126,6 +126,32 @@ describe('coffer failures', () => {
     expect(r.stdout.equals(pt.subarray(0, 4 * 65536))).toBe(true);
   });
 
+  it('ATTACK: a chunk tampered in the middle of a 12 MiB file: -o leaves nothing at OUT and no partial file; stdout gets only the chunks before it', async () => {
+    const C = 65536;
+    const pt = randomBytes(12 * 1024 * 1024 + 5);
+    writeFileSync(p('big.pt'), pt);
+    expect((await runCoffer(['encrypt', '-r', alice, '-o', p('big.cf'), p('big.pt')])).code).toBe(0);
+    const ct = readFileSync(p('big.cf'));
+    // Chunk 100 (0-based) of 193 lies in the seventh 1 MiB step the file-to-file path reads: steps
+    // before it are already sealed, written and being synced when the bad chunk is met.
+    const at = ct.length - (5 + 17) - (192 - 100) * (C + 17) + 9;
+    ct[at] = (ct[at] as number) ^ 0x40;
+    writeFileSync(p('big-bad.cf'), ct);
+    const r = await runCoffer(['decrypt', '-i', p('alice.key'), '-o', p('big-bad.out'), p('big-bad.cf')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('coffer: file was modified (chunk 101 failed authentication)\n');
+    expect(existsSync(p('big-bad.out'))).toBe(false);
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('partial'))).toEqual([]);
+    const piped = await runCoffer(['decrypt', '-i', p('alice.key')], { input: ct });
+    expect(piped.code).toBe(1);
+    expect(piped.stdout.length).toBeLessThanOrEqual(100 * C);
+    expect(piped.stdout.equals(pt.subarray(0, piped.stdout.length))).toBe(true);
+    // Positive control: the untampered file decrypts in full.
+    const ok = await runCoffer(['decrypt', '-i', p('alice.key'), '-o', p('big.out'), p('big.cf')]);
+    expect(ok.code).toBe(0);
+    expect(readFileSync(p('big.out')).equals(pt)).toBe(true);
+  });
+
   it('does not overwrite an existing OUT without --force', async () => {
     writeFileSync(p('exists.out'), 'keep me');
     const r = await runCoffer(['encrypt', '-r', alice, '-o', p('exists.out'), p('pt-1')]);

@@ -156,15 +156,16 @@ describe('coffer vault', () => {
     expect(ok(await run(['verify', V, '--repair', ...P2]))).toMatch(/repaired: removed tmp\//);
     ok(await run(['verify', V, ...P2]));
     // Tampering is an error verify cannot repair.
-    const rec = readdirSync(path.join(V, 'records'))[0] as string;
-    const f = path.join(V, 'records', rec);
+    // revoke --reencrypt above wrote every record into a checkpoint (docs/FORMAT.md §6.18): tamper with it.
+    const pack = readdirSync(path.join(V, 'packs')).find((n) => n.endsWith('.ckpt')) as string;
+    const f = path.join(V, 'packs', pack);
     const t = readFileSync(f, 'latin1');
-    writeFileSync(f, `${t.slice(0, 60)}${t[60] === 'A' ? 'B' : 'A'}${t.slice(61)}`, 'latin1');
+    writeFileSync(f, `${t.slice(0, 80)}${t[80] === 'A' ? 'B' : 'A'}${t.slice(81)}`, 'latin1');
     const tampered = await run(['verify', V, ...P2]);
     expect(tampered.code).toBe(1);
-    expect(tampered.stdout.toString()).toMatch(/error: records\/[0-9a-f]{32}\.rec: record failed authentication/);
+    expect(tampered.stdout.toString()).toMatch(/error: packs\/[0-9a-f]{32}\.ckpt: pack failed authentication/);
     const ls = await run(['ls', V, '-R', ...P2]);
-    expect(ls.stderr).toMatch(/coffer: error: records\/.*failed authentication/);
+    expect(ls.stderr).toMatch(/coffer: error: packs\/.*failed authentication/);
     expect(ls.code).toBe(1);
   });
 });

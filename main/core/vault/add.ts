@@ -20,7 +20,7 @@ import { ensureDirs } from './entries';
 import { EPOCHS, blobKey, checkName, splitVaultPath } from './layout';
 import { newId, normalizeName } from './names';
 import { heal, load, mutate } from './open';
-import { rereadRecords, writeRecord, writeRecords, type RecordNode } from './records';
+import { compactIfNeeded, rereadRecords, writeRecord, writeRecords, type RecordNode } from './records';
 import type { StagedObject } from './storage';
 import { childIndex, dirId, getTree } from './tree';
 import type { AddResult, EntryInfo, OpProgress, RecordBody, StagedFile } from './types';
@@ -150,8 +150,7 @@ export async function add(c: VaultCore, sources: readonly string[], to = '', opt
         current.set(slot, b);
         bodies.push(b);
       }
-      await writeRecords(c, bodies);
-      for (const b of bodies) {
+      for (const b of await writeRecords(c, bodies)) {
         versions[b.id] = b.version;
         recorded.add(b.blob as string);
       }
@@ -251,6 +250,16 @@ export async function add(c: VaultCore, sources: readonly string[], to = '', opt
     throw signal?.aborted ? new CofferError('CANCELLED', 'cancelled') : e;
   }
   await c.storage.delete(intent);
+  if (c.index.needsCompaction()) {
+    // The batches piled up packs: one checkpoint for the whole add (FORMAT.md §6.18).
+    const release = await c.storage.lock();
+    try {
+      await rereadRecords(c);
+      await compactIfNeeded(c);
+    } finally {
+      await release();
+    }
+  }
   progress.finish();
   return { files: plans.length, folders: folders.length, bytes, replaced, skipped };
 }

@@ -16,7 +16,8 @@ import type { EpochKeys, SignedObject } from './crypto';
 import { Ancestry } from './history';
 import { nowIso, wrapKeyName, type EpochBody, type VaultDescriptor } from './layout';
 import type { ObjectName } from './names';
-import { RecordIndex, type RecordNode } from './records';
+import { RecordIndex } from './record-index';
+import type { RecordNode } from './records';
 import { slotKind, type SlotBody, type SlotIdentities, type UnlockCredentials } from './slots';
 import { updateMemory } from './state';
 import { TMP_FOLDER, tempName, type VaultStorage } from './storage';
@@ -75,7 +76,7 @@ export class VaultCore {
   /** The descriptor or the current epoch still says format 1: the next change migrates (see migrateNow). */
   needsMigration = false;
   /** The records and revocation manifests (records.ts). */
-  readonly index = new RecordIndex();
+  readonly index: RecordIndex;
   tree: Tree | null = null;
   loadProblems: VaultProblem[] = [];
   /** Per slot file and content: the identities it gave, or the error it failed with (derived once). */
@@ -112,6 +113,7 @@ export class VaultCore {
     this.id = desc.id;
     this.name = desc.name;
     this.keyGuard = desc.strict ? fileKeyGuardFor(desc.strict) : undefined;
+    this.index = new RecordIndex(storage, desc.id);
     // Hardware keys keep their PIN while the vault is unlocked, so the freshness anchor on the token
     // is read and written without asking again; forgotten on lock.
     for (const id of hardwareIdentities(credentials.identities)) id.holdPin();
@@ -142,7 +144,7 @@ export class VaultCore {
     this.slotIdentityCache.clear();
     for (const k of this.keyCache.values()) sodium().memzero(k);
     this.keyCache.clear();
-    this.index.records.clear();
+    this.index.clear();
     this.tree = null;
     for (const id of hardwareIdentities(this.credentials.identities)) id.forgetPin();
     this.credentials = {};

@@ -28,7 +28,9 @@ export function versionStore(c: VaultCore): VersionStore<RecordNode> {
     resolve: (vpath) => resolve(c, vpath),
     child: (parent, name) => childIndex(c).get(`${parent}\0${name.normalize('NFC')}`),
     infoOf: (file) => getTree(c).infoByFile.get(file),
-    writeRecord: (body, file) => writeRecord(c, body, file),
+    writeRecord: async (body, file) => {
+      await writeRecord(c, body, file);
+    },
     deleteRecord: (n) => deleteRecord(c, n),
     saveVersions: (v) => c.saveVersions(v),
     ensureDirs: (parts, versions) => ensureDirs(c, parts, versions),

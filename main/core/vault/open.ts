@@ -15,8 +15,8 @@ import {
   DESCRIPTOR_KEY, EPOCHS, KEYS, RECORDS, SLOTS, VAULT_VERSION, descriptorBytes, epochKey, sha256hex, type VaultDescriptor,
 } from './layout';
 import { newEpoch } from './new-epoch';
-import { loadManifests, loadRecords } from './records';
-import { readMemory, updateMemory } from './state';
+import { compactIfNeeded, loadManifests, loadRecords } from './records';
+import { readMemory, updateMemory, writerId } from './state';
 import { errnoOf } from './storage';
 import { loadEpochs, loadSlots, memberSlots, openEpochs, verifySlots } from './unlock';
 
@@ -29,6 +29,7 @@ export async function load(c: VaultCore): Promise<void> {
   if (c.epochs.size === 0) throw new CofferError('VAULT_INVALID', `${c.location} has no valid epoch: it is damaged or incomplete`);
   const mem = await readMemory(c.stateDir, c.id);
   c.memEntries = mem.entries;
+  if (!c.index.writer) c.index.writer = mem.writer ?? await writerId(c.stateDir, c.id);
   if (c.firstLoad) c.hadState = mem.epochN >= 0;
   await loadSlots(c);
   const errors: CofferError[] = [];
@@ -118,7 +119,10 @@ export async function mutate<T>(c: VaultCore, fn: () => Promise<T>): Promise<T> 
     await load(c);
     if (c.needsMigration) await migrateNow(c);
     await heal(c);
-    return await fn();
+    const out = await fn();
+    // Loose records or packs piled up: a checkpoint, so that opening stays a few reads (FORMAT.md §6.18).
+    await compactIfNeeded(c);
+    return out;
   } finally {
     await release();
   }

@@ -19,7 +19,7 @@ import { VAULT_VERSION, blobKey } from './layout';
 import { newId } from './names';
 import { newEpoch } from './new-epoch';
 import { mutate } from './open';
-import { resealRecord, resealRecords } from './records';
+import { rewriteAll } from './records';
 import type { StagedObject } from './storage';
 import type { OpProgress, RecordBody, RotateResult } from './types';
 import { memberSlots } from './unlock';
@@ -105,29 +105,23 @@ async function reencryptAll(c: VaultCore, opts: OpProgress): Promise<{ records: 
     const sealed = await c.sealBodies(olds.map((b) => ({ body: { v: 1, id: b, type: 'file', parent: '', name: b, size: 0, mtime: 0, version: 1, key: keyFor.get(b) as string, blob: b } as RecordBody })));
     sealed.forEach((x, i) => keyFor.set(olds[i] as string, x.body.key as string));
   }
-  const versions: Record<string, number> = {};
   const releasedOld = new Set<string>();
-  let records = 0;
-  for (let i = 0; i < all.length; i += 1024) {
-    const part = all.slice(i, i + 1024).map((r) => {
-      let b = r.body;
-      if (b.type === 'file' && b.blob && newBlobs.has(b.blob)) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string, version: b.version + 1 };
-      else b = { ...b, version: b.version + 1 };
-      if (b.history) b = { ...b, history: b.history.map((h) => ({ ...h, blob: newBlobs.get(h.blob) as string, key: keyFor.get(h.blob) as string })) };
-      if (b.released) {
-        for (const x of b.released) releasedOld.add(x.blob);
-        const { released: _r, ...rest } = b;
-        b = rest;
-      }
-      return { r, b };
-    });
-    await resealRecords(c, part);
-    for (const { r, b } of part) {
-      if (!r.conflict) versions[b.id] = b.version;
-      records++;
-      progress.fileDone();
+  // Every record names its new blobs and keys: a sync client's conflict copies in place, everything else in
+  // one checkpoint under the new epoch (records.ts, FORMAT.md §6.18), which replaces every pack and loose record.
+  const records = await rewriteAll(c, (body) => {
+    let b = body;
+    if (b.type === 'file' && b.blob && newBlobs.has(b.blob)) b = { ...b, blob: newBlobs.get(b.blob) as string, key: keyFor.get(b.blob) as string };
+    if (b.history) b = { ...b, history: b.history.map((h) => ({ ...h, blob: newBlobs.get(h.blob) as string, key: keyFor.get(h.blob) as string })) };
+    if (b.released) {
+      for (const x of b.released) releasedOld.add(x.blob);
+      const { released: _r, ...rest } = b;
+      b = rest;
     }
-  }
+    return b === body ? { ...b } : b;
+  });
+  for (let i = 0; i < all.length; i++) progress.fileDone();
+  const versions: Record<string, number> = {};
+  for (const n of c.index.records.values()) if (!n.conflict) versions[n.body.id] = n.body.version;
   for (const oldB of new Set([...newBlobs.keys(), ...releasedOld])) await c.storage.delete(blobKey(oldB));
   await c.storage.delete(intent);
   await c.saveVersions(versions);
@@ -151,17 +145,17 @@ export async function rewriteSealedKeys(c: VaultCore, transform: (sealed: readon
     const all = targets.flatMap((r) => sealedOf(r.body));
     const out = await transform(all);
     const map = new Map(all.map((k, i) => [k, out[i] || k]));
-    const versions: Record<string, number> = {};
     let n = 0;
-    for (const r of targets) {
-      const key = map.get(r.body.key as string) ?? (r.body.key as string);
-      const history = r.body.history?.map((h) => ({ ...h, key: map.get(h.key) ?? h.key }));
-      if (key === r.body.key && (history ?? []).every((h, j) => h.key === r.body.history?.[j]?.key)) continue;
-      const b: RecordBody = { ...r.body, key, version: r.body.version + 1, ...(history ? { history } : {}) };
-      await resealRecord(c, r, b);
-      if (!r.conflict) versions[b.id] = b.version;
+    await rewriteAll(c, (body) => {
+      if (body.type !== 'file' || !body.key) return body;
+      const key = map.get(body.key) ?? body.key;
+      const history = body.history?.map((h) => ({ ...h, key: map.get(h.key) ?? h.key }));
+      if (key === body.key && (history ?? []).every((h, j) => h.key === body.history?.[j]?.key)) return body;
       n++;
-    }
+      return { ...body, key, ...(history ? { history } : {}) };
+    });
+    const versions: Record<string, number> = {};
+    for (const r of c.index.records.values()) if (!r.conflict) versions[r.body.id] = r.body.version;
     await c.saveVersions(versions);
     c.tree = null;
     return n;

@@ -15,10 +15,13 @@ export interface VaultMemory {
   entries: Record<string, number>;
   /** Revocation epochs accepted here: every later current epoch must descend from each (a set; only grows). */
   revocations: string[];
+  /** This computer's writer id in the vault's version clocks (docs/FORMAT.md §6.18); set once. */
+  writer?: string;
 }
 
 const empty = (): VaultMemory => ({ epochN: -1, epochId: '', entries: {}, revocations: [] });
 const EPOCH_ID = /^[0-9]{8}-[0-9a-f]{8}$/;
+const WRITER = /^[0-9a-f]{12}$/;
 
 function fileFor(stateDir: string, vaultId: string): string {
   return path.join(stateDir, 'vaults', `${vaultId}.json`);
@@ -32,6 +35,7 @@ export async function readMemory(stateDir: string, vaultId: string): Promise<Vau
       epochId: typeof m.epochId === 'string' ? m.epochId : '',
       entries: m.entries && typeof m.entries === 'object' ? m.entries : {},
       revocations: Array.isArray(m.revocations) ? m.revocations.filter((r): r is string => typeof r === 'string' && EPOCH_ID.test(r)) : [],
+      ...(typeof m.writer === 'string' && WRITER.test(m.writer) ? { writer: m.writer } : {}),
     };
   } catch {
     return empty();
@@ -61,6 +65,8 @@ export async function updateMemory(stateDir: string, vaultId: string, update: Pa
   for (const [id, v] of Object.entries(update.entries ?? {})) cur.entries[id] = mergeVersion(cur.entries[id], v);
   for (const r of update.revocations ?? []) if (EPOCH_ID.test(r) && !cur.revocations.includes(r)) cur.revocations.push(r);
   cur.revocations.sort();
+  // The writer id is chosen once; a concurrent process that chose another loses (it reads this one next).
+  if (!cur.writer && update.writer && WRITER.test(update.writer)) cur.writer = update.writer;
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {
@@ -76,4 +82,11 @@ export async function updateMemory(stateDir: string, vaultId: string, update: Pa
     throw e;
   }
   return cur;
+}
+
+/** This computer's writer id for the vault (6 random bytes in hex), created and remembered on first use. */
+export async function writerId(stateDir: string, vaultId: string): Promise<string> {
+  const m = await readMemory(stateDir, vaultId);
+  if (m.writer) return m.writer;
+  return (await updateMemory(stateDir, vaultId, { writer: randomBytes(6).toString('hex') })).writer as string;
 }

@@ -159,6 +159,7 @@ export const OBJECT_LIMITS: Readonly<Record<string, number>> = {
   slots: 1 << 20,
   keys: MAX_HEADER_BYTES + 4096,
   records: 1 << 20, // a record may carry up to 64 KiB of WebDAV properties, JSON-escaped
+  packs: 64 << 20, // record packs (packs.ts): writers cut them at 8 MiB of records
   requests: 64 * 1024,
   tmp: 64 << 20, // intents list every object of one operation
 };

@@ -57,7 +57,7 @@ export function getTree(c: VaultCore): Tree {
         const source = n.conflict ? n.conflict.source : orphan.has(n.file) ? 'orphan' : i > 0 ? 'duplicate-name' : null;
         const info: EntryInfo = {
           id: n.body.id, path: p, name: shown, type: n.body.type, size: n.body.size, mtime: new Date(n.body.mtime).toISOString(),
-          version: n.body.version, conflict: source ? { source, file: `${RECORDS}/${n.file}` } : null,
+          version: n.body.version, conflict: source ? { source, file: n.conflict?.source === 'concurrent' ? n.conflict.marker : `${RECORDS}/${n.file}` } : null,
         };
         byPath.set(p, { node: n, info });
         infoByFile.set(n.file, info);

@@ -35,6 +35,14 @@ export interface RecordBody {
   readonly trashed?: TrashMark;
   /** Blobs this entry no longer names, deleted by collection once the sync grace has passed. */
   readonly released?: readonly ReleasedBlob[];
+  /**
+   * Version clock (docs/FORMAT.md §6.18): writer id → how many changes of this entry that writer made.
+   * A record replaces another only if its clock has seen all of the other's changes; absent in records
+   * written before packs (then the higher version replaces).
+   */
+  readonly clock?: Readonly<Record<string, number>>;
+  /** Set on a deletion record (a tombstone, ms since 1970): the entry was removed permanently. */
+  readonly gone?: number;
 }
 
 /** One previous version of a file: what its record said while it was current. */
@@ -94,7 +102,7 @@ export interface EntryInfo {
   readonly mtime: string;
   readonly version: number;
   /** Set for the extra versions kept when copies disagree (sync conflict copies, same-name entries, orphans). */
-  readonly conflict: { readonly source: ConflictSource | 'duplicate-name' | 'orphan'; readonly file: string } | null;
+  readonly conflict: { readonly source: ConflictSource | 'duplicate-name' | 'orphan' | 'concurrent'; readonly file: string } | null;
 }
 
 export interface SlotInfo {

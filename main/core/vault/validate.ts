@@ -39,7 +39,21 @@ export function nameProblem(name: unknown): string | null {
   return null;
 }
 
+/** A version clock names at most this many writers (computers that changed the entry). */
+export const MAX_CLOCK_WRITERS = 256;
+/** A writer id in a version clock: 6 random bytes in hex, one per computer and vault. */
+export const WRITER_RE = /^[0-9a-f]{12}$/;
+
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Why `c` is not a well-formed version clock (writer id → count ≥ 1), or null. */
+export function clockProblem(c: unknown): string | null {
+  if (!isObject(c)) return 'the version clock is not an object';
+  const e = Object.entries(c);
+  if (e.length > MAX_CLOCK_WRITERS) return 'the version clock names too many writers';
+  for (const [k, v] of e) if (!WRITER_RE.test(k) || typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) return 'the version clock is malformed';
+  return null;
+}
 
 /** Why `b` is not a valid record body for entry `id`, or null when it is. */
 export function recordProblem(b: unknown, id: string): string | null {
@@ -56,6 +70,16 @@ export function recordProblem(b: unknown, id: string): string | null {
     return `mtime ${String(b.mtime).slice(0, 40)} is out of range`;
   }
   if (typeof b.version !== 'number' || !Number.isSafeInteger(b.version) || b.version < 1) return `version ${String(b.version).slice(0, 40)} is out of range`;
+  if (b.clock !== undefined) {
+    const cp = clockProblem(b.clock);
+    if (cp) return cp;
+  }
+  if (b.gone !== undefined) {
+    if (typeof b.gone !== 'number' || !Number.isSafeInteger(b.gone) || Math.abs(b.gone) > MAX_MTIME_MS) return 'the deletion time is out of range';
+    // A tombstone names no content.
+    if (b.key !== undefined || b.blob !== undefined || b.history !== undefined || b.trashed !== undefined) return 'a deletion record names content';
+    return historyProblem(b);
+  }
   if (b.type === 'file') {
     if (typeof b.key !== 'string' || b.key === '' || b.key.length > MAX_KEY_CHARS) return 'the file key field is malformed';
     if (typeof b.blob !== 'string' || !ID_RE.test(b.blob)) return 'the blob id is malformed';

@@ -21,7 +21,7 @@ import { readDescriptor, type VaultDescriptor } from './layout';
 import * as membership from './membership';
 import type { ExportRenameReason } from './names';
 import * as open from './open';
-import type { RecordNode } from './records';
+import { compactNow, type RecordNode } from './records';
 import * as rotation from './rotation';
 import type { SlotBody, UnlockCredentials } from './slots';
 import { FsStorage, type VaultStorage } from './storage';
@@ -379,6 +379,14 @@ export class Vault {
    */
   async rotate(opts: OpProgress = {}): Promise<RotateResult> {
     return rotation.rotate(this.core, opts);
+  }
+
+  /**
+   * Writes a checkpoint now (FORMAT.md §6.18): every record into a few packs, replacing the packs and loose
+   * records that piled up. Changes do this on their own when needed; `coffer vault compact` asks for it.
+   */
+  async compact(): Promise<{ packs: number; records: number; removed: number }> {
+    return open.mutate(this.core, () => compactNow(this.core));
   }
 
   /** Members (key slots) and pending access requests. */

@@ -17,7 +17,7 @@ import { CHUNK_PLAINTEXT } from '../../../main/core/format/constants';
 import {
   decryptFile, decryptFileHandle, encryptFile, encryptFileHandle, sealFileHandle, type FileHandleOptions,
 } from '../../../main/core/format/file';
-import { PayloadSealer, decryptPayload } from '../../../main/core/format/stream';
+import { CHUNK_CIPHERTEXT, PayloadSealer, decryptPayload } from '../../../main/core/format/stream';
 import { PassphraseIdentity } from '../../../main/core/keys/passphrase';
 import { nonInteractiveUI, type Identity } from '../../../main/core/keys/types';
 import { X25519Identity } from '../../../main/core/keys/x25519';
@@ -218,6 +218,88 @@ export function fileHandleCases(backend: SodiumBackend['name']): void {
         expect(readdirSync(work)).not.toContain(path.basename(output));
       });
     }
+
+    it('ATTACK: one chunk tampered in the middle, met with reads ahead and writes behind in flight, releases only the authenticated plaintext before it', async () => {
+      const pt = randomBytes(12 * STEP + 777);
+      const enc = await encryptToFile(pt);
+      // Positive control: untampered, the same file decrypts in full through the same slow disk.
+      const whole = file('dec');
+      await withHandles(enc, whole, async (s, d) => { await decryptFileHandle(s, slow(d, 10).handle, [id], nonInteractiveUI, { durable: true }); });
+      expect(readFileSync(whole).equals(pt)).toBe(true);
+      // The attack: flip one bit in chunk 100 (0-based) of 193, in the seventh step of the file.
+      const target = 100;
+      const ct = readFileSync(enc);
+      const at = ct.length - (777 + 17) - (Math.floor(pt.length / C) - target) * CHUNK_CIPHERTEXT + 5;
+      ct[at] = (ct[at] as number) ^ 0x01;
+      writeFileSync(enc, ct);
+      const output = file('dec');
+      let pending = -1;
+      const e = await withHandles(enc, output, async (s, d) => {
+        const dst = slow(d, 10); // several writes are still in flight when the bad chunk is met
+        return decryptFileHandle(s, dst.handle, [id], nonInteractiveUI, { durable: true })
+          .then(() => null, (x: unknown) => { pending = dst.inFlight(); return x; });
+      });
+      expect(e).toBeInstanceOf(CofferError);
+      expect((e as CofferError).code).toBe('PAYLOAD_TAMPERED');
+      expect((e as CofferError).message).toBe(`file was modified (chunk ${target + 1} failed authentication)`);
+      expect(pending).toBe(0);
+      // Whole steps that authenticated, all before the bad chunk; nothing of it or after it.
+      // (Checked against a mutant decryptFileHandle that writes out the failing step instead of throwing:
+      // it wrote 7 MiB, past the bad chunk, and fails here.)
+      const written = readFileSync(output);
+      expect(written.length).toBeGreaterThan(0);
+      expect(written.length).toBeLessThanOrEqual(target * C);
+      expect(written.equals(pt.subarray(0, written.length))).toBe(true);
+    });
+
+    /** A source handle whose positional reads go through `read` (to shorten or cut them). */
+    function reshapeReads(fh: FileHandle, read: (buf: Buffer, off: number, len: number, pos: number) => Promise<{ bytesRead: number }>): FileHandle {
+      return new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'read') return (buf: Buffer, off: number, len: number, pos: number) => read(buf, off, len, pos);
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    }
+
+    it('short reads in the middle of a step are continued: same bytes out', async () => {
+      const pt = randomBytes(5 * STEP + 321);
+      const input = file('pt');
+      writeFileSync(input, pt);
+      const output = file('enc');
+      await withHandles(input, output, async (s, d) => {
+        // Every read returns at most a third of what was asked (as a read interrupted by a signal may).
+        const src = reshapeReads(s, (buf, off, len, pos) => s.read(buf, off, Math.max(1, Math.floor(len / 3)), pos));
+        await encryptFileHandle(src, d, [id.recipient()]);
+      });
+      expect((await decryptToBuffer(output)).equals(pt)).toBe(true);
+    });
+
+    it('a step cut short is the end of the file: reads ahead that find more data (the file grew) leave no gap', async () => {
+      const pt = randomBytes(8 * STEP);
+      const input = file('pt');
+      writeFileSync(input, pt);
+      const cut = 2 * STEP + 1000; // the file "ends" here for the read that reaches it first
+      let cutDone = false;
+      const output = file('enc');
+      const r = await withHandles(input, output, async (s, d) => {
+        const src = reshapeReads(s, async (buf, off, len, pos) => {
+          if (!cutDone && pos < cut && pos + len > cut) {
+            cutDone = true;
+            await new Promise((res) => setTimeout(res, 50)); // the reads after it are issued (and done) first
+            return s.read(buf, off, cut - pos, pos);
+          }
+          if (pos === cut && cutDone) return { bytesRead: 0 }; // end of file, then the file grows
+          return s.read(buf, off, len, pos);
+        });
+        return encryptFileHandle(src, d, [id.recipient()]);
+      });
+      // Reads for steps 3 and 4 were in flight and found data; none of it follows the cut.
+      // (Checked against a loop without the `bytesRead < STEP` stop: it sealed steps 3 and 4 after the cut.)
+      expect(r.plaintextBytes).toBe(cut);
+      expect((await decryptToBuffer(output)).equals(pt.subarray(0, cut))).toBe(true);
+    });
 
     it('a slow disk changes nothing in the output', async () => {
       const pt = randomBytes(5 * STEP + 3);

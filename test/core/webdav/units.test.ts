@@ -4,6 +4,8 @@ import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROPS_LIMITS, validProps, type Vault } from '../../../main/core/vault';
+import { writeRecord } from '../../../main/core/vault/records';
+import type { RecordBody } from '../../../main/core/vault/types';
 import { parseIfHeader, submittedTokens } from '../../../main/core/webdav/if-header';
 import { LockTable, MAX_LOCK_SECONDS, parseTimeout } from '../../../main/core/webdav/locks';
 import { hrefOf, isMacJunk, vaultPathOf } from '../../../main/core/webdav/server';
@@ -158,11 +160,10 @@ describe('Vault methods for the drive', () => {
     await v.addStream('evil.txt', Readable.from([Buffer.from('2')]));
     // The attacker's client skips setProps' checks and seals the record itself (it holds VK).
     // Checked against the unpatched reader (validRecordBody without the props check): evil.txt then loads.
-    type Writer = { writeRecord(b: object): Promise<void>; records: Map<string, { body: { name: string } }> };
-    const w0 = v as unknown as Writer;
-    const body = (name: string): object => ({ ...[...w0.records.values()].find((n) => n.body.name === name)?.body });
-    await w0.writeRecord({ ...body('ok.txt'), version: 2, props: { '{urn:a}x': 'fine' } });
-    await w0.writeRecord({ ...body('evil.txt'), version: 2, props: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`{urn:a}p${i}`, 'x'.repeat(100)])) });
+    const core = v['core'];
+    const body = (name: string): RecordBody => ({ ...[...core.index.records.values()].find((n) => n.body.name === name)?.body }) as RecordBody;
+    await writeRecord(core, { ...body('ok.txt'), version: 2, props: { '{urn:a}x': 'fine' } });
+    await writeRecord(core, { ...body('evil.txt'), version: 2, props: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`{urn:a}p${i}`, 'x'.repeat(100)])) });
     const r = await open(sb, { passphrase: 'correct horse' });
     try {
       expect(r.props('ok.txt')).toEqual({ '{urn:a}x': 'fine' });
