@@ -99,9 +99,17 @@ export async function load(c: VaultCore): Promise<void> {
   await loadManifests(c);
   await loadRecords(c);
   const versions: Record<string, number> = {};
-  for (const n of c.index.records.values()) if (!n.conflict) versions[n.body.id] = Math.max(versions[n.body.id] ?? 0, n.body.version);
-  const saved = await updateMemory(c.stateDir, c.id, { epochN: headBody.n, epochId: current, entries: versions, revocations: choice.revocations });
-  c.memEntries = saved.entries;
+  // Only what this computer has not remembered yet: an open that learned nothing new writes nothing.
+  for (const n of c.index.records.values()) {
+    if (n.conflict) continue;
+    const seen = c.memEntries[n.body.id];
+    if (seen === undefined || Math.abs(seen) < n.body.version) versions[n.body.id] = Math.max(versions[n.body.id] ?? 0, n.body.version);
+  }
+  const known = mem.epochId === current && mem.epochN === headBody.n && choice.revocations.every((r) => mem.revocations.includes(r));
+  if (!known || Object.keys(versions).length > 0) {
+    const saved = await updateMemory(c.stateDir, c.id, { epochN: headBody.n, epochId: current, entries: versions, revocations: choice.revocations });
+    c.memEntries = saved.entries;
+  }
   if (c.firstLoad && !c.hadState && c.freshness.length === 0) {
     c.openWarnings.push(`this computer has not opened vault ${c.name} before, so it cannot tell whether the folder was rolled back to an older copy (for example one from before a member was removed). If that matters, confirm with another member that epoch ${current} is the newest`);
   }

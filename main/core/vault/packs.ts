@@ -5,8 +5,8 @@
  *   packs/<PACK>.pack   written once by a batch (`add` of many new entries)
  *   packs/<PACK>.ckpt   one part of a checkpoint: every record of the vault, superseding older packs
  *
- * A pack is one line, `coffer-vault-pack/v2 KIND EPOCH B64(nonce24 ‖ XChaCha20-Poly1305(record_key_EPOCH,
- * JSON, AD))\n`, AD = "coffer-vault-pack/v2" 0x00 vault id 0x00 PACK 0x00 KIND 0x00 EPOCH, so a pack cannot
+ * A pack is a header line `coffer-vault-pack/v2 KIND EPOCH\n`, then nonce24 ‖ XChaCha20-Poly1305(record_key_EPOCH,
+ * JSON, AD) as raw bytes, AD = "coffer-vault-pack/v2" 0x00 vault id 0x00 PACK 0x00 KIND 0x00 EPOCH, so a pack cannot
  * be renamed, moved to another vault, relabelled as a checkpoint or presented under another epoch.
  *
  * Which record of an entry counts (loose `records/<ID>.rec` files and pack entries alike) is decided by
@@ -17,7 +17,6 @@
  */
 import { createHash } from 'node:crypto';
 import { AEAD_NPUBBYTES, sodium } from '../crypto/sodium';
-import { decodeB64, encodeB64 } from '../format/base64';
 import { CofferError } from '../errors';
 import type { EpochKeys } from './crypto';
 import { ID_RE } from './names';
@@ -61,26 +60,24 @@ export interface OpenedPack {
 }
 
 const ad = (vaultId: string, pack: string, kind: PackKind, epoch: string): Buffer => Buffer.from([PACK_MAGIC, vaultId, pack, kind, epoch].join('\0'), 'utf8');
-const LINE = /^coffer-vault-pack\/v2 (pack|ckpt) ([0-9]{8}-[0-9a-f]{8}) ([A-Za-z0-9+/]+)\n$/;
 
-/** Seals a pack under the epoch of `keys`. */
-export function sealPack(keys: EpochKeys, content: PackContent): string {
+/** Seals a pack under the epoch of `keys`: a header line, then nonce ‖ ciphertext as raw bytes. */
+export function sealPack(keys: EpochKeys, content: PackContent): Buffer {
   const na = sodium();
   const nonce = na.randomBytes(AEAD_NPUBBYTES);
   const ct = na.aeadEncrypt(Buffer.from(JSON.stringify(content), 'utf8'), ad(keys.vaultId, content.pack, content.kind, keys.epochId), nonce, keys.record);
-  return `${PACK_MAGIC} ${content.kind} ${keys.epochId} ${encodeB64(Buffer.concat([nonce, ct]))}\n`;
+  return Buffer.concat([Buffer.from(`${PACK_MAGIC} ${content.kind} ${keys.epochId}\n`, 'latin1'), nonce, ct]);
 }
 
-/** The kind and epoch a pack claims (unauthenticated), or null if the text is not a pack. */
-export function packHeader(text: string): { kind: PackKind; epoch: string } | null {
-  const sp1 = text.indexOf(' ');
-  const sp2 = text.indexOf(' ', sp1 + 1);
-  const sp3 = text.indexOf(' ', sp2 + 1);
-  if (sp1 < 0 || sp2 < 0 || sp3 < 0 || text.slice(0, sp1) !== PACK_MAGIC) return null;
-  const kind = text.slice(sp1 + 1, sp2);
-  const epoch = text.slice(sp2 + 1, sp3);
-  if ((kind !== 'pack' && kind !== 'ckpt') || !/^[0-9]{8}-[0-9a-f]{8}$/.test(epoch)) return null;
-  return { kind, epoch };
+/** Longest header line: magic, kind, epoch id, three separators. */
+const HEADER_MAX = PACK_MAGIC.length + 4 + 17 + 3;
+
+/** The kind and epoch a pack claims (unauthenticated) and where its sealed bytes start, or null if it is not a pack. */
+export function packHeader(raw: Uint8Array): { kind: PackKind; epoch: string; body: number } | null {
+  const nl = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, HEADER_MAX)).indexOf(0x0a);
+  if (nl < 0) return null;
+  const m = /^coffer-vault-pack\/v2 (pack|ckpt) ([0-9]{8}-[0-9a-f]{8})$/.exec(Buffer.from(raw.buffer, raw.byteOffset, nl).toString('latin1'));
+  return m ? { kind: m[1] as PackKind, epoch: m[2] as string, body: nl + 1 } : null;
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -90,12 +87,11 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
  * by the AEAD). Throws VAULT_TAMPERED for a pack that fails authentication or whose framing is wrong;
  * records inside that fail validation are returned in `rejected` and left out.
  */
-export function openPack(keys: EpochKeys, id: string, kind: PackKind, text: string): OpenedPack {
-  // A regular expression over a 64 MiB line is fine (linear); the base64 alphabet check is in it.
-  const m = LINE.exec(text);
-  if (!m || m[1] !== kind || m[2] !== keys.epochId) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
-  const raw = decodeB64(m[3] as string);
-  if (!raw || raw.length < AEAD_NPUBBYTES + 16) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
+export function openPack(keys: EpochKeys, id: string, kind: PackKind, bytes: Uint8Array): OpenedPack {
+  const head = packHeader(bytes);
+  if (!head || head.kind !== kind || head.epoch !== keys.epochId) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
+  const raw = Buffer.from(bytes.buffer, bytes.byteOffset + head.body, bytes.byteLength - head.body);
+  if (raw.length < AEAD_NPUBBYTES + 16) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
   const pt = sodium().aeadDecrypt(raw.subarray(AEAD_NPUBBYTES), ad(keys.vaultId, id, kind, keys.epochId), raw.subarray(0, AEAD_NPUBBYTES), keys.record);
   if (!pt) throw new CofferError('VAULT_TAMPERED', 'pack failed authentication (altered, renamed, or from another vault)');
   let c: unknown;

@@ -94,7 +94,7 @@ export class RecordIndex {
   private readonly loose = new Map<string, LooseEntry>();
   private readonly packs = new Map<string, PackEntry>();
   /** Per entry id: the records still in play (current + concurrent, tombstones included). */
-  private readonly maximal = new Map<string, RecordBody[]>();
+  private readonly maximal = new Map<string, RecordBody | RecordBody[]>();
   /** Entry ids that some live pack holds (removing such an entry needs a tombstone). */
   private readonly packed = new Set<string>();
   /** Live packs (not superseded) and every pack read (for a checkpoint's `supersedes`). */
@@ -248,17 +248,16 @@ export class RecordIndex {
           report({ severity: 'error', code: raw.code, object, message: raw.message });
           continue;
         }
-        const text = raw.toString('latin1');
-        const head = packHeader(text);
+        const head = packHeader(raw);
         if (!head || head.kind !== t.kind) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
         const keys = ctx.keysOf(head.epoch);
         if (!keys) {
           report(this.trustProblem(ctx, head.epoch, object, 'pack'));
           continue;
         }
-        const hash = sha256hex(text);
+        const hash = createHash('sha256').update(raw).digest('hex');
         this.checkClosed(ctx, head.epoch, hash, 'pack');
-        const opened = openPack(keys, t.id, t.kind, text);
+        const opened = openPack(keys, t.id, t.kind, raw);
         for (const r of opened.rejected) {
           report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: `record ${r.id} in this pack is invalid (${r.why}): ignored` });
         }
@@ -274,18 +273,21 @@ export class RecordIndex {
     this.maximal.clear();
     this.packed.clear();
     const superseded = supersededBy([...this.packs.values()].map((p) => p.content));
-    const cands = new Map<string, Candidate<Source>[]>();
+    // Most entries have one candidate: kept as is, an array only where there are several.
+    const cands = new Map<string, Candidate<Source> | Candidate<Source>[]>();
     const add = (id: string, c: Candidate<Source>): void => {
       const l = cands.get(id);
-      if (l) l.push(c);
-      else cands.set(id, [c]);
+      if (l === undefined) cands.set(id, c);
+      else if (Array.isArray(l)) l.push(c);
+      else cands.set(id, [l, c]);
     };
     this.livePacks = [];
     for (const [file, p] of this.packs) {
       if (superseded.has(p.content.pack)) continue;
       this.livePacks.push(file);
+      const source: Source = { kind: 'pack', file, text: '' };
       for (const body of p.content.records) {
-        add(body.id, { body, source: { kind: 'pack', file, text: '' } });
+        add(body.id, { body, source });
         this.packed.add(body.id);
       }
     }
@@ -300,7 +302,7 @@ export class RecordIndex {
     // Identical copies: the loose file represents them (its bytes are what a manifest names).
     const preferLoose = (a: Source, b: Source): number => Number(a.kind === 'pack') - Number(b.kind === 'pack');
     for (const [id, list] of cands) {
-      const { winner, concurrent } = resolveEntry(list, preferLoose);
+      const { winner, concurrent } = Array.isArray(list) ? resolveEntry(list, preferLoose) : { winner: list, concurrent: [] };
       const seen = ctx.seenVersion(id);
       const w = winner.body;
       if (seen !== undefined && (Math.abs(seen) > w.version || (seen < 0 && -seen >= w.version && w.gone === undefined))) {
@@ -310,7 +312,7 @@ export class RecordIndex {
           : `record of "${w.name}" is older (v${w.version}) than the version this computer already saw (v${seen}): it was replayed or rolled back` });
         continue;
       }
-      this.maximal.set(id, [w, ...concurrent.map((c) => c.body)]);
+      this.maximal.set(id, concurrent.length === 0 ? w : [w, ...concurrent.map((c) => c.body)]);
       const key = `${id}.rec`;
       if (w.gone === undefined) this.records.set(key, { file: key, tag: winner.source.kind === 'loose' ? winner.source.text : '', body: w, conflict: null });
       for (const c of concurrent) {
@@ -322,14 +324,20 @@ export class RecordIndex {
     }
   }
 
+  /** The records of an entry in play: its current one first, then concurrent edits (tombstones included). */
+  private inPlay(id: string): RecordBody[] {
+    const m = this.maximal.get(id);
+    return m === undefined ? [] : Array.isArray(m) ? m : [m];
+  }
+
   /** Highest version known of an entry (current or concurrent), 0 if none. */
   versionOf(id: string): number {
-    return Math.max(0, ...(this.maximal.get(id) ?? []).map((b) => b.version));
+    return Math.max(0, ...this.inPlay(id).map((b) => b.version));
   }
 
   /** Whether the entry has a tombstone as its current record. */
   isGone(id: string): boolean {
-    return this.maximal.get(id)?.[0]?.gone !== undefined;
+    return this.inPlay(id)[0]?.gone !== undefined;
   }
 
   /**
@@ -338,7 +346,7 @@ export class RecordIndex {
    * above every record of the entry in play. Concurrent edits `from` has not seen stay concurrent.
    */
   stampChange(body: RecordBody, writer: string, from?: RecordBody | null): RecordBody {
-    const all = this.maximal.get(body.id) ?? [];
+    const all = this.inPlay(body.id);
     const base = from === undefined ? all[0] : from;
     const mine = Math.max(0, ...all.map((b) => b.clock?.[writer] ?? 0));
     const clock: Record<string, number> = { ...(base?.clock ?? {}) };
@@ -357,14 +365,15 @@ export class RecordIndex {
 
   /** A record covering every record of the entry in play (resolves a concurrent edit), with `body`'s content. */
   private stampResolve(body: RecordBody, writer: string): RecordBody {
-    const all = this.maximal.get(body.id) ?? [];
+    const all = this.inPlay(body.id);
     const { clock, version } = nextClock(all, writer);
     return { ...body, version: Math.max(version, body.version), clock };
   }
 
   private remember(b: RecordBody, node: Node | null): void {
-    const rest = (this.maximal.get(b.id) ?? []).filter((x) => x.clock && b.clock ? !covers(b.clock, x.clock) : x.version >= b.version);
-    this.maximal.set(b.id, [b, ...rest.filter((x) => x !== b)]);
+    const rest = this.inPlay(b.id).filter((x) => x.clock && b.clock ? !covers(b.clock, x.clock) : x.version >= b.version);
+    const kept = rest.filter((x) => x !== b);
+    this.maximal.set(b.id, kept.length === 0 ? b : [b, ...kept]);
     if (node) this.records.set(node.file, node);
   }
 
@@ -401,7 +410,7 @@ export class RecordIndex {
     const bodies = input.map((b) => this.stampChange(b, this.writer));
     const fresh = bodies.filter((b) => !this.maximal.has(b.id));
     const asPack = fresh.length >= PACK_MIN ? new Set(fresh.map((b) => b.id)) : new Set<string>();
-    const items: { key: string; data: string }[] = [];
+    const items: { key: string; data: string | Buffer }[] = [];
     const nodes: { body: RecordBody; tag: string }[] = [];
     for (const part of cutPacks(bodies.filter((b) => asPack.has(b.id)))) {
       const pack = randomBytes(16).toString('hex');
@@ -438,13 +447,13 @@ export class RecordIndex {
       return;
     }
     const id = node.body.id;
-    const all = this.maximal.get(id) ?? [];
+    const all = this.inPlay(id);
     if (node.conflict) {
       const cur = all[0] ?? node.body;
       this.records.delete(node.file);
       const b = this.stampResolve(cur, writer);
       await this.putLoose(keys, b);
-      this.maximal.set(id, [b]);
+      this.maximal.set(id, b);
       return;
     }
     const onlyLoose = !this.packed.has(id) && all.length <= 1 && this.loose.has(`${id}.rec`);
@@ -492,7 +501,7 @@ export class RecordIndex {
    */
   async compact(keys: EpochKeys, rewrite?: (b: RecordBody) => RecordBody): Promise<{ packs: number; records: number; removed: number }> {
     const records: RecordBody[] = [];
-    for (const list of this.maximal.values()) for (const b of list) records.push(rewrite ? rewrite(b) : b);
+    for (const m of this.maximal.values()) for (const b of Array.isArray(m) ? m : [m]) records.push(rewrite ? rewrite(b) : b);
     const supersedes = [...new Set([...this.packs.values()].map((p) => p.content.pack))].sort();
     const parts = cutPacks(records);
     const id = randomBytes(16).toString('hex');

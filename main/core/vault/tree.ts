@@ -10,14 +10,19 @@ import type { RecordNode } from './records';
 import type { EntryInfo } from './types';
 import { isLive } from './versions';
 
+/** Ids and object names are ASCII: code-unit order. Names sort as people read them (one collator, reused). */
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const NAMES = new Intl.Collator();
+
 export function getTree(c: VaultCore): Tree {
   if (c.tree) return c.tree;
   // A conflict copy identical in content to its original (e.g. both copies rewrapped the same
   // record during concurrent rotations) holds nothing new: it is not shown; verify --repair removes it.
-  const primaryBody = new Map<string, string>();
   // Entries in the trash are not in the tree (versions.ts lists them).
   const live = [...c.index.records.values()].filter((n) => isLive(n.body));
-  for (const n of live) if (!n.conflict) primaryBody.set(n.body.id, JSON.stringify(n.body));
+  const copied = new Set(live.filter((n) => n.conflict).map((n) => n.body.id));
+  const primaryBody = new Map<string, string>();
+  for (const n of live) if (!n.conflict && copied.has(n.body.id)) primaryBody.set(n.body.id, JSON.stringify(n.body));
   const nodes = live.filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
   const dirIds = new Set(nodes.filter((n) => !n.conflict && n.body.type === 'dir').map((n) => n.body.id));
   const primaryIds = new Set(nodes.filter((n) => !n.conflict).map((n) => n.body.id));
@@ -49,8 +54,10 @@ export function getTree(c: VaultCore): Tree {
     }
     const infos: EntryInfo[] = [];
     for (const [name, g] of groups) {
-      g.sort((a, b) => Number(a.conflict !== null || orphan.has(a.file)) - Number(b.conflict !== null || orphan.has(b.file))
-        || a.body.id.localeCompare(b.body.id) || a.file.localeCompare(b.file));
+      if (g.length > 1) {
+        g.sort((a, b) => Number(a.conflict !== null || orphan.has(a.file)) - Number(b.conflict !== null || orphan.has(b.file))
+          || cmp(a.body.id, b.body.id) || cmp(a.file, b.file));
+      }
       g.forEach((n, i) => {
         const shown = i === 0 ? name : conflictName(name, i);
         const p = parentPath === '' ? shown : `${parentPath}/${shown}`;
@@ -65,7 +72,7 @@ export function getTree(c: VaultCore): Tree {
         if (n.body.type === 'dir' && !n.conflict && primaryIds.has(n.body.id)) visit(n.body.id, p, depth + 1);
       });
     }
-    infos.sort((a, b) => a.name.localeCompare(b.name));
+    infos.sort((a, b) => NAMES.compare(a.name, b.name));
     children.set(parentPath, infos);
   };
   visit('', '', 0);
@@ -73,7 +80,7 @@ export function getTree(c: VaultCore): Tree {
   // from the root: show the first of each cycle at the top level rather than lose them.
   let unreached = nodes.filter((n) => !infoByFile.has(n.file));
   for (let guard = 0; unreached.length > 0 && guard < 64; guard++) {
-    unreached.sort((x, y) => x.body.id.localeCompare(y.body.id) || x.file.localeCompare(y.file));
+    unreached.sort((x, y) => cmp(x.body.id, y.body.id) || cmp(x.file, y.file));
     const first = unreached[0] as RecordNode;
     orphan.add(first.file);
     const rootList = byParent.get('') ?? [];
@@ -145,7 +152,7 @@ export function stat(c: VaultCore, vpath: string): EntryInfo | null {
 /** Original (non-conflict) entries by parent id and NFC name; the lowest id wins among same-name entries. */
 export function childIndex(c: VaultCore): Map<string, RecordNode> {
   const idx = new Map<string, RecordNode>();
-  const nodes = [...c.index.records.values()].filter((n) => !n.conflict && isLive(n.body)).sort((a, b) => a.body.id.localeCompare(b.body.id));
+  const nodes = [...c.index.records.values()].filter((n) => !n.conflict && isLive(n.body)).sort((a, b) => cmp(a.body.id, b.body.id));
   for (const n of nodes) {
     const k = `${n.body.parent}\0${n.body.name.normalize('NFC')}`;
     if (!idx.has(k)) idx.set(k, n);

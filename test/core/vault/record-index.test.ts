@@ -197,7 +197,7 @@ describe('attacks on packs', () => {
     // Renamed: its AD binds the id, so it fails authentication under the new name.
     renameSync(full, path.join(sb.dir, 'packs', `${'d'.repeat(32)}.pack`));
     // Relabelled as a checkpoint part.
-    writeFileSync(path.join(sb.dir, 'packs', `${'e'.repeat(32)}.ckpt`), text.replace(' pack ', ' ckpt '), 'latin1');
+    writeFileSync(path.join(sb.dir, 'packs', `${'e'.repeat(32)}.ckpt`), text.replace(' pack 0', ' ckpt 0'), 'latin1');
     // A link to a file outside the vault, an oversized pack, a stray file.
     writeFileSync(path.join(sb.base, 'outside'), text, 'latin1');
     symlinkSync(path.join(sb.base, 'outside'), path.join(sb.dir, 'packs', `${'f'.repeat(32)}.pack`));
