@@ -19,7 +19,7 @@
  * checked (lstat) unless overwriting.
  */
 import { closeSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, constants as fsc } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { CofferError } from '../errors';
@@ -216,37 +216,20 @@ export class OutputTree {
   }
 
   /**
-   * Writes a whole small file (its bytes in memory) as a partial, queued for the next batch. The
-   * create, write and close run on libuv's threads: creating files is what blocks on a busy disk, and
-   * meanwhile this thread decrypts the next files.
+   * Writes a whole small file (its bytes in memory) as a partial, queued for the next batch. Written
+   * synchronously: for small files a thread-pool round trip per step costs more CPU than the system
+   * call itself (about 3× for 4 KiB files), and in the path fallback it follows the folder check at once.
    */
   async writeFile(rel: readonly string[], data: Uint8Array): Promise<void> {
     const p = await this.partial(rel);
-    if (!this.root.pin.viaFd) {
-      // Path fallback: written at once, right after the folder check, leaving no await in between.
-      try {
-        p.check();
-        const fd = openSync(p.path, NEW_FILE_FLAGS, 0o600);
-        try {
-          let off = 0;
-          while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
-        } finally {
-          closeSync(fd);
-        }
-      } catch (e) {
-        p.drop();
-        throw e;
-      }
-      await p.done(data.byteLength);
-      return;
-    }
     try {
-      const fh = await open(p.path, NEW_FILE_FLAGS, 0o600);
+      p.check();
+      const fd = openSync(p.path, NEW_FILE_FLAGS, 0o600);
       try {
         let off = 0;
-        while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
+        while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     } catch (e) {
       p.drop();

@@ -108,11 +108,14 @@ describe('a format 1 vault migrated on its first write, then changed many times'
   }
 
   /**
-   * Run after each batch of changes: re-reads the folder and checks the tree against the model. When
-   * record packs land, their compaction (checkpoint) step belongs here, so every later step runs on a
-   * compacted vault as well.
+   * Run after each batch of changes: re-reads the folder and checks the tree against the model, then
+   * writes a checkpoint (compaction of the record packs, FORMAT §6.18) and checks again, so every later
+   * step runs on a compacted vault as well.
    */
   async function settleAndCheck(v: Vault, model: Model): Promise<void> {
+    await v.refresh();
+    expect(sorted(await treeRows(v))).toEqual(sorted(model.values()));
+    await v.compact();
     await v.refresh();
     expect(sorted(await treeRows(v))).toEqual(sorted(model.values()));
   }

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exportNames, folderNameFor, normalizeName, windowsProblem, windowsSafeName } from '../../../main/core/vault/names';
+import { ID_RE, exportNames, folderNameFor, newId, normalizeName, windowsProblem, windowsSafeName } from '../../../main/core/vault/names';
 import { newVault, sandbox, type Sandbox } from './helpers';
 
 let sb: Sandbox | null = null;
@@ -100,5 +100,13 @@ describe('Vault.get with names another platform cannot hold', () => {
     expect(vault.stat('Cafe\u0301/re\u0301sume\u0301.txt')?.name).toBe('r\u00e9sum\u00e9.txt');
     expect(vault.stat('Caf\u00e9/r\u00e9sum\u00e9.txt')?.size).toBe(1);
     vault.lock();
+  });
+});
+
+describe('newId', () => {
+  it('gives well-formed, distinct ids across refills of its pool (256 ids each)', () => {
+    const ids = Array.from({ length: 1000 }, () => newId());
+    expect(ids.every((id) => ID_RE.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

