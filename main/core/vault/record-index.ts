@@ -18,7 +18,7 @@ import { CofferError, isCofferError } from '../errors';
 import { openRecord, recordEpoch, sealRecord, type EpochKeys } from './crypto';
 import { HEX32, parseObjectName, type ObjectName } from './names';
 import {
-  PACKS, cutPacks, nextClock, openPack, packHeader, resolveEntry, sealPack, supersededBy,
+  PACKS, canonical, cutPacks, nextClock, openPack, packHeader, resolveEntry, sealPack, supersededBy,
   type Candidate, type Clock, type PackContent, type PackKind,
 } from './packs';
 import type { VaultStorage } from './storage';
@@ -78,10 +78,17 @@ interface PackEntry {
   readonly epoch: string;
   readonly hash: string;
   readonly content: PackContent;
+  /**
+   * Under an epoch a revocation closed, when the pack itself is not in the revocation's manifest: the records
+   * whose bodies the manifest lists (null: the whole pack counts). Such a pack supersedes nothing.
+   */
+  accepted: readonly RecordBody[] | null;
   checkedUnder: string;
 }
 
 const sha256hex = (s: string): string => createHash('sha256').update(s, 'latin1').digest('hex');
+/** What a revocation manifest lists for a record's content (FORMAT.md §6.15): SHA-256 of its canonical body, domain-separated. */
+export const bodyHash = (b: RecordBody): string => createHash('sha256').update('coffer-vault-record-body/v2\0').update(canonical(b), 'utf8').digest('hex');
 const errMsg = (e: unknown): string => (e instanceof SyntaxError ? 'record content is malformed' : (e as Error).message);
 
 /** Compaction thresholds: a checkpoint is written when a change leaves more loose records or packs than this. */
@@ -149,12 +156,36 @@ export class RecordIndex {
     return { severity: 'error', code: 'VAULT_TAMPERED', object, message: `${what} claims epoch ${epoch}, which this vault does not have (from another vault, or its epoch has not synced yet)` };
   }
 
-  /** Throws VAULT_TAMPERED when an object under a closed epoch is not among what the revocation kept. */
-  private checkClosed(ctx: IndexContext, epoch: string, hash: string, what: string): void {
-    const r = ctx.closedBy(epoch).find((x) => !ctx.manifestHas(x, hash));
-    if (r !== undefined) {
-      throw new CofferError('VAULT_TAMPERED', `${what} is sealed under epoch ${epoch}, which revocation ${r} closed, and is not among the objects that revocation kept: it was written with a key from before the revocation (by a removed member, or on a computer that had not seen it yet); ignored`);
+  /** The first revocation in force that closed `epoch` and whose manifest does not list `hash`, or undefined. */
+  private closingWithout(ctx: IndexContext, epoch: string, hash: string): string | undefined {
+    return ctx.closedBy(epoch).find((x) => !ctx.manifestHas(x, hash));
+  }
+
+  private closedMessage(epoch: string, r: string, what: string): string {
+    return `${what} is sealed under epoch ${epoch}, which revocation ${r} closed, and is not among the objects that revocation kept: it was written with a key from before the revocation (by a removed member, or on a computer that had not seen it yet); ignored`;
+  }
+
+  /**
+   * A record under a closed epoch counts if its file is in the revocation's manifest, or its content is
+   * (a copy that had not seen the revocation may have rewritten it, e.g. into a checkpoint). Throws otherwise.
+   */
+  private checkClosedRecord(ctx: IndexContext, epoch: string, text: string, body: RecordBody): void {
+    const byFile = this.closingWithout(ctx, epoch, sha256hex(text));
+    if (byFile === undefined) return;
+    const r = this.closingWithout(ctx, epoch, bodyHash(body));
+    if (r !== undefined) throw new CofferError('VAULT_TAMPERED', this.closedMessage(epoch, r, 'record'));
+  }
+
+  /** The records of a pack under `epoch` that count (null: all of it), reporting the others. */
+  private acceptedOf(ctx: IndexContext, epoch: string, hash: string, content: PackContent, object: string, report: (p: Omit<VaultProblem, 'repairable' | 'path'>) => void): readonly RecordBody[] | null {
+    if (this.closingWithout(ctx, epoch, hash) === undefined) return null;
+    const kept = content.records.filter((b) => this.closingWithout(ctx, epoch, bodyHash(b)) === undefined);
+    const dropped = content.records.length - kept.length;
+    if (dropped > 0) {
+      const r = content.records.map((b) => this.closingWithout(ctx, epoch, bodyHash(b))).find((x) => x !== undefined) as string;
+      report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: `${this.closedMessage(epoch, r, `${dropped} record${dropped === 1 ? '' : 's'} of this pack`)}; ${kept.length} that the revocation kept still count` });
     }
+    return kept;
   }
 
   private async readLoose(ctx: IndexContext, report: (p: Omit<VaultProblem, 'repairable' | 'path'>) => void): Promise<void> {
@@ -193,14 +224,14 @@ export class RecordIndex {
           return;
         }
         if (cached && cached.text === text) {
-          this.checkClosed(ctx, epoch, sha256hex(text), 'record');
+          this.checkClosedRecord(ctx, epoch, text, cached.body);
           cached.checkedUnder = ctx.historyKey;
           this.loose.set(t.file, cached);
           return;
         }
-        this.checkClosed(ctx, epoch, sha256hex(text), 'record');
         // The one place a loose record is decoded: every field is validated (names above all) before use.
         const body = validateRecordBody(JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown, t.name.id);
+        this.checkClosedRecord(ctx, epoch, text, body);
         this.loose.set(t.file, { text, epoch, body, name: t.name, checkedUnder: ctx.historyKey });
       } catch (e) {
         report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: errMsg(e) });
@@ -237,7 +268,7 @@ export class RecordIndex {
             report(this.trustProblem(ctx, cached.epoch, object, 'pack'));
             continue;
           }
-          this.checkClosed(ctx, cached.epoch, cached.hash, 'pack');
+          cached.accepted = this.acceptedOf(ctx, cached.epoch, cached.hash, cached.content, object, report);
           cached.checkedUnder = ctx.historyKey;
           this.packs.set(t.file, cached);
           continue;
@@ -256,12 +287,12 @@ export class RecordIndex {
           continue;
         }
         const hash = createHash('sha256').update(raw).digest('hex');
-        this.checkClosed(ctx, head.epoch, hash, 'pack');
         const opened = openPack(keys, t.id, t.kind, raw);
         for (const r of opened.rejected) {
           report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: `record ${r.id} in this pack is invalid (${r.why}): ignored` });
         }
-        this.packs.set(t.file, { epoch: head.epoch, hash, content: opened.content, checkedUnder: ctx.historyKey });
+        const accepted = this.acceptedOf(ctx, head.epoch, hash, opened.content, object, report);
+        this.packs.set(t.file, { epoch: head.epoch, hash, content: opened.content, accepted, checkedUnder: ctx.historyKey });
       } catch (e) {
         report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: errMsg(e) });
       }
@@ -272,7 +303,8 @@ export class RecordIndex {
     this.records.clear();
     this.maximal.clear();
     this.packed.clear();
-    const superseded = supersededBy([...this.packs.values()].map((p) => p.content));
+    // Only packs that count as a whole supersede others (a checkpoint partly refused after a revocation does not).
+    const superseded = supersededBy([...this.packs.values()].filter((p) => p.accepted === null).map((p) => p.content));
     // Most entries have one candidate: kept as is, an array only where there are several.
     const cands = new Map<string, Candidate<Source> | Candidate<Source>[]>();
     const add = (id: string, c: Candidate<Source>): void => {
@@ -286,7 +318,7 @@ export class RecordIndex {
       if (superseded.has(p.content.pack)) continue;
       this.livePacks.push(file);
       const source: Source = { kind: 'pack', file, text: '' };
-      for (const body of p.content.records) {
+      for (const body of p.accepted ?? p.content.records) {
         add(body.id, { body, source });
         this.packed.add(body.id);
       }
@@ -481,11 +513,16 @@ export class RecordIndex {
     await this.putLoose(keys, stone);
   }
 
-  /** Objects a revocation made now must list (the SHA-256 of every record file and pack accepted). */
+  /**
+   * What a revocation made now must list: the SHA-256 of every record file and pack accepted, and of the
+   * content of every record in play (so a copy that rewrites them before seeing the revocation, e.g. into a
+   * checkpoint, is still accepted for exactly that content).
+   */
   objectHashes(): string[] {
     const out: string[] = [];
-    for (const l of this.loose.values()) out.push(sha256hex(l.text));
+    for (const l of this.loose.values()) out.push(sha256hex(l.text), bodyHash(l.body));
     for (const p of this.packs.values()) out.push(p.hash);
+    for (const m of this.maximal.values()) for (const b of Array.isArray(m) ? m : [m]) out.push(bodyHash(b));
     return out;
   }
 

@@ -155,7 +155,7 @@ const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_') || 'host';
  */
 export const OBJECT_LIMITS: Readonly<Record<string, number>> = {
   '': 64 * 1024,
-  epochs: 8 << 20,
+  epochs: 64 << 20, // revocation manifests list a hash per record (about 65 bytes per entry)
   slots: 1 << 20,
   keys: MAX_HEADER_BYTES + 4096,
   records: 1 << 20, // a record may carry up to 64 KiB of WebDAV properties, JSON-escaped

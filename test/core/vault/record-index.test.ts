@@ -162,6 +162,47 @@ describe('record packs in a vault', () => {
 });
 
 describe('attacks on packs', () => {
+  it('a copy that had not seen a revocation writes a checkpoint: the merged vault keeps every entry it had, and refuses what it added', async () => {
+    await initSodium();
+    sb = sandbox();
+    const alice = await member();
+    const rob = await member();
+    const { vault: v } = await newVault(sb, { passphrase: 'pw', members: [alice.recipient, rob.recipient] });
+    makeTree(path.join(sb.base, 'src'), many(40));
+    await v.add([path.join(sb.base, 'src')]);
+    const robSlot = (await v.members()).slots.find((s) => readFileSync(path.join(sb.dir, 'slots', `${s.id}.slot`), 'utf8').includes(rob.recipient))?.id as string;
+    v.lock();
+    const base = path.join(sb.base, 'base');
+    cpSync(sb.dir, base, { recursive: true });
+    const a = path.join(sb.base, 'a');
+    const b = path.join(sb.base, 'b');
+    cpSync(base, a, { recursive: true });
+    cpSync(base, b, { recursive: true });
+    const key = (): { identities: X25519Identity[] } => ({ identities: [X25519Identity.parse(alice.id.toString())] });
+    // Copy A revokes Rob; copy B, which has not seen that yet, adds a file and writes a checkpoint under the
+    // epoch the revocation closes, deleting the pack and loose records it absorbed (as automatic compaction does).
+    const va = await open(sb, key(), a, path.join(sb.base, 'state-a'));
+    await va.revoke(robSlot);
+    va.lock();
+    const vb = await open(sb, key(), b, path.join(sb.base, 'state-b'));
+    makeTree(path.join(sb.base, 'late'), { 'late.txt': 'added on B after the revocation' });
+    await vb.add([path.join(sb.base, 'late', 'late.txt')]);
+    await vb.compact();
+    vb.lock();
+    expect(ls(b, 'packs').every((f) => f.endsWith('.ckpt'))).toBe(true);
+    syncMerge(base, a, b);
+    // Before content hashes in manifests, computer A listed nothing here: the checkpoint was refused as a
+    // whole and the pack and records it replaced had been deleted by the sync.
+    const o = await open(sb, key(), a, path.join(sb.base, 'state-a'));
+    const p = paths(o);
+    expect(p.filter((x) => x.startsWith('src/f'))).toHaveLength(40);
+    expect(p).not.toContain('late.txt');
+    expect(await read(o, 'src/f039.txt')).toBe('content f 39');
+    const refused = o.problems.filter((x) => x.code === 'VAULT_TAMPERED');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((x) => /closed/.test(x.message))).toBe(true);
+  });
+
   it('a removed member plants a pack under the epoch they knew: refused after the revocation; the packs it kept still count', async () => {
     await initSodium();
     sb = sandbox();
