@@ -40,6 +40,20 @@ async function packedVault(n: number): Promise<{ v: Vault; who: Awaited<ReturnTy
   return { v, who };
 }
 
+/** A vault with members Alice and Rob (Rob's slot id found by his recipient) and 40 files added in one batch (a pack). */
+async function teamVault(): Promise<{ v: Vault; alice: Awaited<ReturnType<typeof member>>; rob: Awaited<ReturnType<typeof member>>; robSlot: string }> {
+  await initSodium();
+  sb = sandbox();
+  const alice = await member();
+  const rob = await member();
+  const { vault: v } = await newVault(sb, { passphrase: 'pw', members: [alice.recipient, rob.recipient] });
+  makeTree(path.join(sb.base, 'src'), many(40));
+  await v.add([path.join(sb.base, 'src')]);
+  const robSlot = (await v.members()).slots.find((s) => readFileSync(path.join(sb.dir, 'slots', `${s.id}.slot`), 'utf8').includes(rob.recipient))?.id;
+  expect(robSlot).toMatch(/^[0-9a-f]{12}$/);
+  return { v, alice, rob, robSlot: robSlot as string };
+}
+
 describe('record packs in a vault', () => {
   it('an add of many new files writes a pack, not one record file per entry; another computer opens it', async () => {
     const { v, who } = await packedVault(120);
@@ -163,14 +177,7 @@ describe('record packs in a vault', () => {
 
 describe('attacks on packs', () => {
   it('a copy that had not seen a revocation writes a checkpoint: the merged vault keeps every entry it had, and refuses what it added', async () => {
-    await initSodium();
-    sb = sandbox();
-    const alice = await member();
-    const rob = await member();
-    const { vault: v } = await newVault(sb, { passphrase: 'pw', members: [alice.recipient, rob.recipient] });
-    makeTree(path.join(sb.base, 'src'), many(40));
-    await v.add([path.join(sb.base, 'src')]);
-    const robSlot = (await v.members()).slots.find((s) => readFileSync(path.join(sb.dir, 'slots', `${s.id}.slot`), 'utf8').includes(rob.recipient))?.id as string;
+    const { v, alice, robSlot } = await teamVault();
     v.lock();
     const base = path.join(sb.base, 'base');
     cpSync(sb.dir, base, { recursive: true });
@@ -204,16 +211,8 @@ describe('attacks on packs', () => {
   });
 
   it('a removed member plants a pack under the epoch they knew: refused after the revocation; the packs it kept still count', async () => {
-    await initSodium();
-    sb = sandbox();
-    const alice = await member();
-    const rob = await member();
-    const { vault: v } = await newVault(sb, { passphrase: 'pw', members: [alice.recipient, rob.recipient] });
-    makeTree(path.join(sb.base, 'src'), many(40));
-    await v.add([path.join(sb.base, 'src')]);
+    const { v, alice, rob, robSlot } = await teamVault();
     const closed = v.epoch;
-    const robSlot = (await v.members()).slots.find((s) => s.fingerprint && s.type === 'x25519' && readFileSync(path.join(sb.dir, 'slots', `${s.id}.slot`), 'utf8').includes(rob.recipient))?.id as string;
-    expect(robSlot).toBeTruthy();
     const kept = copyKeys(await stealEpochKeys(sb.dir, robSlot, rob.id, closed));
     await v.revoke(robSlot);
     // Rob, still able to write to the folder, seals a pack under the epoch he knew.
