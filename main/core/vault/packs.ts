@@ -185,7 +185,7 @@ export function supersededBy(packs: readonly PackContent[]): Set<string> {
 export type Clock = Readonly<Record<string, number>>;
 
 /** a has seen every change b has (a ≥ b pointwise). */
-function covers(a: Clock, b: Clock): boolean {
+export function covers(a: Clock, b: Clock): boolean {
   for (const [k, v] of Object.entries(b)) if ((a[k] ?? 0) < v) return false;
   return true;
 }

@@ -18,8 +18,8 @@ import { CofferError, isCofferError } from '../errors';
 import { openRecord, recordEpoch, sealRecord, type EpochKeys } from './crypto';
 import { HEX32, parseObjectName, type ObjectName } from './names';
 import {
-  PACKS, canonical, cutPacks, nextClock, openPack, packHeader, resolveEntry, sealPack, supersededBy,
-  type Candidate, type Clock, type PackContent, type PackKind,
+  PACKS, canonical, covers, cutPacks, nextClock, openPack, packHeader, resolveEntry, sealPack, supersededBy,
+  type Candidate, type PackContent, type PackKind,
 } from './packs';
 import type { VaultStorage } from './storage';
 import type { RecordBody, VaultProblem } from './types';
@@ -570,9 +570,4 @@ export class RecordIndex {
     this.invalidate();
     return { packs: items.length, records: records.length, removed };
   }
-}
-
-function covers(a: Clock, b: Clock): boolean {
-  for (const [k, v] of Object.entries(b)) if ((a[k] ?? 0) < v) return false;
-  return true;
 }
