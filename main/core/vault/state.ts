@@ -4,9 +4,11 @@
  * version). Kept in `<stateDir>/vaults/<vaultId>.json`, written atomically; concurrent writers merge
  * by taking maxima, so no process can lower what another has recorded.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export interface VaultMemory {
   epochN: number;
@@ -15,8 +17,31 @@ export interface VaultMemory {
   entries: Record<string, number>;
   /** Revocation epochs accepted here: every later current epoch must descend from each (a set; only grows). */
   revocations: string[];
-  /** This computer's writer id in the vault's version clocks (docs/FORMAT.md §6.18); set once. */
+  /**
+   * This computer's writer id in the vault's version clocks (docs/FORMAT.md §6.18); set once per place
+   * (see `placeOf`): a state folder copied to another computer or folder gets a new one there.
+   */
   writer?: string;
+}
+
+/**
+ * Where this state lives: the machine (its machine-id where the system has one, and host name) and the
+ * state folder's path. Two computers sharing one writer id would make each other's changes look already
+ * seen (a lost update); a home folder cloned to a new laptop, or a state folder copied elsewhere, carries
+ * the writer id along, so it only counts where it was chosen.
+ */
+let machine: string | undefined;
+function placeOf(stateDir: string): string {
+  if (machine === undefined) {
+    let id = '';
+    try {
+      id = readFileSync('/etc/machine-id', 'utf8').trim();
+    } catch {
+      // No machine-id (macOS, Windows): the host name and the path still tell most copies apart.
+    }
+    machine = `${id}\n${hostname()}`;
+  }
+  return createHash('sha256').update(`${machine}\n${path.resolve(stateDir)}`).digest('hex').slice(0, 16);
 }
 
 const empty = (): VaultMemory => ({ epochN: -1, epochId: '', entries: {}, revocations: [] });
@@ -35,7 +60,8 @@ export async function readMemory(stateDir: string, vaultId: string): Promise<Vau
       epochId: typeof m.epochId === 'string' ? m.epochId : '',
       entries: m.entries && typeof m.entries === 'object' ? m.entries : {},
       revocations: Array.isArray(m.revocations) ? m.revocations.filter((r): r is string => typeof r === 'string' && EPOCH_ID.test(r)) : [],
-      ...(typeof m.writer === 'string' && WRITER.test(m.writer) ? { writer: m.writer } : {}),
+      // The writer id counts only where it was chosen (placeOf).
+      ...(typeof m.writer === 'string' && WRITER.test(m.writer) && (m as { writerAt?: unknown }).writerAt === placeOf(stateDir) ? { writer: m.writer } : {}),
     };
   } catch {
     return empty();
@@ -70,7 +96,7 @@ export async function updateMemory(stateDir: string, vaultId: string, update: Pa
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(JSON.stringify(cur));
+    await fh.writeFile(JSON.stringify(cur.writer ? { ...cur, writerAt: placeOf(stateDir) } : cur));
     await fh.sync();
   } finally {
     await fh.close();
