@@ -15,7 +15,6 @@
  * kept (one shown as a conflict). That rule does not depend on the order objects arrived in, so two
  * copies merged either way round give the same vault.
  */
-import { createHash } from 'node:crypto';
 import { AEAD_NPUBBYTES, sodium } from '../crypto/sodium';
 import { CofferError } from '../errors';
 import type { EpochKeys } from './crypto';
@@ -26,8 +25,6 @@ import { recordProblem } from './validate';
 export const PACKS = 'packs';
 export const PACK_MAGIC = 'coffer-vault-pack/v2';
 export type PackKind = 'pack' | 'ckpt';
-/** The largest pack object a reader accepts (storage cap). */
-export const PACK_MAX_BYTES = 64 << 20;
 /** Writers cut a pack after this many bytes of record JSON (well under the cap once sealed and base64'd). */
 export const PACK_TARGET_BYTES = 8 << 20;
 /** At most this many records per pack. */
@@ -246,6 +243,3 @@ export function nextClock(seen: readonly RecordBody[], writer: string): { clock:
   clock[writer] = (clock[writer] ?? 0) + 1;
   return { clock, version: version + 1 };
 }
-
-/** Hex SHA-256 of an object's exact bytes (revocation manifests list packs and records by it). */
-export const objectHash = (text: string): string => createHash('sha256').update(text, 'latin1').digest('hex');
