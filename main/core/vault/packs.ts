@@ -203,6 +203,15 @@ export function canonical(x: unknown): string {
   return JSON.stringify(x) ?? 'null';
 }
 
+/**
+ * Whether two records of an entry say the same thing (equal apart from their clock and version): two
+ * computers that made the same change, e.g. the same move, each on its own copy. Shown once.
+ */
+export function sameContent(a: RecordBody, b: RecordBody): boolean {
+  const strip = ({ clock: _c, version: _v, ...rest }: RecordBody): Omit<RecordBody, 'clock' | 'version'> => rest;
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
 export interface Candidate<S> {
   readonly body: RecordBody;
   /** Where it came from (a loose record file or a pack): the caller's. */

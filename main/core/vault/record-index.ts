@@ -18,7 +18,7 @@ import { CofferError, isCofferError } from '../errors';
 import { openRecord, recordEpoch, sealRecord, type EpochKeys } from './crypto';
 import { HEX32, parseObjectName, type ObjectName } from './names';
 import {
-  PACKS, canonical, covers, cutPacks, nextClock, openPack, packHeader, resolveEntry, sealPack, supersededBy,
+  PACKS, canonical, covers, cutPacks, nextClock, openPack, packHeader, replaces, resolveEntry, sameContent, sealPack, supersededBy,
   type Candidate, type PackContent, type PackKind,
 } from './packs';
 import type { VaultStorage } from './storage';
@@ -44,6 +44,11 @@ export interface Node {
 export interface IndexContext {
   /** Keys of a trusted epoch (the chosen history, FORMAT §6.7), else undefined. */
   keysOf(epoch: string): EpochKeys | undefined;
+  /**
+   * Keys of a fork that a revocation in force closed (made on a copy that had not seen it), else undefined:
+   * its objects count only as far as that revocation's manifest lists them, like a closed epoch's.
+   */
+  forkKeys(epoch: string): EpochKeys | undefined;
   /** How to report an object under an epoch without trusted keys. */
   untrusted(epoch: string): 'fork' | 'unopenable' | 'unknown';
   /** Revocations in force that `epoch` does not descend from (its objects must be in their manifests). */
@@ -89,6 +94,25 @@ interface PackEntry {
 const sha256hex = (s: string): string => createHash('sha256').update(s, 'latin1').digest('hex');
 /** What a revocation manifest lists for a record's content (FORMAT.md §6.15): SHA-256 of its canonical body, domain-separated. */
 export const bodyHash = (b: RecordBody): string => createHash('sha256').update('coffer-vault-record-body/v2\0').update(canonical(b), 'utf8').digest('hex');
+/**
+ * An entry's candidates without the records held in packs that a sync client's conflict copy of the entry
+ * replaces (by clocks). The copy is shown on its own, but its clock still counts: when a checkpoint holds an
+ * edit its own computer changed again later, and the sync client kept that later record as a conflict copy
+ * (the other computer's change being the original), the edit in the checkpoint is history, not a concurrent
+ * change. A loose original stays whatever its copies say: original and copy are the two files the sync
+ * client saw in conflict, both shown as before packs. `null` when nothing is left (e.g. the original was
+ * refused after a revocation, and only a checkpoint's older version remained): the copies alone stand for
+ * the entry.
+ */
+function withoutReplaced(found: Candidate<Source> | Candidate<Source>[], copies: readonly RecordBody[] | undefined): Candidate<Source> | Candidate<Source>[] | null {
+  if (!copies) return found;
+  const all = Array.isArray(found) ? found : [found];
+  const left = all.filter((c) => c.source.kind !== 'pack' || !copies.some((b) => b.clock && c.body.clock && replaces(b, c.body)));
+  if (left.length === all.length) return found;
+  if (left.length === 0) return null;
+  return left.length === 1 ? (left[0] as Candidate<Source>) : left;
+}
+
 const errMsg = (e: unknown): string => (e instanceof SyntaxError ? 'record content is malformed' : (e as Error).message);
 
 /** Compaction thresholds: a checkpoint is written when a change leaves more loose records or packs than this. */
@@ -102,6 +126,8 @@ export class RecordIndex {
   private readonly packs = new Map<string, PackEntry>();
   /** Per entry id: the records still in play (current + concurrent, tombstones included). */
   private readonly maximal = new Map<string, RecordBody | RecordBody[]>();
+  /** Entry id → file names of a sync client's conflict copies of its record (set by resolve). */
+  private readonly copyFiles = new Map<string, string[]>();
   /** Entry ids that some live pack holds (removing such an entry needs a tombstone). */
   private readonly packed = new Set<string>();
   /** Live packs (not superseded) and every pack read (for a checkpoint's `supersedes`). */
@@ -138,6 +164,7 @@ export class RecordIndex {
     this.loose.clear();
     this.packs.clear();
     this.maximal.clear();
+    this.copyFiles.clear();
     this.packed.clear();
     this.records.clear();
     this.stampKey = null;
@@ -165,25 +192,53 @@ export class RecordIndex {
     return `${what} is sealed under epoch ${epoch}, which revocation ${r} closed, and is not among the objects that revocation kept: it was written with a key from before the revocation (by a removed member, or on a computer that had not seen it yet); ignored`;
   }
 
+  private forkMessage(epoch: string, r: string, what: string): string {
+    return `${what} is under epoch ${epoch}, a fork made with a key from before revocation ${r} (on a computer that had not seen it yet, or by a removed member), and is not among the records that revocation kept: ignored`;
+  }
+
+  /** Trusted keys for `epoch`, or a closed fork's (`fork`: its objects count only as a manifest lists them). */
+  private keysFor(ctx: IndexContext, epoch: string): { keys: EpochKeys; fork: boolean } | undefined {
+    const keys = ctx.keysOf(epoch);
+    if (keys) return { keys, fork: false };
+    const forked = ctx.forkKeys(epoch);
+    return forked ? { keys: forked, fork: true } : undefined;
+  }
+
   /**
-   * A record under a closed epoch counts if its file is in the revocation's manifest, or its content is
-   * (a copy that had not seen the revocation may have rewritten it, e.g. into a checkpoint). Throws otherwise.
+   * A record under a closed epoch (or a closed fork) counts if its file is in the revocation's manifest, or
+   * its content is (a copy that had not seen the revocation may have rewritten it, e.g. into a checkpoint,
+   * even under an epoch of its own). Returns why it does not count, or null.
    */
-  private checkClosedRecord(ctx: IndexContext, epoch: string, text: string, body: RecordBody): void {
+  private closedRefusal(ctx: IndexContext, epoch: string, text: string, body: RecordBody, fork: boolean, object: string): Omit<VaultProblem, 'repairable' | 'path'> | null {
     const byFile = this.closingWithout(ctx, epoch, sha256hex(text));
-    if (byFile === undefined) return;
+    if (byFile === undefined) return null;
     const r = this.closingWithout(ctx, epoch, bodyHash(body));
-    if (r !== undefined) throw new CofferError('VAULT_TAMPERED', this.closedMessage(epoch, r, 'record'));
+    if (r === undefined) return null;
+    return fork
+      ? { severity: 'error', code: 'FORK', object, message: this.forkMessage(epoch, r, 'record') }
+      : { severity: 'error', code: 'VAULT_TAMPERED', object, message: this.closedMessage(epoch, r, 'record') };
   }
 
   /** The records of a pack under `epoch` that count (null: all of it), reporting the others. */
-  private acceptedOf(ctx: IndexContext, epoch: string, hash: string, content: PackContent, object: string, report: (p: Omit<VaultProblem, 'repairable' | 'path'>) => void): readonly RecordBody[] | null {
-    if (this.closingWithout(ctx, epoch, hash) === undefined) return null;
-    const kept = content.records.filter((b) => this.closingWithout(ctx, epoch, bodyHash(b)) === undefined);
-    const dropped = content.records.length - kept.length;
-    if (dropped > 0) {
-      const r = content.records.map((b) => this.closingWithout(ctx, epoch, bodyHash(b))).find((x) => x !== undefined) as string;
-      report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: `${this.closedMessage(epoch, r, `${dropped} record${dropped === 1 ? '' : 's'} of this pack`)}; ${kept.length} that the revocation kept still count` });
+  private acceptedOf(ctx: IndexContext, epoch: string, fork: boolean, hash: string, content: PackContent, object: string, report: (p: Omit<VaultProblem, 'repairable' | 'path'>) => void): readonly RecordBody[] | null {
+    if (!fork && this.closingWithout(ctx, epoch, hash) === undefined) return null;
+    const kept: RecordBody[] = [];
+    const refused: string[] = [];
+    let r = '';
+    for (const b of content.records) {
+      const closing = this.closingWithout(ctx, epoch, bodyHash(b));
+      if (closing === undefined) kept.push(b);
+      else {
+        refused.push(b.name);
+        r = closing;
+      }
+    }
+    if (refused.length > 0) {
+      // Named, so a person can tell which changes were lost (the change to each entry is its newest record here).
+      const names = refused.slice(0, 3).map((n) => `"${n}"`).join(', ') + (refused.length > 3 ? ` and ${refused.length - 3} more` : '');
+      const what = `${refused.length} record${refused.length === 1 ? '' : 's'} of this pack (${names})`;
+      const why = fork ? this.forkMessage(epoch, r, what) : this.closedMessage(epoch, r, what);
+      report({ severity: 'error', code: fork ? 'FORK' : 'VAULT_TAMPERED', object, message: `${why}; ${kept.length} that the revocation kept still count` });
     }
     return kept;
   }
@@ -218,21 +273,19 @@ export class RecordIndex {
       const epoch = recordEpoch(text);
       try {
         if (!epoch) throw new CofferError('VAULT_TAMPERED', 'record is malformed');
-        const keys = ctx.keysOf(epoch);
-        if (!keys) {
+        const k = this.keysFor(ctx, epoch);
+        if (!k) {
           report(this.trustProblem(ctx, epoch, object, 'record'));
           return;
         }
-        if (cached && cached.text === text) {
-          this.checkClosedRecord(ctx, epoch, text, cached.body);
-          cached.checkedUnder = ctx.historyKey;
-          this.loose.set(t.file, cached);
+        // The one place a loose record is decoded: every field is validated (names above all) before use.
+        const body = cached && cached.text === text ? cached.body : validateRecordBody(JSON.parse(openRecord(k.keys, t.name.id, text).toString('utf8')) as unknown, t.name.id);
+        const refused = this.closedRefusal(ctx, epoch, text, body, k.fork, object);
+        if (refused) {
+          report(refused);
           return;
         }
-        // The one place a loose record is decoded: every field is validated (names above all) before use.
-        const body = validateRecordBody(JSON.parse(openRecord(keys, t.name.id, text).toString('utf8')) as unknown, t.name.id);
-        this.checkClosedRecord(ctx, epoch, text, body);
-        this.loose.set(t.file, { text, epoch, body, name: t.name, checkedUnder: ctx.historyKey });
+        this.loose.set(t.file, cached && cached.text === text ? Object.assign(cached, { checkedUnder: ctx.historyKey }) : { text, epoch, body, name: t.name, checkedUnder: ctx.historyKey });
       } catch (e) {
         report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: errMsg(e) });
       }
@@ -264,11 +317,12 @@ export class RecordIndex {
         if (cached) {
           if (cached.checkedUnder === ctx.historyKey) continue;
           this.packs.delete(t.file);
-          if (!ctx.keysOf(cached.epoch)) {
+          const k = this.keysFor(ctx, cached.epoch);
+          if (!k) {
             report(this.trustProblem(ctx, cached.epoch, object, 'pack'));
             continue;
           }
-          cached.accepted = this.acceptedOf(ctx, cached.epoch, cached.hash, cached.content, object, report);
+          cached.accepted = this.acceptedOf(ctx, cached.epoch, k.fork, cached.hash, cached.content, object, report);
           cached.checkedUnder = ctx.historyKey;
           this.packs.set(t.file, cached);
           continue;
@@ -281,17 +335,17 @@ export class RecordIndex {
         }
         const head = packHeader(raw);
         if (!head || head.kind !== t.kind) throw new CofferError('VAULT_TAMPERED', 'pack is malformed');
-        const keys = ctx.keysOf(head.epoch);
-        if (!keys) {
+        const k = this.keysFor(ctx, head.epoch);
+        if (!k) {
           report(this.trustProblem(ctx, head.epoch, object, 'pack'));
           continue;
         }
         const hash = createHash('sha256').update(raw).digest('hex');
-        const opened = openPack(keys, t.id, t.kind, raw);
+        const opened = openPack(k.keys, t.id, t.kind, raw);
         for (const r of opened.rejected) {
           report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: `record ${r.id} in this pack is invalid (${r.why}): ignored` });
         }
-        const accepted = this.acceptedOf(ctx, head.epoch, hash, opened.content, object, report);
+        const accepted = this.acceptedOf(ctx, head.epoch, k.fork, hash, opened.content, object, report);
         this.packs.set(t.file, { epoch: head.epoch, hash, content: opened.content, accepted, checkedUnder: ctx.historyKey });
       } catch (e) {
         report({ severity: 'error', code: 'VAULT_TAMPERED', object, message: errMsg(e) });
@@ -302,6 +356,7 @@ export class RecordIndex {
   private resolve(ctx: IndexContext, report: (p: Omit<VaultProblem, 'repairable' | 'path'>) => void): void {
     this.records.clear();
     this.maximal.clear();
+    this.copyFiles.clear();
     this.packed.clear();
     // Only packs that count as a whole supersede others (a checkpoint partly refused after a revocation does not).
     const superseded = supersededBy([...this.packs.values()].filter((p) => p.accepted === null).map((p) => p.content));
@@ -325,18 +380,28 @@ export class RecordIndex {
     }
     // Highest version among a sync client's conflict copies, per entry (for the replay check below).
     const copies = new Map<string, number>();
+    // The conflict copies' records, per entry (they still say which older records their writer replaced).
+    const copyBodies = new Map<string, RecordBody[]>();
     for (const [file, l] of this.loose) {
       if (l.name.conflict) {
         // A sync client's copy of a record file: shown beside the original, as before packs.
         if (l.body.gone === undefined) this.records.set(file, { file, tag: l.text, body: l.body, conflict: l.name.conflict });
         copies.set(l.body.id, Math.max(copies.get(l.body.id) ?? 0, l.body.version));
+        const had = copyBodies.get(l.body.id);
+        if (had) had.push(l.body);
+        else copyBodies.set(l.body.id, [l.body]);
+        const files = this.copyFiles.get(l.body.id);
+        if (files) files.push(file);
+        else this.copyFiles.set(l.body.id, [file]);
         continue;
       }
       add(l.body.id, { body: l.body, source: { kind: 'loose', file, text: l.text } });
     }
     // Identical copies: the loose file represents them (its bytes are what a manifest names).
     const preferLoose = (a: Source, b: Source): number => Number(a.kind === 'pack') - Number(b.kind === 'pack');
-    for (const [id, list] of cands) {
+    for (const [id, found] of cands) {
+      const list = withoutReplaced(found, copyBodies.get(id));
+      if (list === null) continue;
       const { winner, concurrent } = Array.isArray(list) ? resolveEntry(list, preferLoose) : { winner: list, concurrent: [] };
       const seen = ctx.seenVersion(id);
       const w = winner.body;
@@ -355,7 +420,9 @@ export class RecordIndex {
       const key = `${id}.rec`;
       if (w.gone === undefined) this.records.set(key, { file: key, tag: winner.source.kind === 'loose' ? winner.source.text : '', body: w, conflict: null });
       for (const c of concurrent) {
-        if (c.body.gone !== undefined) continue;
+        // The same change made on two copies (e.g. the same move) is shown once; both stay in play, so the
+        // next change of the entry covers both clocks (stampChange).
+        if (c.body.gone !== undefined || sameContent(c.body, w)) continue;
         const where = c.source.kind === 'loose' ? `${RECORDS}/${c.source.file}` : `${PACKS}/${c.source.file}`;
         const ck = `${key}~${where}`;
         this.records.set(ck, { file: ck, tag: '', body: c.body, conflict: { source: 'concurrent', marker: where } });
@@ -374,11 +441,6 @@ export class RecordIndex {
     return Math.max(0, ...this.inPlay(id).map((b) => b.version));
   }
 
-  /** Whether the entry has a tombstone as its current record. */
-  isGone(id: string): boolean {
-    return this.inPlay(id)[0]?.gone !== undefined;
-  }
-
   /**
    * The record to write for a change of an entry: `body` with a clock that has seen `from` (the record
    * being changed; by default the entry's current one) and one more change by `writer`, and a version
@@ -389,6 +451,12 @@ export class RecordIndex {
     const base = from === undefined ? all[0] : from;
     const mine = Math.max(0, ...all.map((b) => b.clock?.[writer] ?? 0));
     const clock: Record<string, number> = { ...(base?.clock ?? {}) };
+    // Records that say what `base` says (the same change made on two copies, shown once: in play, or a
+    // sync client's copy) have been seen too.
+    if (base) {
+      const twins = [...all.filter((b) => b !== base && sameContent(b, base)), ...this.echoes(body.id, base).map((f) => (this.loose.get(f) as LooseEntry).body)];
+      for (const twin of twins) for (const [k, v] of Object.entries(twin.clock ?? {})) clock[k] = Math.max(clock[k] ?? 0, v);
+    }
     clock[writer] = Math.max(clock[writer] ?? 0, mine) + 1;
     const version = Math.max(body.version, this.versionOf(body.id) + 1);
     return { ...body, version, clock };
@@ -434,10 +502,37 @@ export class RecordIndex {
    * Writes a change of one entry as a loose record (or into a sync client's conflict copy `file`), stamped
    * with a clock that has seen the record it changes (`from`: by default the entry's current one).
    */
-  write(keys: EpochKeys, body: RecordBody, file = `${body.id}.rec`, from?: RecordBody): Promise<Node> {
+  async write(keys: EpochKeys, body: RecordBody, file = `${body.id}.rec`, from?: RecordBody): Promise<Node> {
     if (file.includes('~')) throw new CofferError('VAULT_CONFLICT', 'this entry is a concurrent edit of another: keep it with mv (it becomes an entry of its own) or remove it with rm first');
     const isCopy = file !== `${body.id}.rec`;
-    return this.putLoose(keys, this.stampChange(body, this.writer, isCopy ? this.records.get(file)?.body ?? null : from), file);
+    const base = isCopy ? this.records.get(file)?.body ?? null : from ?? this.inPlay(body.id)[0];
+    const echoes = isCopy || !base ? [] : this.echoes(body.id, base);
+    const node = await this.putLoose(keys, this.stampChange(body, this.writer, isCopy ? base : from), file);
+    await this.dropEchoes(echoes);
+    return node;
+  }
+
+  /**
+   * A sync client's copies of an entry's record that say what `base` says (the same change made on two
+   * copies; not shown). A change of the entry has seen them, so they are removed with it: left, they would
+   * show up as a conflict holding the old content.
+   */
+  private echoes(id: string, base: RecordBody): string[] {
+    const out: string[] = [];
+    for (const file of this.copyFiles.get(id) ?? []) {
+      const l = this.loose.get(file);
+      if (l && sameContent(l.body, base)) out.push(file);
+    }
+    return out;
+  }
+
+  private async dropEchoes(files: readonly string[]): Promise<void> {
+    for (const file of files) {
+      await this.storage.delete(`${RECORDS}/${file}`);
+      this.loose.delete(file);
+      this.records.delete(file);
+    }
+    if (files.length > 0) this.invalidate();
   }
 
   /**
@@ -446,6 +541,10 @@ export class RecordIndex {
    * entries as loose records.
    */
   async writeMany(keys: EpochKeys, input: readonly RecordBody[]): Promise<RecordBody[]> {
+    const echoes = input.flatMap((b) => {
+      const base = this.inPlay(b.id)[0];
+      return base ? this.echoes(b.id, base) : [];
+    });
     const bodies = input.map((b) => this.stampChange(b, this.writer));
     const fresh = bodies.filter((b) => !this.maximal.has(b.id));
     const asPack = fresh.length >= PACK_MIN ? new Set(fresh.map((b) => b.id)) : new Set<string>();
@@ -463,6 +562,7 @@ export class RecordIndex {
       nodes.push({ body: b, tag: text });
     }
     for (let i = 0; i < items.length; i += 1024) await this.storage.putMany(items.slice(i, i + 1024));
+    await this.dropEchoes(echoes);
     for (const n of nodes) {
       const file = `${n.body.id}.rec`;
       this.remember(n.body, n.body.gone === undefined ? { file, tag: n.tag, body: n.body, conflict: null } : null);

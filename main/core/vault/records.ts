@@ -71,6 +71,8 @@ function context(c: VaultCore): IndexContext {
   const closed = new Map<string, string[]>();
   return {
     keysOf: (e) => (c.trusted.has(e) ? c.keyring.get(e) : undefined),
+    // A fork's keys only where a revocation in force closed it (its objects are then checked per manifest).
+    forkKeys: (e) => (!c.trusted.has(e) && closedBy(c, e).length > 0 ? c.keyring.get(e) : undefined),
     untrusted: (e) => (c.keyring.has(e) ? 'fork' : c.epochs.has(e) ? 'unopenable' : 'unknown'),
     closedBy: (e) => {
       let by = closed.get(e);

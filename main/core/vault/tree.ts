@@ -8,6 +8,7 @@ import type { Tree, VaultCore } from './core';
 import { RECORDS, conflictName, splitVaultPath } from './layout';
 import type { RecordNode } from './records';
 import type { EntryInfo } from './types';
+import { sameContent } from './packs';
 import { isLive } from './versions';
 
 /** Ids and object names are ASCII: code-unit order. Names sort as people read them (one collator, reused). */
@@ -16,14 +17,17 @@ const NAMES = new Intl.Collator();
 
 export function getTree(c: VaultCore): Tree {
   if (c.tree) return c.tree;
-  // A conflict copy identical in content to its original (e.g. both copies rewrapped the same
-  // record during concurrent rotations) holds nothing new: it is not shown; verify --repair removes it.
+  // A conflict copy identical in content to its original, clocks aside (e.g. both copies rewrapped the same
+  // record during concurrent rotations, or made the same move) holds nothing new: it is not shown; verify --repair removes it.
   // Entries in the trash are not in the tree (versions.ts lists them).
   const live = [...c.index.records.values()].filter((n) => isLive(n.body));
   const copied = new Set(live.filter((n) => n.conflict).map((n) => n.body.id));
-  const primaryBody = new Map<string, string>();
-  for (const n of live) if (!n.conflict && copied.has(n.body.id)) primaryBody.set(n.body.id, JSON.stringify(n.body));
-  const nodes = live.filter((n) => !n.conflict || primaryBody.get(n.body.id) !== JSON.stringify(n.body));
+  const primaryBody = new Map<string, RecordNode['body']>();
+  for (const n of live) if (!n.conflict && copied.has(n.body.id)) primaryBody.set(n.body.id, n.body);
+  const nodes = live.filter((n) => {
+    const primary = n.conflict ? primaryBody.get(n.body.id) : undefined;
+    return primary === undefined || !sameContent(primary, n.body);
+  });
   // A sync client's copy whose original is in the trash (deleted on one copy, changed on the other) stands
   // in for it, shown as the entry itself, so the result does not depend on which one the client kept.
   const trashedOriginal = new Set([...c.index.records.values()].filter((n) => !n.conflict && !isLive(n.body)).map((n) => n.body.id));
