@@ -589,6 +589,19 @@ describe('a computer whose copy rotated past a revocation made on the other copy
   });
 });
 
+type Vault = Awaited<ReturnType<typeof openVault>>;
+
+/** Copy A revokes a member, copy B (not having seen it) does `opsB`; B merged into A, opened on A. */
+async function revokedOnA(opsB: readonly Op[]): Promise<{ run: Run; v: Vault }> {
+  const run = await prepare();
+  const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+  await applyOps(run, 'A', [{ op: 'revoke', pick: 0 }], models.A);
+  await applyOps(run, 'B', opsB, models.B);
+  syncMerge(run.baseDir, path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'copyB'), dropboxCopy('Bob'));
+  const v = await openVault(path.join(run.sb.base, 'copyA'), { credentials: { identities: [X25519Identity.parse(run.owners.A.secret)] }, stateDir: path.join(run.sb.base, 'stateA') });
+  return { run, v };
+}
+
 /*
  * Found by the property above once it could compact (the model's KNOWN_COMPACT_REVOKE_DEFECT), on the
  * record packs of FORMAT §6.18: copy A revokes a member; copy B, not having seen it, writes a checkpoint
@@ -599,14 +612,9 @@ describe('a computer whose copy rotated past a revocation made on the other copy
  */
 describe('a checkpoint written on a copy that had not seen a revocation made on the other', () => {
   let run: Run;
-  let v: Awaited<ReturnType<typeof openVault>>;
+  let v: Vault;
   beforeAll(async () => {
-    run = await prepare();
-    const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
-    await applyOps(run, 'A', [{ op: 'revoke', pick: 0 }], models.A);
-    await applyOps(run, 'B', [{ op: 'compact' }], models.B);
-    syncMerge(run.baseDir, path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'copyB'), dropboxCopy('Bob'));
-    v = await openVault(path.join(run.sb.base, 'copyA'), { credentials: { identities: [X25519Identity.parse(run.owners.A.secret)] }, stateDir: path.join(run.sb.base, 'stateA') });
+    ({ run, v } = await revokedOnA([{ op: 'compact' }]));
   });
   afterAll(() => {
     v?.lock();
@@ -622,7 +630,6 @@ describe('a checkpoint written on a copy that had not seen a revocation made on 
   });
 });
 
-
 /*
  * Found by the property above once `compact` was among its random operations: as the case before, but copy
  * B also rotated before its checkpoint, so the checkpoint is sealed under B's own epoch, a fork the
@@ -632,14 +639,9 @@ describe('a checkpoint written on a copy that had not seen a revocation made on 
  */
 describe('a checkpoint written under a rotation made on a copy that had not seen a revocation made on the other', () => {
   let run: Run;
-  let v: Awaited<ReturnType<typeof openVault>>;
+  let v: Vault;
   beforeAll(async () => {
-    run = await prepare();
-    const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
-    await applyOps(run, 'A', [{ op: 'revoke', pick: 0 }], models.A);
-    await applyOps(run, 'B', [{ op: 'rotate' }, { op: 'compact' }, { op: 'add', folder: 1, name: 3, content: Buffer.from('new on B') }], models.B);
-    syncMerge(run.baseDir, path.join(run.sb.base, 'copyA'), path.join(run.sb.base, 'copyB'), dropboxCopy('Bob'));
-    v = await openVault(path.join(run.sb.base, 'copyA'), { credentials: { identities: [X25519Identity.parse(run.owners.A.secret)] }, stateDir: path.join(run.sb.base, 'stateA') });
+    ({ run, v } = await revokedOnA([{ op: 'rotate' }, { op: 'compact' }, { op: 'add', folder: 1, name: 3, content: Buffer.from('new on B') }]));
   });
   afterAll(() => {
     v?.lock();
