@@ -9,12 +9,13 @@
  * the fork was joined, R's slot listed as active, and R read files added after the revocation.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { openVault } from '../../main/core/vault';
 import { makeTree, member, newVault, open, paths, sandbox, type Sandbox } from '../core/vault/helpers';
-import { signObject } from '../../main/core/vault/crypto';
-import { copyKeys, epochIds, forkEpoch, slotBodies, stealEpochKeys } from './attacker';
+import { openRecord, sealRecord, signObject } from '../../main/core/vault/crypto';
+import { copyKeys, epochIds, forgeFile, forkEpoch, slotBodies, stealEpochKeys } from './attacker';
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
@@ -85,6 +86,38 @@ describe('finding 2: a removed member forks from the last epoch they knew', () =
     expect(paths(fresh)).toEqual(['after.txt', 'before.txt']);
     fresh.lock();
   });
+
+  // A closed fork's records count as far as the revocation's manifest lists their content (FORMAT 6.15), so
+  // that a copy which rotated before it saw the revocation keeps what its checkpoint rewrote. R gains nothing.
+  for (const who of ['R (from the key R kept)', 'W (a fresh key, wrapped to the members\' public keys)'] as const) {
+    it(`records under ${who}'s fork: new content is refused${who.startsWith('R') ? '; an old record re-sealed there changes nothing (before the change: before.txt vanished)' : ' (W cannot know listed content)'}`, async () => {
+      const { bob, bobSlot, e1 } = await setup();
+      const kept = copyKeys(await stealEpochKeys(sb.dir, bobSlot, bob.id, e1));
+      const owner = await open(sb, { passphrase: 'pw' });
+      await owner.revoke(bobSlot);
+      const before = owner.stat('before.txt') as { id: string };
+      owner.lock();
+      const fork = await forkEpoch(sb.dir, who.startsWith('R') ? kept : null, { n: 7 });
+      const planted = await forgeFile(sb.dir, fork.keys, { name: 'planted.txt', content: 'from the fork' });
+      // R re-seals before.txt's record (its exact content, which the revocation listed) under the fork.
+      const rec = path.join(sb.dir, 'records', `${before.id}.rec`);
+      const body = openRecord(kept, before.id, readFileSync(rec, 'latin1'));
+      if (who.startsWith('R')) writeFileSync(rec, sealRecord(fork.keys, before.id, body));
+      const v = await open(sb, { passphrase: 'pw' });
+      try {
+        expect(paths(v)).toEqual(['before.txt']);
+        expect(v.problems).toContainEqual(expect.objectContaining({ code: 'FORK', object: `records/${planted}.rec` }));
+        expect(v.problems.filter((p) => p.object === `records/${before.id}.rec`)).toEqual([]);
+        const out: Buffer[] = [];
+        const sink = new PassThrough();
+        sink.on('data', (c: Buffer) => out.push(c));
+        await v.readFile('before.txt', sink);
+        expect(Buffer.concat(out).toString()).toBe('shared with Bob');
+      } finally {
+        v.lock();
+      }
+    });
+  }
 
   it('a slot R signs under the closed epoch (here: a member\'s slot re-pointed at R\'s key) gets no keys', async () => {
     const { bob, bobSlot, e1, recoveryKey } = await setup();
