@@ -739,4 +739,29 @@ describe('the same move made on both copies', () => {
       }
     });
   }
+
+  // Permanent removal goes through the trash, whose record is a change of the entry: the twin copy goes then.
+  it('is gone for good when removed permanently (the twin copy goes with it)', async () => {
+    const run = await prepare();
+    try {
+      const models = { A: new SideModel('A', run.base, MEMBERS), B: new SideModel('B', run.base, MEMBERS) };
+      const move: Op = { op: 'mv', pick: 0, folder: 1, name: 3 }; // a.txt → d0/n.txt
+      await applyOps(run, 'A', [move], models.A);
+      await applyOps(run, 'B', [move], models.B);
+      const at = (n: string): string => path.join(run.sb.base, n);
+      syncMerge(run.baseDir, at('copyA'), at('copyB'), dropboxCopy('Bob'));
+      const v = await openVault(at('copyA'), { credentials: { identities: [X25519Identity.parse(run.owners.A.secret)] }, stateDir: at('stateA') });
+      try {
+        await v.rm('d0/n.txt', { permanent: true });
+      } finally {
+        v.lock();
+      }
+      for (const machine of ['A', 'B'] as const) {
+        const s = await look(at('copyA'), at(`state${machine}`), X25519Identity.parse(run.owners[machine].secret));
+        expect(s.rows.filter((r) => r.endsWith(`\t${sha256hex('base a')}`)), `on ${machine}`).toEqual([]);
+      }
+    } finally {
+      run.sb.cleanup();
+    }
+  });
 });
