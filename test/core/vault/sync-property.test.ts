@@ -308,12 +308,13 @@ function expectation(run: Run, models: Record<Side, SideModel>, machine: Side, o
     let good = by.filter((s) => contributing.has(s));
     if (good.length < by.length) refused.add(id);
     if (by.some((x) => !contributing.has(x) && models[x].inCheckpoint.has(id))) inPack.add(id);
-    // The other copy's record is read as the entry's record on this computer when the sync client kept it as
-    // the original, or when it sits in that copy's checkpoint (its loose file deleted there, so this
-    // computer's record file is kept as the original in either order).
+    // The other copy's record is read as the entry's record on this computer (not as a conflict copy) when the
+    // sync client kept it as the original, when it sits in that copy's checkpoint, or when this computer's
+    // own record file was absorbed into this computer's checkpoint (deleted there, so the other's file is
+    // kept in either order).
     const other: Side = machine === 'A' ? 'B' : 'A';
     if ((KNOWN_REPLAY_DEFECT || !contributing.has(machine)) && by.length === 2
-      && (original !== machine || models[other].inCheckpoint.has(id))
+      && (original !== machine || models[other].inCheckpoint.has(id) || models[machine].inCheckpoint.has(id))
       && versionOf(run, models[other], id) < versionOf(run, models[machine], id)) {
       replayed.add(id);
       if (models[other].inCheckpoint.has(id)) inPack.add(id);
